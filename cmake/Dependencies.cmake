@@ -1,0 +1,64 @@
+# Every third-party dependency is found here, once, and exposed as an
+# imported target, so that the folders below only name targets.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+
+# --- LibTorch --------------------------------------------------------------
+if(CDB_TORCH_DIR)
+  list(PREPEND CMAKE_PREFIX_PATH ${CDB_TORCH_DIR})
+endif()
+find_package(Torch REQUIRED)
+# TorchConfig adds flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) through TORCH_CXX_FLAGS.
+separate_arguments(CDB_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+add_library(cdb_torch INTERFACE)
+target_link_libraries(cdb_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(cdb_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+target_compile_options(cdb_torch INTERFACE ${CDB_TORCH_CXX_FLAGS})
+
+set(CDB_HAVE_CUDA OFF)
+if(CDB_CUDA STREQUAL "AUTO")
+  if(TARGET torch_cuda OR TARGET c10_cuda OR CUDA_FOUND)
+    set(CDB_HAVE_CUDA ON)
+  endif()
+elseif(CDB_CUDA)
+  set(CDB_HAVE_CUDA ON)
+endif()
+message(STATUS "cartridgedb: LibTorch ${Torch_VERSION}, CUDA code paths: ${CDB_HAVE_CUDA}")
+if(CDB_HAVE_CUDA)
+  target_compile_definitions(cdb_torch INTERFACE CDB_WITH_CUDA=1)
+endif()
+
+# --- nvcc for src/cuda ------------------------------------------------------
+set(CDB_NVCC_ENABLED OFF)
+if(CDB_HAVE_CUDA OR CDB_CUDA_KERNELS)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    set(CDB_NVCC_ENABLED ON)
+  endif()
+endif()
+message(STATUS "cartridgedb: nvcc kernels: ${CDB_NVCC_ENABLED}")
+
+# --- Storage and the rest (Debian packages) ---------------------------------
+pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(cxxopts REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(GTest REQUIRED)
+
+# Where tests and demos find ../shared/models (overridable at run time by
+# the CDB_MODELS environment variable).
+set(CDB_DEFAULT_MODELS_DIR "${CMAKE_SOURCE_DIR}/../shared/models" CACHE PATH "Default models directory")

@@ -1,0 +1,55 @@
+// Typed errors. Every failure a user can cause or meet (bad input, a
+// corrupt file, a full disk) surfaces as one of these, with a message that
+// names the thing at fault (file, key, tensor, position) and, where one
+// exists, what to do about it.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace cdb {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The caller passed something malformed: unknown dtype, impossible shape,
+// a key that is too long, an out-of-range option.
+class InvalidArgument : public Error {
+ public:
+  using Error::Error;
+};
+
+// A named thing (key, corpus, file, tensor) does not exist.
+class NotFound : public Error {
+ public:
+  using Error::Error;
+};
+
+// Stored bytes fail verification: bad magic, truncated header, checksum
+// mismatch. Never served; the message names the key or file.
+class CorruptData : public Error {
+ public:
+  using Error::Error;
+};
+
+// A file or model uses a feature this build does not support.
+class Unsupported : public Error {
+ public:
+  using Error::Error;
+};
+
+// An operating-system or library call failed (open, mmap, LMDB, SQLite).
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Work stopped on request (CANCEL JOB, Ctrl-C, shutdown).
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace cdb
