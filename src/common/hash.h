@@ -1,0 +1,22 @@
+// Content hashes used across the project: xxh3-64 for checksums and
+// xxh3-128 (as 32 lowercase hex digits) for content identity.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cdb {
+
+uint64_t xxh3_64(const void* data, size_t len);
+inline uint64_t xxh3_64(std::string_view s) { return xxh3_64(s.data(), s.size()); }
+
+// xxh3-128 as 32 hex digits, high half first (the canonical XXH128 order).
+std::string xxh3_128_hex(const void* data, size_t len);
+inline std::string xxh3_128_hex(std::string_view s) { return xxh3_128_hex(s.data(), s.size()); }
+
+// Lowercase hex of a 64-bit value, zero padded to 16 digits.
+std::string hex64(uint64_t v);
+
+}  // namespace cdb

@@ -1,0 +1,253 @@
+#include "storage/blob_store.h"
+
+#include "common/error.h"
+
+namespace cdb {
+
+namespace {
+
+MDB_val to_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view from_val(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+// Thrown inside write() to unwind out of the caller's function on a full
+// map; never escapes BlobStore.
+struct MapFull {};
+
+}  // namespace
+
+BlobStore::BlobStore(const std::filesystem::path& dir, BlobStoreOptions options)
+    : dir_(dir), read_only_(options.read_only) {
+  std::error_code ec;
+  if (!read_only_) std::filesystem::create_directories(dir_, ec);
+  if (!std::filesystem::is_directory(dir_))
+    throw IoError("blob store directory " + dir_.string() + " does not exist" +
+                  (ec ? " and cannot be created: " + ec.message() : std::string()));
+  int rc = mdb_env_create(&env_);
+  if (rc) fail("mdb_env_create", rc);
+  auto cleanup = [&](const char* op, int code) {
+    mdb_env_close(env_);
+    env_ = nullptr;
+    fail(op, code);
+  };
+  if ((rc = mdb_env_set_maxreaders(env_, options.max_readers))) cleanup("mdb_env_set_maxreaders", rc);
+  if ((rc = mdb_env_set_mapsize(env_, options.initial_map_bytes))) cleanup("mdb_env_set_mapsize", rc);
+  // MDB_NOTLS: read transactions belong to the handle, not the thread, so a
+  // reader may hand its snapshot to worker threads.
+  unsigned flags = MDB_NOTLS | (read_only_ ? MDB_RDONLY : 0);
+  if ((rc = mdb_env_open(env_, dir_.c_str(), flags, 0644))) cleanup("mdb_env_open", rc);
+  max_key_ = static_cast<size_t>(mdb_env_get_maxkeysize(env_));
+  MDB_txn* txn = nullptr;
+  if ((rc = mdb_txn_begin(env_, nullptr, read_only_ ? MDB_RDONLY : 0, &txn))) cleanup("mdb_txn_begin", rc);
+  if ((rc = mdb_dbi_open(txn, nullptr, 0, &dbi_))) {
+    mdb_txn_abort(txn);
+    cleanup("mdb_dbi_open", rc);
+  }
+  if ((rc = mdb_txn_commit(txn))) cleanup("mdb_txn_commit", rc);
+}
+
+BlobStore::~BlobStore() {
+  if (env_) mdb_env_close(env_);
+}
+
+void BlobStore::fail(const char* op, int rc, std::string_view key) const {
+  std::string msg = "LMDB " + std::string(op) + " failed in " + dir_.string();
+  if (!key.empty()) msg += " (key '" + std::string(key) + "')";
+  msg += ": ";
+  msg += mdb_strerror(rc);
+  throw IoError(msg);
+}
+
+void BlobStore::check_key(std::string_view key) const {
+  if (key.empty()) throw InvalidArgument("blob key is empty");
+  if (key.size() > max_key_)
+    throw InvalidArgument("blob key '" + std::string(key.substr(0, 64)) + "...' is " + std::to_string(key.size()) +
+                          " bytes; LMDB in " + dir_.string() + " allows at most " + std::to_string(max_key_));
+}
+
+MDB_txn* BlobStore::begin(unsigned flags) const {
+  const bool reader = flags & MDB_RDONLY;
+  for (;;) {
+    if (reader) {
+      std::unique_lock lock(gate_mu_);
+      gate_cv_.wait(lock, [&] { return !resizing_; });
+      ++open_readers_;
+    }
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, flags, &txn);
+    if (rc == 0) return txn;
+    if (reader) release_reader();
+    if (rc != MDB_MAP_RESIZED) fail("mdb_txn_begin", rc);
+    // Another process grew the map: adopt its size, then retry.
+    const_cast<BlobStore*>(this)->grow(0);
+  }
+}
+
+void BlobStore::release_reader() const {
+  std::lock_guard lock(gate_mu_);
+  if (--open_readers_ == 0) gate_cv_.notify_all();
+}
+
+BlobStore::ReadTxn BlobStore::read() const { return ReadTxn(this, begin(MDB_RDONLY)); }
+
+// min_bytes == 0: adopt the size another process set.
+void BlobStore::grow(size_t min_bytes) {
+  std::unique_lock lock(gate_mu_);
+  gate_cv_.wait(lock, [&] { return !resizing_; });
+  resizing_ = true;
+  gate_cv_.wait(lock, [&] { return open_readers_ == 0; });
+  size_t target = 0;
+  if (min_bytes > 0) {
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    target = std::max(info.me_mapsize * 2, min_bytes);
+  }
+  int rc = mdb_env_set_mapsize(env_, target);
+  if (rc == 0 && min_bytes > 0) ++resizes_;
+  resizing_ = false;
+  gate_cv_.notify_all();
+  if (rc) fail("mdb_env_set_mapsize", rc);
+}
+
+BlobStore::ReadTxn::ReadTxn(ReadTxn&& other) noexcept : store_(other.store_), txn_(other.txn_) {
+  other.txn_ = nullptr;
+}
+
+BlobStore::ReadTxn::~ReadTxn() {
+  if (txn_) {
+    mdb_txn_abort(txn_);
+    store_->release_reader();
+  }
+}
+
+std::optional<std::string_view> BlobStore::ReadTxn::get(std::string_view key) const {
+  store_->check_key(key);
+  MDB_val k = to_val(key), v;
+  int rc = mdb_get(txn_, store_->dbi_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc) store_->fail("mdb_get", rc, key);
+  return from_val(v);
+}
+
+std::string_view BlobStore::ReadTxn::at(std::string_view key) const {
+  auto v = get(key);
+  if (!v) throw NotFound("blob '" + std::string(key) + "' not found in " + store_->dir_.string());
+  return *v;
+}
+
+void BlobStore::ReadTxn::for_each(std::string_view prefix,
+                                  const std::function<void(std::string_view, size_t)>& fn) const {
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn_, store_->dbi_, &cur);
+  if (rc) store_->fail("mdb_cursor_open", rc);
+  struct CursorCloser {
+    MDB_cursor* c;
+    ~CursorCloser() { mdb_cursor_close(c); }
+  } closer{cur};
+  MDB_val k = to_val(prefix), v;
+  rc = prefix.empty() ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0) {
+    std::string_view key = from_val(k);
+    if (key.substr(0, prefix.size()) != prefix) break;
+    fn(key, v.mv_size);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) store_->fail("mdb_cursor_get", rc, prefix);
+}
+
+void BlobStore::WriteTxn::put(std::string_view key, std::string_view value) {
+  store_->check_key(key);
+  MDB_val k = to_val(key), v = to_val(value);
+  int rc = mdb_put(txn_, store_->dbi_, &k, &v, 0);
+  if (rc == MDB_MAP_FULL) throw MapFull{};
+  if (rc) store_->fail("mdb_put", rc, key);
+}
+
+bool BlobStore::WriteTxn::erase(std::string_view key) {
+  store_->check_key(key);
+  MDB_val k = to_val(key);
+  int rc = mdb_del(txn_, store_->dbi_, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc == MDB_MAP_FULL) throw MapFull{};
+  if (rc) store_->fail("mdb_del", rc, key);
+  return true;
+}
+
+std::optional<std::string_view> BlobStore::WriteTxn::get(std::string_view key) const {
+  store_->check_key(key);
+  MDB_val k = to_val(key), v;
+  int rc = mdb_get(txn_, store_->dbi_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc) store_->fail("mdb_get", rc, key);
+  return from_val(v);
+}
+
+void BlobStore::write(const std::function<void(WriteTxn&)>& fn) {
+  if (read_only_) throw InvalidArgument("blob store " + dir_.string() + " is open read-only");
+  std::lock_guard writer(writer_mu_);
+  for (;;) {
+    MDB_txn* txn = begin(0);
+    bool full = false;
+    try {
+      WriteTxn w(this, txn);
+      fn(w);
+    } catch (const MapFull&) {
+      full = true;
+    } catch (...) {
+      mdb_txn_abort(txn);
+      throw;
+    }
+    if (full) {
+      mdb_txn_abort(txn);
+      grow(1);
+      continue;
+    }
+    int rc = mdb_txn_commit(txn);  // frees txn whatever the outcome
+    if (rc == MDB_MAP_FULL) {
+      grow(1);
+      continue;
+    }
+    if (rc) fail("mdb_txn_commit", rc);
+    return;
+  }
+}
+
+void BlobStore::put(std::string_view key, std::string_view value) {
+  write([&](WriteTxn& t) { t.put(key, value); });
+}
+
+bool BlobStore::erase(std::string_view key) {
+  bool existed = false;
+  write([&](WriteTxn& t) { existed = t.erase(key); });
+  return existed;
+}
+
+std::optional<std::string> BlobStore::get_copy(std::string_view key) const {
+  auto txn = read();
+  auto v = txn.get(key);
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
+std::vector<std::string> BlobStore::keys(std::string_view prefix) const {
+  std::vector<std::string> out;
+  auto txn = read();
+  txn.for_each(prefix, [&](std::string_view k, size_t) { out.emplace_back(k); });
+  return out;
+}
+
+BlobStoreStats BlobStore::stats() const {
+  MDB_stat st;
+  MDB_envinfo info;
+  mdb_env_stat(env_, &st);
+  mdb_env_info(env_, &info);
+  BlobStoreStats s;
+  s.entries = st.ms_entries;
+  s.used_bytes = (info.me_last_pgno + 1) * st.ms_psize;
+  s.map_bytes = info.me_mapsize;
+  std::error_code ec;
+  auto fsz = std::filesystem::file_size(dir_ / "data.mdb", ec);
+  s.file_bytes = ec ? 0 : fsz;
+  return s;
+}
+
+}  // namespace cdb

@@ -1,0 +1,429 @@
+#include "storage/catalog.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/hash.h"
+
+namespace cdb {
+
+namespace {
+
+constexpr Migration kMigrations[] = {
+#include "storage/migrations_data.inc"
+};
+
+std::string shape_json(const std::vector<int64_t>& shape) { return nlohmann::json(shape).dump(); }
+std::vector<int64_t> parse_shape(const std::string& s) {
+  try {
+    return nlohmann::json::parse(s).get<std::vector<int64_t>>();
+  } catch (const std::exception& e) {
+    throw CorruptData("catalog: bad tensor shape '" + s + "': " + e.what());
+  }
+}
+
+void check_json(std::string_view text, std::string_view what) {
+  if (!nlohmann::json::accept(text)) throw InvalidArgument(std::string(what) + " is not valid JSON: " + std::string(text));
+}
+
+constexpr const char* kDocCols = "id, corpus_id, name, content_hash, bytes, blob_key, status, created_at";
+DocumentRow read_document(const Statement& s) {
+  return {s.int64(0), s.int64(1), s.text(2), s.text(3), s.int64(4), s.text(5), s.text(6), s.text(7)};
+}
+
+constexpr const char* kCorpusCols = "id, name, description, options, created_at";
+CorpusRow read_corpus(const Statement& s) { return {s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4)}; }
+
+constexpr const char* kVersionCols = "corpus_id, version, docs_hash, documents, bytes, created_at";
+CorpusVersionRow read_version(const Statement& s) {
+  return {s.int64(0), s.int64(1), s.text(2), s.int64(3), s.int64(4), s.text(5)};
+}
+
+constexpr const char* kJobCols =
+    "id, kind, corpus_id, state, progress, progress_message, attempts, error, params, created_at, started_at, "
+    "finished_at";
+JobRow read_job(const Statement& s) {
+  JobRow j;
+  j.id = s.int64(0);
+  j.kind = s.text(1);
+  if (!s.is_null(2)) j.corpus_id = s.int64(2);
+  j.state = s.text(3);
+  j.progress = s.real(4);
+  j.progress_message = s.text(5);
+  j.attempts = s.int64(6);
+  j.error = s.text_or_null(7);
+  j.params = s.text(8);
+  j.created_at = s.text(9);
+  j.started_at = s.text_or_null(10);
+  j.finished_at = s.text_or_null(11);
+  return j;
+}
+
+constexpr const char* kTokCols =
+    "id, corpus_id, corpus_version, tokenizer_fingerprint, tokens, blob_key, bytes, status, created_at";
+
+}  // namespace
+
+std::span<const Migration> builtin_migrations() { return kMigrations; }
+
+Catalog::Catalog(const std::filesystem::path& file, bool read_only)
+    : Catalog(file, builtin_migrations(), read_only) {}
+
+Catalog::Catalog(const std::filesystem::path& file, std::span<const Migration> migrations, bool read_only)
+    : db_(file, read_only), read_only_(read_only) {
+  if (!read_only) {
+    // WAL: readers never block the writer. synchronous=FULL: a committed
+    // row survives power loss, which the blob/row protocol relies on.
+    db_.exec("PRAGMA journal_mode=WAL");
+    db_.exec("PRAGMA synchronous=FULL");
+  }
+  db_.exec("PRAGMA foreign_keys=ON");
+  if (!read_only) migrate(migrations);
+  int known = migrations.empty() ? 0 : migrations.back().version;
+  int have = schema_version();
+  if (have > known)
+    throw Unsupported("catalog " + file.string() + " is at schema version " + std::to_string(have) +
+                      ", newer than this build knows (" + std::to_string(known) + "); upgrade cartridgedb");
+}
+
+void Catalog::migrate(std::span<const Migration> migrations) {
+  std::lock_guard lock(mu_);
+  db_.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+      " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))");
+  int prev = 0;
+  for (const Migration& m : migrations) {
+    if (m.version <= prev) throw InvalidArgument("migrations out of order at version " + std::to_string(m.version));
+    prev = m.version;
+    Transaction tx(*this);
+    Statement q(db_, "SELECT name FROM schema_migrations WHERE version = ?");
+    if (q.bind_all(m.version).step()) {
+      if (q.text(0) != m.name)
+        throw CorruptData("catalog " + db_.file().string() + ": migration " + std::to_string(m.version) +
+                          " was recorded as '" + q.text(0) + "' but this build calls it '" + std::string(m.name) + "'");
+      continue;  // already applied; tx rolls back (nothing done)
+    }
+    db_.exec(m.sql);
+    Statement ins(db_, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)");
+    ins.bind_all(m.version, m.name).run();
+    tx.commit();
+  }
+}
+
+int Catalog::schema_version() const {
+  std::lock_guard lock(mu_);
+  Statement t(db_, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'");
+  t.step();
+  if (t.int64(0) == 0) return 0;
+  Statement s(db_, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+  s.step();
+  return static_cast<int>(s.int64(0));
+}
+
+std::vector<std::pair<int, std::string>> Catalog::applied_migrations() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<int, std::string>> out;
+  Statement s(db_, "SELECT version, name FROM schema_migrations ORDER BY version");
+  while (s.step()) out.emplace_back(static_cast<int>(s.int64(0)), s.text(1));
+  return out;
+}
+
+Catalog::Transaction::Transaction(Catalog& c) : c_(c), lock_(c.mu_) {
+  if (c_.read_only_) throw InvalidArgument("catalog " + c_.db_.file().string() + " is open read-only");
+  c_.db_.exec("BEGIN IMMEDIATE");
+}
+
+Catalog::Transaction::~Transaction() {
+  if (!done_) {
+    try {
+      c_.db_.exec("ROLLBACK");
+    } catch (...) {
+      // The transaction is already gone (SQLite rolls back on some errors).
+    }
+  }
+}
+
+void Catalog::Transaction::commit() {
+  c_.db_.exec("COMMIT");
+  done_ = true;
+}
+
+// ---- corpora ---------------------------------------------------------------
+
+CorpusRow Catalog::create_corpus(std::string_view name, std::string_view description, std::string_view options) {
+  check_json(options, "corpus options");
+  std::lock_guard lock(mu_);
+  if (find_corpus(name)) throw InvalidArgument("corpus '" + std::string(name) + "' already exists");
+  Statement s(db_, "INSERT INTO corpora (name, description, options) VALUES (?, ?, ?)");
+  s.bind_all(name, description, options).run();
+  return *find_corpus(name);
+}
+
+std::optional<CorpusRow> Catalog::find_corpus(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  Statement s(db_, std::string("SELECT ") + kCorpusCols + " FROM corpora WHERE name = ?");
+  if (!s.bind_all(name).step()) return std::nullopt;
+  return read_corpus(s);
+}
+
+CorpusRow Catalog::corpus(std::string_view name) const {
+  auto c = find_corpus(name);
+  if (!c) throw NotFound("no corpus named '" + std::string(name) + "' in " + db_.file().string());
+  return *c;
+}
+
+std::vector<CorpusRow> Catalog::list_corpora() const {
+  std::lock_guard lock(mu_);
+  std::vector<CorpusRow> out;
+  Statement s(db_, std::string("SELECT ") + kCorpusCols + " FROM corpora ORDER BY name");
+  while (s.step()) out.push_back(read_corpus(s));
+  return out;
+}
+
+// ---- documents -------------------------------------------------------------
+
+std::optional<DocumentRow> Catalog::find_document(int64_t corpus_id, std::string_view name) const {
+  std::lock_guard lock(mu_);
+  Statement s(db_, std::string("SELECT ") + kDocCols + " FROM documents WHERE corpus_id = ? AND name = ?");
+  if (!s.bind_all(corpus_id, name).step()) return std::nullopt;
+  return read_document(s);
+}
+
+std::optional<DocumentRow> Catalog::find_document_by_hash(int64_t corpus_id, std::string_view hash) const {
+  std::lock_guard lock(mu_);
+  Statement s(db_, std::string("SELECT ") + kDocCols + " FROM documents WHERE corpus_id = ? AND content_hash = ?");
+  if (!s.bind_all(corpus_id, hash).step()) return std::nullopt;
+  return read_document(s);
+}
+
+DocumentRow Catalog::insert_document(const DocumentRow& r) {
+  std::lock_guard lock(mu_);
+  Statement s(db_,
+              "INSERT INTO documents (corpus_id, name, content_hash, bytes, blob_key, status) "
+              "VALUES (?, ?, ?, ?, ?, ?)");
+  s.bind_all(r.corpus_id, r.name, r.content_hash, r.bytes, r.blob_key, r.status).run();
+  return *find_document(r.corpus_id, r.name);
+}
+
+void Catalog::delete_document(int64_t id) {
+  std::lock_guard lock(mu_);
+  Statement(db_, "DELETE FROM documents WHERE id = ?").bind_all(id).run();
+}
+
+std::vector<DocumentRow> Catalog::list_documents(int64_t corpus_id) const {
+  std::lock_guard lock(mu_);
+  std::vector<DocumentRow> out;
+  Statement s(db_, std::string("SELECT ") + kDocCols + " FROM documents WHERE corpus_id = ? ORDER BY name");
+  s.bind_all(corpus_id);
+  while (s.step()) out.push_back(read_document(s));
+  return out;
+}
+
+// ---- versions --------------------------------------------------------------
+
+CorpusVersionRow Catalog::bump_corpus_version(int64_t corpus_id) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> hashes;
+  int64_t bytes = 0;
+  {
+    Statement s(db_, "SELECT content_hash, bytes FROM documents WHERE corpus_id = ? ORDER BY content_hash");
+    s.bind_all(corpus_id);
+    while (s.step()) hashes.push_back(s.text(0)), bytes += s.int64(1);
+  }
+  std::string joined;
+  for (const auto& h : hashes) joined += h + "\n";
+  auto prev = latest_version(corpus_id);
+  const int64_t version = prev ? prev->version + 1 : 1;
+  Statement ins(db_, "INSERT INTO corpus_versions (corpus_id, version, docs_hash, documents, bytes) VALUES (?,?,?,?,?)");
+  ins.bind_all(corpus_id, version, xxh3_128_hex(joined), static_cast<int64_t>(hashes.size()), bytes).run();
+  return *latest_version(corpus_id);
+}
+
+std::optional<CorpusVersionRow> Catalog::latest_version(int64_t corpus_id) const {
+  std::lock_guard lock(mu_);
+  Statement s(db_, std::string("SELECT ") + kVersionCols +
+                       " FROM corpus_versions WHERE corpus_id = ? ORDER BY version DESC LIMIT 1");
+  if (!s.bind_all(corpus_id).step()) return std::nullopt;
+  return read_version(s);
+}
+
+std::vector<CorpusVersionRow> Catalog::list_versions(int64_t corpus_id) const {
+  std::lock_guard lock(mu_);
+  std::vector<CorpusVersionRow> out;
+  Statement s(db_, std::string("SELECT ") + kVersionCols + " FROM corpus_versions WHERE corpus_id = ? ORDER BY version");
+  s.bind_all(corpus_id);
+  while (s.step()) out.push_back(read_version(s));
+  return out;
+}
+
+// ---- cartridges ------------------------------------------------------------
+
+CartridgeRow Catalog::insert_cartridge(const CartridgeRow& r) {
+  check_json(r.metrics, "cartridge metrics");
+  std::lock_guard lock(mu_);
+  int64_t total = 0;
+  for (const auto& t : r.tensors) total += t.bytes;
+  Statement s(db_,
+              "INSERT INTO cartridges (corpus_id, corpus_version, model_fingerprint, tokens, dtype, status, "
+              "metrics, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind_all(r.corpus_id, r.corpus_version, r.model_fingerprint, r.tokens, r.dtype, r.status, r.metrics, total).run();
+  const int64_t id = db_.last_insert_id();
+  for (const auto& t : r.tensors) {
+    Statement ts(db_,
+                 "INSERT INTO cartridge_tensors (cartridge_id, name, blob_key, dtype, shape, bytes) "
+                 "VALUES (?, ?, ?, ?, ?, ?)");
+    ts.bind_all(id, t.name, t.blob_key, t.dtype, shape_json(t.shape), t.bytes).run();
+  }
+  return *cartridge(id);
+}
+
+std::vector<CartridgeRow> Catalog::select_cartridges(std::string_view where, std::optional<int64_t> arg) const {
+  std::lock_guard lock(mu_);
+  std::vector<CartridgeRow> out;
+  Statement s(db_,
+              "SELECT id, corpus_id, corpus_version, model_fingerprint, tokens, dtype, status, metrics, bytes, "
+              "created_at FROM cartridges " +
+                  std::string(where) + " ORDER BY id");
+  if (arg) s.bind(1, *arg);
+  while (s.step()) {
+    CartridgeRow c;
+    c.id = s.int64(0);
+    c.corpus_id = s.int64(1);
+    c.corpus_version = s.int64(2);
+    c.model_fingerprint = s.text(3);
+    c.tokens = s.int64(4);
+    c.dtype = s.text(5);
+    c.status = s.text(6);
+    c.metrics = s.text(7);
+    c.bytes = s.int64(8);
+    c.created_at = s.text(9);
+    out.push_back(std::move(c));
+  }
+  for (auto& c : out) {
+    Statement t(db_,
+                "SELECT name, blob_key, dtype, shape, bytes FROM cartridge_tensors WHERE cartridge_id = ? "
+                "ORDER BY rowid");
+    t.bind_all(c.id);
+    while (t.step()) c.tensors.push_back({t.text(0), t.text(1), t.text(2), parse_shape(t.text(3)), t.int64(4)});
+  }
+  return out;
+}
+
+std::optional<CartridgeRow> Catalog::cartridge(int64_t id) const {
+  auto v = select_cartridges("WHERE id = ?", id);
+  if (v.empty()) return std::nullopt;
+  return std::move(v.front());
+}
+
+std::vector<CartridgeRow> Catalog::list_cartridges(std::optional<int64_t> corpus_id) const {
+  return corpus_id ? select_cartridges("WHERE corpus_id = ?", corpus_id) : select_cartridges("", std::nullopt);
+}
+
+void Catalog::set_cartridge_status(int64_t id, std::string_view status) {
+  std::lock_guard lock(mu_);
+  Statement(db_, "UPDATE cartridges SET status = ? WHERE id = ?").bind_all(status, id).run();
+  if (db_.changes() == 0) throw NotFound("no cartridge with id " + std::to_string(id));
+}
+
+void Catalog::delete_cartridge(int64_t id) {
+  std::lock_guard lock(mu_);
+  Statement(db_, "DELETE FROM cartridges WHERE id = ?").bind_all(id).run();
+}
+
+// ---- tokenized corpora -----------------------------------------------------
+
+TokenizedRow Catalog::insert_tokenized(const TokenizedRow& r) {
+  std::lock_guard lock(mu_);
+  Statement s(db_,
+              "INSERT INTO tokenized_corpora (corpus_id, corpus_version, tokenizer_fingerprint, tokens, blob_key, "
+              "bytes, status) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  s.bind_all(r.corpus_id, r.corpus_version, r.tokenizer_fingerprint, r.tokens, r.blob_key, r.bytes, r.status).run();
+  return *find_tokenized(r.corpus_id, r.corpus_version, r.tokenizer_fingerprint);
+}
+
+std::optional<TokenizedRow> Catalog::find_tokenized(int64_t corpus_id, int64_t corpus_version,
+                                                    std::string_view fp) const {
+  std::lock_guard lock(mu_);
+  Statement s(db_, std::string("SELECT ") + kTokCols +
+                       " FROM tokenized_corpora WHERE corpus_id = ? AND corpus_version = ? AND "
+                       "tokenizer_fingerprint = ?");
+  if (!s.bind_all(corpus_id, corpus_version, fp).step()) return std::nullopt;
+  return TokenizedRow{s.int64(0), s.int64(1), s.int64(2), s.text(3), s.int64(4),
+                      s.text(5),  s.int64(6), s.text(7),  s.text(8)};
+}
+
+// ---- jobs ------------------------------------------------------------------
+
+JobRow Catalog::create_job(std::string_view kind, std::optional<int64_t> corpus_id, std::string_view params) {
+  check_json(params, "job params");
+  std::lock_guard lock(mu_);
+  Statement(db_, "INSERT INTO jobs (kind, corpus_id, params) VALUES (?, ?, ?)").bind_all(kind, corpus_id, params).run();
+  return *job(db_.last_insert_id());
+}
+
+std::optional<JobRow> Catalog::job(int64_t id) const {
+  std::lock_guard lock(mu_);
+  Statement s(db_, std::string("SELECT ") + kJobCols + " FROM jobs WHERE id = ?");
+  if (!s.bind_all(id).step()) return std::nullopt;
+  return read_job(s);
+}
+
+std::vector<JobRow> Catalog::list_jobs() const {
+  std::lock_guard lock(mu_);
+  std::vector<JobRow> out;
+  Statement s(db_, std::string("SELECT ") + kJobCols + " FROM jobs ORDER BY id");
+  while (s.step()) out.push_back(read_job(s));
+  return out;
+}
+
+void Catalog::start_job(int64_t id) {
+  std::lock_guard lock(mu_);
+  Statement(db_,
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, error = NULL, finished_at = NULL, "
+            "started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND state IN ('queued', 'failed')")
+      .bind_all(id)
+      .run();
+  if (db_.changes() == 0) throw InvalidArgument("job " + std::to_string(id) + " does not exist or is not startable");
+}
+
+void Catalog::set_job_progress(int64_t id, double progress, std::string_view message) {
+  if (!(progress >= 0 && progress <= 1))
+    throw InvalidArgument("job progress must be within [0, 1], got " + std::to_string(progress));
+  std::lock_guard lock(mu_);
+  Statement(db_, "UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ?").bind_all(progress, message, id).run();
+  if (db_.changes() == 0) throw NotFound("no job with id " + std::to_string(id));
+}
+
+void Catalog::finish_job(int64_t id, std::string_view state, std::optional<std::string> error) {
+  if (state != "done" && state != "failed" && state != "cancelled")
+    throw InvalidArgument("finish_job: state must be done, failed or cancelled, not '" + std::string(state) + "'");
+  std::lock_guard lock(mu_);
+  Statement(db_,
+            "UPDATE jobs SET state = ?, error = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END, "
+            "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
+      .bind_all(state, error, state, id)
+      .run();
+  if (db_.changes() == 0) throw NotFound("no job with id " + std::to_string(id));
+}
+
+// ---- blob references -------------------------------------------------------
+
+std::vector<BlobRef> Catalog::blob_references() const {
+  std::lock_guard lock(mu_);
+  std::vector<BlobRef> out;
+  Statement s(db_, "SELECT blob_key, owner_table, owner_id FROM blob_references ORDER BY blob_key");
+  while (s.step()) out.push_back({s.text(0), s.text(1), s.int64(2)});
+  return out;
+}
+
+void Catalog::mark_damaged(const BlobRef& ref) {
+  static constexpr std::string_view kOwners[] = {"documents", "cartridges", "tokenized_corpora", "datasets"};
+  if (std::find(std::begin(kOwners), std::end(kOwners), ref.owner_table) == std::end(kOwners))
+    throw InvalidArgument("mark_damaged: unknown owner table '" + ref.owner_table + "'");
+  std::lock_guard lock(mu_);
+  Statement(db_, "UPDATE " + ref.owner_table + " SET status = 'damaged' WHERE id = ?").bind_all(ref.owner_id).run();
+}
+
+}  // namespace cdb

@@ -1,0 +1,200 @@
+// Catalog: the SQLite database of everything that is not a large value
+// (corpora, documents, versions, cartridges, jobs), in WAL mode with foreign
+// keys on. Schema migrations (sql/NNN_name.sql, compiled in) are applied in
+// order at open, each in its own transaction, and recorded in
+// schema_migrations.
+//
+// Thread-safe: calls are serialized on one connection; a Transaction holds
+// the connection for its lifetime.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/sqlite_db.h"
+
+namespace cdb {
+
+struct Migration {
+  int version;
+  std::string_view name;
+  std::string_view sql;
+};
+
+// The migrations in sql/, in version order.
+std::span<const Migration> builtin_migrations();
+
+struct CorpusRow {
+  int64_t id = 0;
+  std::string name;
+  std::string description;
+  std::string options = "{}";  // JSON
+  std::string created_at;
+};
+
+struct DocumentRow {
+  int64_t id = 0;
+  int64_t corpus_id = 0;
+  std::string name;
+  std::string content_hash;  // xxh3-128 hex of the text
+  int64_t bytes = 0;         // text length
+  std::string blob_key;
+  std::string status = "ready";
+  std::string created_at;
+};
+
+struct CorpusVersionRow {
+  int64_t corpus_id = 0;
+  int64_t version = 0;
+  std::string docs_hash;
+  int64_t documents = 0;
+  int64_t bytes = 0;
+  std::string created_at;
+};
+
+struct CartridgeTensorRow {
+  std::string name;
+  std::string blob_key;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  int64_t bytes = 0;  // stored (compressed) bytes
+};
+
+struct CartridgeRow {
+  int64_t id = 0;
+  int64_t corpus_id = 0;
+  int64_t corpus_version = 0;
+  std::string model_fingerprint;
+  int64_t tokens = 0;
+  std::string dtype;
+  std::string status = "ready";
+  std::string metrics = "{}";  // JSON
+  int64_t bytes = 0;
+  std::string created_at;
+  std::vector<CartridgeTensorRow> tensors;
+};
+
+struct TokenizedRow {
+  int64_t id = 0;
+  int64_t corpus_id = 0;
+  int64_t corpus_version = 0;
+  std::string tokenizer_fingerprint;
+  int64_t tokens = 0;
+  std::string blob_key;
+  int64_t bytes = 0;
+  std::string status = "ready";
+  std::string created_at;
+};
+
+struct JobRow {
+  int64_t id = 0;
+  std::string kind;
+  std::optional<int64_t> corpus_id;
+  std::string state = "queued";
+  double progress = 0;
+  std::string progress_message;
+  int64_t attempts = 0;
+  std::optional<std::string> error;
+  std::string params = "{}";
+  std::string created_at;
+  std::optional<std::string> started_at;
+  std::optional<std::string> finished_at;
+};
+
+// A blob key referenced by a row (the blob_references view).
+struct BlobRef {
+  std::string blob_key;
+  std::string owner_table;
+  int64_t owner_id = 0;
+};
+
+class Catalog {
+ public:
+  // Opens or creates `file` and applies the built-in migrations.
+  explicit Catalog(const std::filesystem::path& file, bool read_only = false);
+  // As above with an explicit migration list (tests use a prefix of the
+  // built-in list to make a database at an older schema version).
+  Catalog(const std::filesystem::path& file, std::span<const Migration> migrations, bool read_only = false);
+
+  // Highest applied migration version (0 for an empty database).
+  int schema_version() const;
+  std::vector<std::pair<int, std::string>> applied_migrations() const;
+
+  // BEGIN IMMEDIATE on construction, ROLLBACK on destruction unless commit().
+  class Transaction {
+   public:
+    explicit Transaction(Catalog& c);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit();
+
+   private:
+    Catalog& c_;
+    std::unique_lock<std::recursive_mutex> lock_;
+    bool done_ = false;
+  };
+
+  // Corpora.
+  CorpusRow create_corpus(std::string_view name, std::string_view description = {},
+                          std::string_view options_json = "{}");
+  std::optional<CorpusRow> find_corpus(std::string_view name) const;
+  CorpusRow corpus(std::string_view name) const;  // NotFound names it
+  std::vector<CorpusRow> list_corpora() const;
+
+  // Documents.
+  std::optional<DocumentRow> find_document(int64_t corpus_id, std::string_view name) const;
+  std::optional<DocumentRow> find_document_by_hash(int64_t corpus_id, std::string_view content_hash) const;
+  DocumentRow insert_document(const DocumentRow& row);
+  void delete_document(int64_t id);
+  std::vector<DocumentRow> list_documents(int64_t corpus_id) const;
+
+  // Appends the next version of a corpus from its current documents.
+  CorpusVersionRow bump_corpus_version(int64_t corpus_id);
+  std::optional<CorpusVersionRow> latest_version(int64_t corpus_id) const;
+  std::vector<CorpusVersionRow> list_versions(int64_t corpus_id) const;
+
+  // Cartridges (with their tensor rows).
+  CartridgeRow insert_cartridge(const CartridgeRow& row);
+  std::optional<CartridgeRow> cartridge(int64_t id) const;
+  std::vector<CartridgeRow> list_cartridges(std::optional<int64_t> corpus_id = std::nullopt) const;
+  void set_cartridge_status(int64_t id, std::string_view status);
+  void delete_cartridge(int64_t id);
+
+  // Tokenized corpora.
+  TokenizedRow insert_tokenized(const TokenizedRow& row);
+  std::optional<TokenizedRow> find_tokenized(int64_t corpus_id, int64_t corpus_version,
+                                             std::string_view tokenizer_fingerprint) const;
+
+  // Jobs.
+  JobRow create_job(std::string_view kind, std::optional<int64_t> corpus_id, std::string_view params_json = "{}");
+  std::optional<JobRow> job(int64_t id) const;
+  std::vector<JobRow> list_jobs() const;
+  void start_job(int64_t id);  // running, attempts + 1, started_at
+  void set_job_progress(int64_t id, double progress, std::string_view message);
+  // state: done, failed or cancelled.
+  void finish_job(int64_t id, std::string_view state, std::optional<std::string> error = std::nullopt);
+
+  // Blob keys referenced by rows, and marking their owners damaged.
+  std::vector<BlobRef> blob_references() const;
+  void mark_damaged(const BlobRef& ref);
+
+  const SqliteDb& db() const { return db_; }
+  std::recursive_mutex& mutex() const { return mu_; }
+
+ private:
+  void migrate(std::span<const Migration> migrations);
+  std::vector<CartridgeRow> select_cartridges(std::string_view where, std::optional<int64_t> arg) const;
+
+  SqliteDb db_;
+  bool read_only_;
+  mutable std::recursive_mutex mu_;
+};
+
+}  // namespace cdb

@@ -1,0 +1,93 @@
+#include "storage/sqlite_db.h"
+
+#include "common/error.h"
+
+namespace cdb {
+
+SqliteDb::SqliteDb(const std::filesystem::path& file, bool read_only) : file_(file) {
+  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  // FULLMUTEX: a Catalog may be shared between threads.
+  int rc = sqlite3_open_v2(file.c_str(), &db_, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw IoError("cannot open SQLite database " + file.string() + ": " + msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 10000);
+}
+
+SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
+
+void SqliteDb::fail(std::string_view what, int rc) const {
+  std::string msg = "SQLite error in " + file_.string() + " (" + std::string(what) + "): " + sqlite3_errmsg(db_);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) throw InvalidArgument(msg);
+  throw IoError(msg + " [code " + std::to_string(rc) + "]");
+}
+
+void SqliteDb::exec(std::string_view sql) const {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw IoError("SQLite error in " + file_.string() + ": " + msg + " while running: " +
+                  std::string(sql.substr(0, 200)));
+  }
+}
+
+Statement::Statement(const SqliteDb& db, std::string_view sql) : db_(db), sql_(sql) {
+  int rc = sqlite3_prepare_v2(db.handle(), sql_.c_str(), static_cast<int>(sql_.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) db.fail("prepare: " + sql_, rc);
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int i, int64_t v) {
+  int rc = sqlite3_bind_int64(stmt_, i, v);
+  if (rc != SQLITE_OK) db_.fail("bind: " + sql_, rc);
+  return *this;
+}
+Statement& Statement::bind(int i, double v) {
+  int rc = sqlite3_bind_double(stmt_, i, v);
+  if (rc != SQLITE_OK) db_.fail("bind: " + sql_, rc);
+  return *this;
+}
+Statement& Statement::bind(int i, std::string_view v) {
+  int rc = sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK) db_.fail("bind: " + sql_, rc);
+  return *this;
+}
+Statement& Statement::bind(int i, std::nullopt_t) {
+  int rc = sqlite3_bind_null(stmt_, i);
+  if (rc != SQLITE_OK) db_.fail("bind: " + sql_, rc);
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  db_.fail(sql_, rc);
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Statement::real(int col) const { return sqlite3_column_double(stmt_, col); }
+bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+std::string Statement::text(int col) const {
+  auto* p = sqlite3_column_text(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
+}
+std::optional<std::string> Statement::text_or_null(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+
+}  // namespace cdb

@@ -1,0 +1,143 @@
+// Store: a directory holding an LMDB environment of blobs (<dir>/blobs) and
+// a SQLite catalog (<dir>/catalog.sqlite), kept consistent by one protocol:
+//
+//  1. a value's blobs are written and committed (fsync) in LMDB first;
+//  2. then the catalog row(s) naming them commit. Only then is the value
+//     visible. Removal runs the other way: row first, then blobs.
+//  3. On open (read-write), blobs that no committed row references (the
+//     leftovers of a crash between 1 and 2, or after a removal) are deleted,
+//     and rows whose blobs are missing are marked damaged.
+//  4. Every read verifies the blob's checksums; a row whose blob fails is
+//     marked damaged and never served. verify_all() checks every blob.
+//
+// One process may open a store read-write at a time (an flock on
+// <dir>/LOCK); within it, Store is safe to share between threads.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/blob_store.h"
+#include "storage/catalog.h"
+#include "storage/tensor_codec.h"
+
+namespace cdb {
+
+struct StoreOptions {
+  bool read_only = false;
+  bool create_if_missing = true;
+  BlobStoreOptions blobs;
+  CodecOptions codec;
+};
+
+// What opening the store repaired.
+struct OpenReport {
+  size_t orphan_blobs_removed = 0;
+  std::vector<BlobRef> missing;  // referenced but absent; owners marked damaged
+};
+
+struct StoreStats {
+  size_t corpora = 0;
+  size_t documents = 0;
+  size_t cartridges = 0;
+  size_t damaged_rows = 0;
+  size_t blob_entries = 0;
+  size_t blob_used_bytes = 0;
+  size_t blob_file_bytes = 0;
+  size_t catalog_bytes = 0;  // catalog.sqlite plus its WAL
+  OpenReport opened;
+};
+
+struct DamagedBlob {
+  BlobRef ref;
+  std::string reason;
+};
+
+struct VerifyReport {
+  size_t blobs_checked = 0;
+  size_t bytes_checked = 0;  // stored bytes
+  std::vector<DamagedBlob> damaged;
+  bool ok() const { return damaged.empty(); }
+};
+
+struct PutDocumentResult {
+  DocumentRow document;
+  bool added = false;  // false: identical content was already in the corpus
+  CorpusVersionRow version;
+};
+
+struct NamedTensor {
+  std::string name;
+  TensorView tensor;
+};
+
+class Store {
+ public:
+  explicit Store(const std::filesystem::path& dir, StoreOptions options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  Catalog& catalog() { return *catalog_; }
+  const Catalog& catalog() const { return *catalog_; }
+  BlobStore& blobs() { return *blobs_; }
+  const OpenReport& open_report() const { return opened_; }
+
+  CorpusRow create_corpus(std::string_view name, std::string_view description = {},
+                          std::string_view options_json = "{}");
+  // Creates the corpus when absent.
+  CorpusRow ensure_corpus(std::string_view name);
+
+  // Adds a document (deduplicated by content within the corpus) and appends
+  // a corpus version. InvalidArgument when the name is taken by different
+  // content.
+  PutDocumentResult put_document(std::string_view corpus, std::string_view name, std::string_view text);
+  std::string read_document(std::string_view corpus, std::string_view name);
+  std::string read_document(const DocumentRow& doc);
+  // Removes a document and appends a corpus version; NotFound if absent.
+  CorpusVersionRow remove_document(std::string_view corpus, std::string_view name);
+
+  // Stores a cartridge's tensors and then its row. meta supplies corpus_id,
+  // corpus_version, model_fingerprint, tokens, dtype, metrics; tensors and
+  // bytes are filled in. Returns the committed row.
+  CartridgeRow put_cartridge(const CartridgeRow& meta, const std::vector<NamedTensor>& tensors);
+  DecodedTensor read_cartridge_tensor(int64_t cartridge_id, std::string_view tensor);
+  // Decompresses straight into dst (e.g. an at::Tensor's storage).
+  void read_cartridge_tensor_into(int64_t cartridge_id, std::string_view tensor, void* dst, size_t dst_bytes);
+  void remove_cartridge(int64_t cartridge_id);
+
+  // Token tensors of a corpus version (i32), keyed by tokenizer fingerprint.
+  TokenizedRow put_tokens(int64_t corpus_id, int64_t corpus_version, std::string_view tokenizer_fingerprint,
+                          const TensorView& tokens);
+  DecodedTensor read_tokens(const TokenizedRow& row);
+
+  // Decodes every referenced blob, marks the owners of bad ones damaged.
+  VerifyReport verify_all();
+
+  StoreStats stats() const;
+
+ private:
+  class DirLock;
+  void collect_garbage();
+  // Reads and verifies the blob of a row; on failure marks the row damaged
+  // (when writable) and rethrows.
+  void read_verified(const BlobRef& ref, const std::function<void(std::string_view blob)>& use);
+  std::string new_blob_id() const;
+
+  std::filesystem::path dir_;
+  StoreOptions options_;
+  std::unique_ptr<DirLock> lock_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<Catalog> catalog_;
+  OpenReport opened_;
+  std::mutex write_mu_;  // one put/remove at a time: blob commit, then row commit
+};
+
+}  // namespace cdb

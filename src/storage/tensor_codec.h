@@ -1,0 +1,126 @@
+// The tensor codec: one tensor <-> one self-describing, checksummed blob.
+//
+// Format (version 1, little-endian; full description in
+// docs/storage-format.md): a fixed 56-byte header (magic, format version,
+// dtype, codec, filter, rank, sizes, xxh3-64 of the uncompressed payload,
+// xxh3-64 of the header itself), the shape, a chunk table, then the chunks.
+// The payload is cut into chunks of `chunk_bytes` uncompressed bytes; each is
+// byte-shuffled (plane b holds byte b of every element of the chunk, as in
+// Blosc) and zstd-compressed independently, so chunks encode and decode in
+// parallel and a reader can stop at the first bad one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/dtype.h"
+
+namespace cdb {
+
+class ThreadPool;
+
+inline constexpr uint16_t kTensorFormatVersion = 1;
+inline constexpr size_t kTensorFixedHeaderBytes = 56;
+inline constexpr size_t kTensorMaxRank = 16;
+
+// A borrowed, contiguous (row-major) tensor.
+struct TensorView {
+  DType dtype = DType::U8;
+  std::vector<int64_t> shape;
+  const void* data = nullptr;
+};
+
+struct CodecOptions {
+  int level = 3;              // zstd level (negative = faster, up to 19/22)
+  bool shuffle = true;        // byte-shuffle before compressing (no-op for u8)
+  bool compress = true;       // false stores chunks raw (still checksummed)
+  size_t chunk_bytes = 8u << 20;
+  int threads = 0;            // 0 = all cores
+};
+
+enum class Codec : uint8_t { None = 0, Zstd = 1 };
+enum class Filter : uint8_t { None = 0, ByteShuffle = 1 };
+
+struct ChunkInfo {
+  uint64_t offset = 0;           // from the start of the blob
+  uint64_t stored_bytes = 0;     // compressed size
+  uint64_t checksum = 0;         // xxh3-64 of the stored (compressed) bytes
+};
+
+struct TensorHeader {
+  uint16_t version = kTensorFormatVersion;
+  DType dtype = DType::U8;
+  Codec codec = Codec::Zstd;
+  Filter filter = Filter::None;
+  std::vector<int64_t> shape;
+  uint64_t uncompressed_bytes = 0;
+  uint64_t chunk_bytes = 0;
+  uint64_t checksum = 0;         // xxh3-64 of the whole uncompressed payload
+  uint64_t header_bytes = 0;     // where chunk data starts
+  std::vector<ChunkInfo> chunks;
+
+  int64_t numel() const;
+  std::string shape_string() const;  // "[2, 3]"
+};
+
+// Number of elements of `shape`; InvalidArgument (naming `what`) on a
+// negative dimension, a rank over kTensorMaxRank, or a byte size that
+// overflows for `dtype`.
+int64_t checked_numel(const std::vector<int64_t>& shape, DType dtype, std::string_view what);
+
+std::string encode_tensor(const TensorView& t, const CodecOptions& opt = {});
+// As above on a caller-owned pool (its size replaces opt.threads).
+std::string encode_tensor(const TensorView& t, const CodecOptions& opt, ThreadPool& pool);
+
+// Parses and validates the header and chunk table without touching chunk
+// data. CorruptData (naming `what`) on a bad magic, a truncated blob, a
+// header checksum mismatch or inconsistent sizes; Unsupported on a newer
+// format version.
+TensorHeader read_header(std::string_view blob, std::string_view what);
+
+// Verifies and decompresses into dst, which must hold exactly the tensor's
+// uncompressed bytes (InvalidArgument otherwise). Checks every chunk's
+// checksum and the payload checksum; CorruptData names `what` and the chunk.
+// dst holds unspecified bytes after a throw.
+void decode_tensor_into(std::string_view blob, void* dst, size_t dst_bytes, std::string_view what,
+                        int threads = 0);
+void decode_tensor_into(std::string_view blob, void* dst, size_t dst_bytes, std::string_view what,
+                        ThreadPool& pool);
+
+// Verifies all checksums without keeping the decoded bytes.
+void verify_tensor(std::string_view blob, std::string_view what, int threads = 0);
+
+// A decoded tensor owning a 64-byte aligned buffer.
+class DecodedTensor {
+ public:
+  DecodedTensor() = default;
+  DecodedTensor(DType dtype, std::vector<int64_t> shape);
+
+  DType dtype() const { return dtype_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int64_t numel() const;
+  size_t bytes() const { return bytes_; }
+  void* data() { return data_.get(); }
+  const void* data() const { return data_.get(); }
+  TensorView view() const { return {dtype_, shape_, data_.get()}; }
+  template <typename T>
+  const T* as() const { return static_cast<const T*>(data()); }
+  std::string_view as_string() const { return {static_cast<const char*>(data()), bytes_}; }
+
+ private:
+  struct Free {
+    void operator()(void* p) const;
+  };
+  DType dtype_ = DType::U8;
+  std::vector<int64_t> shape_;
+  size_t bytes_ = 0;
+  std::unique_ptr<void, Free> data_;
+};
+
+DecodedTensor decode_tensor(std::string_view blob, std::string_view what, int threads = 0);
+
+}  // namespace cdb
