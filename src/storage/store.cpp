@@ -281,6 +281,11 @@ TokenizedRow Store::put_tokens(int64_t corpus_id, int64_t corpus_version, std::s
       "tok/" + std::to_string(corpus_id) + "/" + std::to_string(corpus_version) + "/" + std::string(fp);
   const std::string blob = encode_tensor(tokens, options_.codec);
   std::lock_guard lock(write_mu_);
+  // Checked before the blob write: the key is derived from the row, and
+  // overwriting then erasing it would destroy the existing row's blob.
+  if (catalog_->find_tokenized(corpus_id, corpus_version, fp))
+    throw InvalidArgument("corpus " + std::to_string(corpus_id) + " version " + std::to_string(corpus_version) +
+                          " is already tokenized with '" + std::string(fp) + "'");
   blobs_->put(key, blob);
   try {
     Catalog::Transaction tx(*catalog_);

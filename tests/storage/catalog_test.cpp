@@ -1,0 +1,114 @@
+#include "storage/catalog.h"
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "temp_dir.h"
+
+namespace cdb {
+namespace {
+
+TEST(Catalog, MigratesEmptyDatabaseAndRecordsVersions) {
+  test::TempDir tmp;
+  Catalog c(tmp.path() / "c.sqlite");
+  const auto all = builtin_migrations();
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.front().version, 1);
+  EXPECT_EQ(c.schema_version(), all.back().version);
+  auto applied = c.applied_migrations();
+  ASSERT_EQ(applied.size(), all.size());
+  EXPECT_EQ(applied[0].second, "initial");
+  Statement wal(c.db(), "PRAGMA journal_mode");
+  ASSERT_TRUE(wal.step());
+  EXPECT_EQ(wal.text(0), "wal");
+  Statement fk(c.db(), "PRAGMA foreign_keys");
+  ASSERT_TRUE(fk.step());
+  EXPECT_EQ(fk.int64(0), 1);
+}
+
+TEST(Catalog, UpgradesAnOlderSchema) {
+  test::TempDir tmp;
+  const auto path = tmp.path() / "c.sqlite";
+  // A later migration, as a future issue would add it.
+  std::vector<Migration> v2(builtin_migrations().begin(), builtin_migrations().end());
+  std::vector<Migration> v1 = v2;
+  v2.push_back({static_cast<int>(v2.size()) + 1, "test_extra",
+                "CREATE TABLE test_extra (id INTEGER PRIMARY KEY, note TEXT);"
+                "ALTER TABLE corpora ADD COLUMN owner TEXT NOT NULL DEFAULT 'nobody';"});
+  {
+    Catalog c(path, v1);
+    EXPECT_EQ(c.schema_version(), static_cast<int>(v1.size()));
+    c.create_corpus("old");
+  }
+  {
+    Catalog c(path, v2);
+    EXPECT_EQ(c.schema_version(), static_cast<int>(v2.size()));
+    EXPECT_EQ(c.applied_migrations().back().second, "test_extra");
+    Statement s(c.db(), "SELECT owner FROM corpora WHERE name = 'old'");
+    ASSERT_TRUE(s.step());
+    EXPECT_EQ(s.text(0), "nobody");  // the data survived the migration
+  }
+  // An older build refuses a newer database instead of misreading it.
+  EXPECT_THROW(Catalog(path, v1), Unsupported);
+}
+
+TEST(Catalog, FailedMigrationRollsBackAndLeavesVersion) {
+  test::TempDir tmp;
+  const auto path = tmp.path() / "c.sqlite";
+  std::vector<Migration> ms(builtin_migrations().begin(), builtin_migrations().end());
+  const int base = static_cast<int>(ms.size());
+  ms.push_back({base + 1, "broken", "CREATE TABLE half (x INT); THIS IS NOT SQL;"});
+  EXPECT_THROW(Catalog(path, ms), IoError);
+  Catalog c(path, builtin_migrations());
+  EXPECT_EQ(c.schema_version(), base);
+  Statement s(c.db(), "SELECT count(*) FROM sqlite_master WHERE name = 'half'");
+  s.step();
+  EXPECT_EQ(s.int64(0), 0);
+}
+
+TEST(Catalog, CorporaDocumentsVersionsAndJobs) {
+  test::TempDir tmp;
+  Catalog c(tmp.path() / "c.sqlite");
+  auto corpus = c.create_corpus("books", "some books", R"({"chunk": 512})");
+  EXPECT_THROW(c.create_corpus("books"), InvalidArgument);
+  EXPECT_THROW(c.create_corpus("bad", "", "{not json"), InvalidArgument);
+  EXPECT_THROW(c.corpus("nope"), NotFound);
+  DocumentRow d;
+  d.corpus_id = corpus.id;
+  d.name = "a.txt";
+  d.content_hash = std::string(32, 'a');
+  d.bytes = 10;
+  d.blob_key = "doc/1/a";
+  c.insert_document(d);
+  auto v1 = c.bump_corpus_version(corpus.id);
+  EXPECT_EQ(v1.version, 1);
+  EXPECT_EQ(v1.documents, 1);
+  d.name = "b.txt";
+  d.content_hash = std::string(32, 'b');
+  d.blob_key = "doc/1/b";
+  auto b = c.insert_document(d);
+  auto v2 = c.bump_corpus_version(corpus.id);
+  EXPECT_EQ(v2.version, 2);
+  EXPECT_NE(v1.docs_hash, v2.docs_hash);
+  c.delete_document(b.id);
+  auto v3 = c.bump_corpus_version(corpus.id);
+  EXPECT_EQ(v3.version, 3);
+  EXPECT_EQ(v3.docs_hash, v1.docs_hash);  // same documents, same hash
+  EXPECT_EQ(c.blob_references().size(), 1u);
+
+  auto job = c.create_job("train", corpus.id, R"({"steps": 10})");
+  EXPECT_EQ(job.state, "queued");
+  c.start_job(job.id);
+  c.set_job_progress(job.id, 0.5, "half way");
+  EXPECT_THROW(c.set_job_progress(job.id, 1.5, "x"), InvalidArgument);
+  c.finish_job(job.id, "done");
+  auto j = *c.job(job.id);
+  EXPECT_EQ(j.state, "done");
+  EXPECT_EQ(j.attempts, 1);
+  EXPECT_DOUBLE_EQ(j.progress, 1.0);
+  EXPECT_TRUE(j.started_at && j.finished_at);
+  EXPECT_THROW(c.finish_job(job.id, "exploded"), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace cdb
