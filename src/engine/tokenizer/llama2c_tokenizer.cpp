@@ -114,6 +114,9 @@ std::string Llama2cTokenizer::token_bytes(int32_t id, int32_t prev_id) const {
     throw InvalidArgument("token id " + std::to_string(id) + " is outside the llama2.c vocab of " +
                           std::to_string(vocab_size()));
   }
+  // BOS and EOS are control tokens, not text: llama2.c never prints them
+  // (its generation loop stops on BOS, the sequence separator).
+  if (id == bos_id() || id == 2) return {};
   std::string_view piece = pieces_[id];
   if (prev_id == bos_id() && !piece.empty() && piece[0] == ' ') piece.remove_prefix(1);
   if (auto b = byte_piece(piece)) return std::string(1, static_cast<char>(*b));
@@ -124,9 +127,7 @@ std::string Llama2cTokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string out;
   int32_t prev = -1;
   for (int32_t id : ids) {
-    // BOS and EOS are control tokens: they shape the text that follows but
-    // are not text themselves (llama2.c never prints them).
-    if (id != bos_id() && id != 2) out += token_bytes(id, prev);
+    out += token_bytes(id, prev);
     prev = id;
   }
   return out;

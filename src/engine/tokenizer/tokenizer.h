@@ -26,7 +26,9 @@ class Tokenizer {
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
   // Raw bytes of one token following `prev_id` (-1: none). May be a partial
   // UTF-8 sequence. llama2.c: a leading space is dropped after BOS and
-  // "<0xNN>" pieces become the byte NN, exactly as llama2.c's decode().
+  // "<0xNN>" pieces become the byte NN, exactly as llama2.c's decode();
+  // BOS/EOS (llama2.c, SentencePiece controls) have no bytes. tokenizer.json
+  // added tokens give their content ("<|eot_id|>").
   virtual std::string token_bytes(int32_t id, int32_t prev_id) const = 0;
   virtual int32_t vocab_size() const = 0;
   virtual int32_t bos_id() const = 0;  // -1 if none
