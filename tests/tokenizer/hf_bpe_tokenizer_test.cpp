@@ -36,6 +36,8 @@ const std::vector<std::string>& sample_texts() {
       "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\n<think>x</think><|im_end|>",
       "<|eot_id <| eot_id|> <|reserved_special_token_3|> <|notatoken|>",
       "antidisestablishmentarianism supercalifragilisticexpialidocious",
+      // Vocab entries that merges alone do not reach (Llama 3 sets ignore_merges).
+      "jeho mektedir lardan iyordu zdrav",
       "!!!??? ... --- *** ''' \"\" (()) [[]] {{}} $$$ %%% ^^^ ~~~",
       "",
   };
