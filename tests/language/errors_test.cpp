@@ -144,3 +144,32 @@ TEST(ParseErrorTest, LongStringsAreShortenedInMessages) {
     EXPECT_EQ(e.detail(), "expected ';', found string 'this is a rather long do...'");
   }
 }
+
+// Every prefix and every one-byte corruption of a script exercising all
+// forms either parses or raises a ParseError inside the text: never another
+// exception, never a position past the end.
+TEST(ParseErrorTest, PrefixesAndCorruptionsFailCleanly) {
+  const std::string script =
+      "CREATE CORPUS d WITH (description = 'x''y', cartridge_tokens = 2048, auto_train = true);\n"
+      "ADD DOCUMENT 'a' AS 'n' TO d; LOAD FILE 'f' INTO d; LOAD DIRECTORY 'p' PATTERN '*.md' INTO \"D\";\n"
+      "REMOVE DOCUMENT 'n' FROM d; SHOW CARTRIDGES FOR d; SHOW DOCUMENTS IN d; -- comment\n"
+      "TRAIN CARTRIDGE FOR d WITH (steps = 10, lr = 2e-2) WAIT; WAIT JOB 1; CANCEL JOB 2;\n"
+      "EXPLAIN ASK 'q' USING d, e WITH (mode = 'icl', temperature = -0.5); PIN CARTRIDGE FOR d;\n"
+      "SET x = 1.5; SELECT * FROM t WHERE a = 'b;c'; DROP CORPUS d";
+  ASSERT_EQ(parse_script(script).size(), 15u);
+  const auto check = [](const std::string& text) {
+    try {
+      parse_script(text);
+    } catch (const cdb::ParseError& e) {
+      EXPECT_LE(e.offset(), text.size()) << text;
+    }
+  };
+  for (std::size_t n = 0; n <= script.size(); ++n) check(script.substr(0, n));
+  for (std::size_t i = 0; i < script.size(); ++i) {
+    for (char c : {'\'', '"', ';', '(', 'x', '-', '1', ' '}) {
+      std::string corrupted = script;
+      corrupted[i] = c;
+      check(corrupted);
+    }
+  }
+}
