@@ -3,6 +3,8 @@
 // and empty statements; spans; SELECT pass-through.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -231,4 +233,22 @@ TEST(Parser, ParseStatementWantsExactlyOne) {
     EXPECT_EQ(e.column(), 2u);
     EXPECT_EQ(e.detail(), "expected a statement, found end of input");
   }
+}
+
+// The examples in docs/language.md (its ```sql blocks) must parse.
+TEST(Parser, DocumentationExamplesParse) {
+  std::ifstream in(std::string(CDB_SOURCE_DIR) + "/docs/language.md");
+  ASSERT_TRUE(in) << "docs/language.md not found";
+  std::stringstream doc;
+  doc << in.rdbuf();
+  const std::string text = doc.str();
+  int blocks = 0;
+  for (std::size_t at = text.find("```sql\n"); at != std::string::npos; at = text.find("```sql\n", at)) {
+    at += 7;
+    const std::size_t end = text.find("```", at);
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_NO_THROW(parse_script(text.substr(at, end - at))) << text.substr(at, end - at);
+    ++blocks;
+  }
+  EXPECT_GE(blocks, 1);
 }
