@@ -104,6 +104,7 @@ HfBpeTokenizer::HfBpeTokenizer(const Files& files, const std::filesystem::path& 
       added_.push_back(std::move(a));
     }
     // Views are taken only now that id_bytes_ no longer changes.
+    model_ids_.reserve(id_bytes_.size());
     for (size_t id = 0; id < id_bytes_.size(); ++id) {
       if (id_known_[id] && !added_ids_.count(id_bytes_[id])) model_ids_.emplace(id_bytes_[id], static_cast<int32_t>(id));
     }
