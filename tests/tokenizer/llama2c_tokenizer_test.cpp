@@ -56,9 +56,9 @@ TEST(Llama2cTokenizer, DecodesLikeRunC) {
   EXPECT_EQ(tok->token_bytes(13, 378), "\n");
   EXPECT_EQ(tok->token_bytes(231, 1), "\xE4");
   EXPECT_EQ(tok->token_bytes(3, 1), std::string(1, '\0'));
-  EXPECT_EQ(tok->token_bytes(1, -1), "");  // BOS and EOS are not text
-  EXPECT_EQ(tok->token_bytes(2, 378), "");
-  EXPECT_EQ(tok->decode({1, 403, 407, 261, 378, 2}), "Once upon a time");
+  EXPECT_EQ(tok->token_bytes(1, -1), "");  // BOS is not text; llama2.c stops on it
+  EXPECT_EQ(tok->token_bytes(2, 378), "\n</s>\n");  // EOS is printed by llama2.c's run
+  EXPECT_EQ(tok->decode({1, 403, 407, 261, 378}), "Once upon a time");
   EXPECT_THROW(tok->token_bytes(512, 1), InvalidArgument);
   EXPECT_THROW(tok->token_bytes(-1, 1), InvalidArgument);
 

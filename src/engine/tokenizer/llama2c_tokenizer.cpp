@@ -114,9 +114,9 @@ std::string Llama2cTokenizer::token_bytes(int32_t id, int32_t prev_id) const {
     throw InvalidArgument("token id " + std::to_string(id) + " is outside the llama2.c vocab of " +
                           std::to_string(vocab_size()));
   }
-  // BOS and EOS are control tokens, not text: llama2.c never prints them
-  // (its generation loop stops on BOS, the sequence separator).
-  if (id == bos_id() || id == 2) return {};
+  // BOS is the sequence separator, never text: llama2.c's generation loop
+  // stops on it before printing. EOS, which it does print, keeps its piece.
+  if (id == bos_id()) return {};
   std::string_view piece = pieces_[id];
   if (prev_id == bos_id() && !piece.empty() && piece[0] == ' ') piece.remove_prefix(1);
   if (auto b = byte_piece(piece)) return std::string(1, static_cast<char>(*b));

@@ -27,7 +27,7 @@ class Tokenizer {
   // Raw bytes of one token following `prev_id` (-1: none). May be a partial
   // UTF-8 sequence. llama2.c: a leading space is dropped after BOS and
   // "<0xNN>" pieces become the byte NN, exactly as llama2.c's decode();
-  // BOS/EOS (llama2.c, SentencePiece controls) have no bytes. tokenizer.json
+  // BOS (llama2.c) and control tokens (SentencePiece) have no bytes. tokenizer.json
   // added tokens give their content ("<|eot_id|>").
   virtual std::string token_bytes(int32_t id, int32_t prev_id) const = 0;
   virtual int32_t vocab_size() const = 0;
