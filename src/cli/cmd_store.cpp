@@ -1,0 +1,168 @@
+// cartridge store: create, fill, list and verify a store directory.
+#include <cxxopts.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "storage/store.h"
+
+namespace cdb::cli {
+
+namespace {
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) b /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: cartridge store <action> DIR [options]\n\n"
+               "actions:\n"
+               "  create DIR                                   make an empty store\n"
+               "  put DIR --corpus C --name N (--text T | --file F)\n"
+               "                                               add a document (creates corpus C if needed)\n"
+               "  list DIR                                     corpora, documents, cartridges, sizes\n"
+               "  verify DIR                                   check every blob checksum (exit 1 if damaged)\n");
+}
+
+StoreOptions existing(bool read_only) {
+  StoreOptions o;
+  o.create_if_missing = false;
+  o.read_only = read_only;
+  return o;
+}
+
+int do_create(const std::string& dir) {
+  Store s(dir);
+  auto st = s.stats();
+  std::printf("created store %s (catalog schema v%d, %zu corpora)\n", dir.c_str(), s.catalog().schema_version(),
+              st.corpora);
+  return 0;
+}
+
+int do_put(const std::string& dir, const cxxopts::ParseResult& a) {
+  if (!a.count("corpus") || !a.count("name") || (a.count("text") == a.count("file")))
+    throw InvalidArgument("put needs --corpus, --name and exactly one of --text or --file");
+  const std::string text = a.count("text") ? a["text"].as<std::string>() : read_file(a["file"].as<std::string>());
+  Store s(dir, existing(false));
+  const std::string corpus = a["corpus"].as<std::string>();
+  s.ensure_corpus(corpus);
+  auto r = s.put_document(corpus, a["name"].as<std::string>(), text);
+  if (r.added)
+    std::printf("added '%s' to corpus '%s' (%s, hash %s); corpus is now version %lld with %lld documents\n",
+                r.document.name.c_str(), corpus.c_str(), human_bytes(static_cast<double>(r.document.bytes)).c_str(),
+                r.document.content_hash.substr(0, 12).c_str(), static_cast<long long>(r.version.version),
+                static_cast<long long>(r.version.documents));
+  else
+    std::printf("corpus '%s' already holds this text as '%s'; nothing added (version %lld)\n", corpus.c_str(),
+                r.document.name.c_str(), static_cast<long long>(r.version.version));
+  return 0;
+}
+
+int do_list(const std::string& dir) {
+  Store s(dir, existing(true));
+  const Catalog& c = s.catalog();
+  auto corpora = c.list_corpora();
+  std::printf("store %s\n", dir.c_str());
+  if (corpora.empty()) std::printf("  (no corpora; add a document with: cartridge store put %s --corpus NAME ...)\n", dir.c_str());
+  for (const auto& corpus : corpora) {
+    auto v = c.latest_version(corpus.id);
+    auto docs = c.list_documents(corpus.id);
+    int64_t bytes = 0;
+    for (const auto& d : docs) bytes += d.bytes;
+    std::printf("\ncorpus %s  (version %lld, %zu documents, %s)%s%s\n", corpus.name.c_str(),
+                static_cast<long long>(v ? v->version : 0), docs.size(), human_bytes(static_cast<double>(bytes)).c_str(),
+                corpus.description.empty() ? "" : " - ", corpus.description.c_str());
+    for (const auto& d : docs)
+      std::printf("  doc  %-32s %10s  %s%s\n", d.name.c_str(), human_bytes(static_cast<double>(d.bytes)).c_str(),
+                  d.content_hash.substr(0, 12).c_str(), d.status == "ready" ? "" : ("  [" + d.status + "]").c_str());
+    for (const auto& k : c.list_cartridges(corpus.id))
+      std::printf("  cart #%-5lld v%-3lld p=%-6lld %-5s %10s  %-10s model %s\n", static_cast<long long>(k.id),
+                  static_cast<long long>(k.corpus_version), static_cast<long long>(k.tokens), k.dtype.c_str(),
+                  human_bytes(static_cast<double>(k.bytes)).c_str(), k.status.c_str(), k.model_fingerprint.c_str());
+  }
+  auto st = s.stats();
+  std::printf("\ntotal: %zu corpora, %zu documents, %zu cartridges; blobs %zu (%s in LMDB), catalog %s",
+              st.corpora, st.documents, st.cartridges, st.blob_entries,
+              human_bytes(static_cast<double>(st.blob_used_bytes)).c_str(),
+              human_bytes(static_cast<double>(st.catalog_bytes)).c_str());
+  if (st.damaged_rows) std::printf("; %zu DAMAGED rows (run: cartridge store verify %s)", st.damaged_rows, dir.c_str());
+  std::printf("\n");
+  return 0;
+}
+
+int do_verify(const std::string& dir) {
+  Store s(dir, existing(false));
+  const auto& opened = s.open_report();
+  if (opened.orphan_blobs_removed)
+    std::printf("removed %zu orphan blob(s) left by an interrupted write\n", opened.orphan_blobs_removed);
+  auto rep = s.verify_all();
+  std::printf("checked %zu blobs (%s stored)\n", rep.blobs_checked,
+              human_bytes(static_cast<double>(rep.bytes_checked)).c_str());
+  for (const auto& d : rep.damaged)
+    std::printf("DAMAGED %s row %lld, blob '%s': %s\n", d.ref.owner_table.c_str(),
+                static_cast<long long>(d.ref.owner_id), d.ref.blob_key.c_str(), d.reason.c_str());
+  if (rep.ok()) {
+    std::printf("ok: every blob matches its checksum\n");
+    return 0;
+  }
+  std::printf("%zu damaged blob(s); their rows are marked damaged and will not be served\n", rep.damaged.size());
+  return 1;
+}
+
+}  // namespace
+
+int cmd_store(int argc, char** argv) {
+  cxxopts::Options cli("cartridge store", "create, fill, list and verify a store");
+  cli.add_options()("corpus", "corpus name", cxxopts::value<std::string>())(
+      "name", "document name", cxxopts::value<std::string>())("text", "document text", cxxopts::value<std::string>())(
+      "file", "read the document text from a file", cxxopts::value<std::string>())("h,help", "this help")(
+      "positional", "", cxxopts::value<std::vector<std::string>>());
+  cli.parse_positional({"positional"});
+  cxxopts::ParseResult a;
+  try {
+    a = cli.parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cartridge store: %s\n\n", e.what());
+    usage(stderr);
+    return 2;
+  }
+  if (a.count("help")) {
+    usage(stdout);
+    return 0;
+  }
+  std::vector<std::string> pos = a.count("positional") ? a["positional"].as<std::vector<std::string>>()
+                                                       : std::vector<std::string>{};
+  if (pos.size() != 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string& action = pos[0];
+  const std::string& dir = pos[1];
+  if (action == "create") return do_create(dir);
+  if (action == "put") return do_put(dir, a);
+  if (action == "list") return do_list(dir);
+  if (action == "verify") return do_verify(dir);
+  std::fprintf(stderr, "cartridge store: unknown action '%s'\n\n", action.c_str());
+  usage(stderr);
+  return 2;
+}
+
+}  // namespace cdb::cli
