@@ -32,7 +32,7 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 struct Options {
   std::filesystem::path dir;
-  int level = 3;
+  int level = 1;
   int reps = 3;
   bool verbose = true;
 };
@@ -124,7 +124,7 @@ uint16_t to_bf16(float f) {
 
 int main(int argc, char** argv) {
   cxxopts::Options cli("storage_bench", "tensor codec and blob store throughput");
-  cli.add_options()("json", "print only the JSON result line")("level", "zstd level", cxxopts::value<int>()->default_value("3"))(
+  cli.add_options()("json", "print only the JSON result line")("level", "zstd level", cxxopts::value<int>()->default_value("1"))(
       "reps", "repetitions (best is kept)", cxxopts::value<int>()->default_value("3"))(
       "tokens", "cartridge tokens", cxxopts::value<int64_t>()->default_value("2048"))(
       "dir", "scratch directory for LMDB", cxxopts::value<std::string>()->default_value(""))("h,help", "help");

@@ -35,7 +35,11 @@ struct TensorView {
 };
 
 struct CodecOptions {
-  int level = 3;              // zstd level (negative = faster, up to 19/22)
+  // zstd level. 1, not zstd's default 3: on shuffled bf16 KV values level 1
+  // both compresses better (1.46x vs 1.41x, storage_bench) and decodes
+  // ~1.5x faster, as level 3's match search turns random mantissa bytes into
+  // costly short matches instead of entropy-coded literals.
+  int level = 1;
   bool shuffle = true;        // byte-shuffle before compressing (no-op for u8)
   bool compress = true;       // false stores chunks raw (still checksummed)
   size_t chunk_bytes = 8u << 20;
