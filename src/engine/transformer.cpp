@@ -1,0 +1,191 @@
+#include "engine/transformer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include <cmath>
+#include <thread>
+
+#include "common/error.h"
+
+namespace cdb {
+namespace {
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  // In fp32 whatever the model dtype, as Hugging Face does.
+  at::Tensor xf = x.to(at::kFloat);
+  xf = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return xf.to(x.scalar_type()) * weight;
+}
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {}) {
+  return b.defined() ? at::linear(x, w, b) : at::linear(x, w);
+}
+
+// Attention of q [B, H, T, hd] over [prefix ; cache].
+//   K, V   [B, n_kv, S, hd]  the sequences' own tokens (the cache)
+//   pk, pv [n_kv, P, hd]     a Cartridge, shared by the B sequences, or undefined
+//   mask   [B or 1, 1, T, S] bool, true = visible; undefined = all visible.
+//          The prefix is always fully visible.
+// GQA without repeating K/V: the G = H / n_kv query heads of one KV head are
+// folded into the row axis ([B, n_kv, G*T, hd]) so every matmul runs against
+// the un-repeated K/V. The prefix is never copied per sequence either: for
+// it, the batch is folded into the rows too ([n_kv, B*G*T, hd]), which copies
+// only the (small) queries. Scores against both parts are concatenated,
+// softmaxed once, and multiplied back by each V part.
+at::Tensor attend(const at::Tensor& q, const at::Tensor& K, const at::Tensor& V, const at::Tensor& pk,
+                  const at::Tensor& pv, const at::Tensor& mask) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), hd = q.size(3);
+  const int64_t KV = K.size(1), G = H / KV, S = K.size(2);
+  at::Tensor qg = q.reshape({B, KV, G * T, hd});
+  auto merge_heads = [&](const at::Tensor& y) {  // [B, KV, G*T, hd] -> [B, T, H*hd]
+    return y.reshape({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
+  };
+  auto row_mask = [&] {  // [B|1, 1, T, S] -> [B|1, 1, G, T, S]
+    return mask.unsqueeze(2);
+  };
+#if TORCH_VERSION_MAJOR >= 2
+  // Fused kernel where it applies: no prefix (one key part). With a prefix
+  // the two parts would need a log-sum-exp merge of two fused calls; the
+  // explicit path below is exact and the prefix scores are cheap.
+  if (!pk.defined()) {
+    c10::optional<at::Tensor> m;
+    if (mask.defined()) m = row_mask().expand({mask.size(0), 1, G, T, S}).reshape({mask.size(0), 1, G * T, S});
+    return merge_heads(at::scaled_dot_product_attention(qg, K, V, m));
+  }
+#endif
+  qg = qg * (1.0 / std::sqrt(static_cast<double>(hd)));
+  at::Tensor scores = at::matmul(qg, K.transpose(-1, -2));  // [B, KV, G*T, S]
+  if (mask.defined())
+    scores = scores.view({B, KV, G, T, S})
+                 .masked_fill(row_mask().logical_not(), -std::numeric_limits<float>::infinity())
+                 .view({B, KV, G * T, S});
+  int64_t P = 0;
+  if (pk.defined()) {
+    P = pk.size(1);
+    at::Tensor qp = qg.permute({1, 0, 2, 3}).reshape({KV, B * G * T, hd});
+    at::Tensor sp = at::matmul(qp, pk.transpose(1, 2)).view({KV, B, G * T, P}).permute({1, 0, 2, 3});
+    scores = at::cat({sp, scores}, -1);
+  }
+  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  at::Tensor y = at::matmul(probs.narrow(-1, P, S), V);
+  if (P > 0) {
+    at::Tensor pp = probs.narrow(-1, 0, P).permute({1, 0, 2, 3}).reshape({KV, B * G * T, P});
+    y = y + at::matmul(pp, pv).view({KV, B, G * T, hd}).permute({1, 0, 2, 3});
+  }
+  return merge_heads(y);
+}
+
+void check_prefix(const Cartridge& p, const ModelConfig& c) {
+  if (p.layers() != c.n_layers || p.values.size() != p.keys.size())
+    throw InvalidArgument("Cartridge has " + std::to_string(p.layers()) + " layers, the model " +
+                          std::to_string(c.n_layers));
+  for (size_t l = 0; l < p.keys.size(); ++l) {
+    const std::vector<int64_t> want = {c.n_kv_heads, p.tokens(), c.head_dim};
+    if (p.keys[l].sizes() != at::IntArrayRef(want) || p.values[l].sizes() != at::IntArrayRef(want))
+      throw InvalidArgument("Cartridge layer " + std::to_string(l) + ": keys " + c10::str(p.keys[l].sizes()) +
+                            " and values " + c10::str(p.values[l].sizes()) + ", expected " +
+                            c10::str(at::IntArrayRef(want)));
+  }
+}
+
+}  // namespace
+
+Transformer::Transformer(LoadedModel model, at::Device device, at::ScalarType dtype)
+    : model_(std::move(model)), device_(device), dtype_(dtype), rope_(model_.config, device) {
+  if (at::get_num_threads() == 1) {
+    const unsigned cores = std::thread::hardware_concurrency();
+    if (cores > 1) at::set_num_threads(static_cast<int>(cores));
+  }
+  ModelWeights& w = model_.weights;
+  const bool tied = w.output.defined() && w.output.is_same(w.tok_embeddings);
+  auto conv = [&](at::Tensor& t) {
+    if (t.defined()) t = t.to(device, dtype);  // a no-op when already there
+  };
+  conv(w.tok_embeddings);
+  conv(w.norm);
+  if (tied) w.output = w.tok_embeddings;
+  else conv(w.output);
+  for (auto& l : w.layers)
+    for (at::Tensor* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm,
+                          &l.ffn_norm, &l.w_gate, &l.w_down, &l.w_up})
+      conv(*t);
+}
+
+KVCache Transformer::new_cache(int64_t batch, int64_t capacity) const {
+  return KVCache(model_.config, batch, capacity, options());
+}
+
+at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, const Cartridge* prefix,
+                                bool last_only) {
+  const ModelConfig& c = model_.config;
+  const ModelWeights& w = model_.weights;
+  if (tokens_in.dim() != 2 || tokens_in.size(1) == 0 || tokens_in.size(0) != cache.batch())
+    throw InvalidArgument("Transformer::forward: tokens must be [B=" + std::to_string(cache.batch()) +
+                          ", T>0], got " + c10::str(tokens_in.sizes()));
+  const at::Tensor tokens = tokens_in.to(device_, at::kLong);
+  if (((tokens < 0) | (tokens >= c.vocab_size)).any().item<bool>())
+    throw InvalidArgument("Transformer::forward: token id out of range [0, " + std::to_string(c.vocab_size) + ")");
+  if (prefix != nullptr && prefix->empty()) prefix = nullptr;
+  if (prefix != nullptr) check_prefix(*prefix, c);
+
+  const int64_t B = tokens.size(0), T = tokens.size(1), L = cache.length(), S = L + T;
+  const int64_t P = prefix ? prefix->tokens() : 0;
+  const int64_t H = c.n_heads, KV = c.n_kv_heads, hd = c.head_dim;
+  auto longs = at::TensorOptions().device(device_).dtype(at::kLong);
+
+  // Positions [B or 1, T] and the visibility of cache slots [B or 1, 1, T, S].
+  const at::Tensor& pad = cache.padding();
+  at::Tensor pos = at::arange(P + L, P + S, longs).unsqueeze(0);
+  if (pad.defined()) pos = pos - pad.unsqueeze(1);
+  auto [cos, sin] = rope_.tables(pos);
+  at::Tensor mask;
+  if (T > 1 || pad.defined()) {
+    at::Tensor q_slot = at::arange(L, S, longs).view({T, 1});
+    at::Tensor k_slot = at::arange(0, S, longs).view({1, S});
+    mask = (k_slot <= q_slot).unsqueeze(0);
+    // Padding slots are hidden, except from themselves: a padding query
+    // then still sees one key, so its (discarded) row stays finite.
+    if (pad.defined()) mask = mask & ((k_slot.unsqueeze(0) >= pad.view({B, 1, 1})) | (k_slot == q_slot));
+    mask = mask.unsqueeze(1);
+  }
+
+  at::Tensor x = at::embedding(w.tok_embeddings, tokens);  // [B, T, dim]
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
+    at::Tensor h = rms_norm(x, lw.attn_norm, c.norm_eps);
+    at::Tensor q = linear(h, lw.wq, lw.bq).view({B, T, H, hd});
+    at::Tensor k = linear(h, lw.wk, lw.bk).view({B, T, KV, hd});
+    at::Tensor v = linear(h, lw.wv, lw.bv).view({B, T, KV, hd});
+    if (c.qk_norm) {  // Qwen3: per-head RMSNorm before RoPE
+      q = rms_norm(q, lw.q_norm, c.norm_eps);
+      k = rms_norm(k, lw.k_norm, c.norm_eps);
+    }
+    q = rope_.apply(q, cos, sin);
+    k = rope_.apply(k, cos, sin);
+    auto [K, V] = cache.append(l, k.transpose(1, 2), v.transpose(1, 2));
+    at::Tensor pk, pv;
+    if (prefix) {
+      pk = prefix->keys[static_cast<size_t>(l)].to(device_, dtype_);
+      pv = prefix->values[static_cast<size_t>(l)].to(device_, dtype_);
+    }
+    x = x + at::linear(attend(q.transpose(1, 2), K, V, pk, pv, mask), lw.wo);
+    h = rms_norm(x, lw.ffn_norm, c.norm_eps);
+    x = x + at::linear(at::silu(at::linear(h, lw.w_gate)) * at::linear(h, lw.w_up), lw.w_down);
+  }
+  cache.advance(T);
+  if (last_only) x = x.narrow(1, T - 1, 1);
+  return at::linear(rms_norm(x, w.norm, c.norm_eps), w.output).to(at::kFloat);
+}
+
+Cartridge Transformer::prefill_cartridge(const std::vector<int32_t>& tokens, const Cartridge* prefix) {
+  if (tokens.empty()) throw InvalidArgument("prefill_cartridge: no tokens");
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  at::Tensor t = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), at::kLong).view({1, n});
+  KVCache cache = new_cache(1, n);
+  forward(t, cache, prefix, /*last_only=*/true);
+  return cache.to_cartridge(0);
+}
+
+}  // namespace cdb

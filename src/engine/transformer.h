@@ -1,0 +1,61 @@
+// The forward pass of a Llama-family model (Llama 2/3, Qwen2, Qwen3) with an
+// optional Cartridge prefix: a trained KV cache that the queries attend to as
+// if its corpus were in the context. In the spirit of gpt-fast's model.py and
+// llama2.c's run.c, the whole transformer is in transformer.cpp.
+//
+// Positions: a Cartridge of p tokens occupies positions 0..p-1 (its keys are
+// stored post-RoPE); the sequence's own tokens follow at p, p+1, ...
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/TensorOptions.h>
+
+#include <vector>
+
+#include "engine/cartridge.h"
+#include "engine/kv_cache.h"
+#include "engine/model_weights.h"
+#include "engine/rope.h"
+
+namespace cdb {
+
+class Transformer {
+ public:
+  // Moves/converts the weights to `device` and `dtype` only when they differ
+  // (fp32 CPU weights of a memory-mapped checkpoint stay views of the file).
+  // Raises LibTorch's intra-op thread count to the core count when it is 1.
+  explicit Transformer(LoadedModel model, at::Device device = at::kCPU, at::ScalarType dtype = at::kFloat);
+
+  const ModelConfig& config() const { return model_.config; }
+  const LoadedModel& model() const { return model_; }
+  at::Device device() const { return device_; }
+  at::ScalarType dtype() const { return dtype_; }
+  // Options for KV tensors and Cartridges used with this model.
+  at::TensorOptions options() const { return at::TensorOptions().device(device_).dtype(dtype_); }
+
+  // A cache for `batch` sequences of up to `capacity` tokens each.
+  KVCache new_cache(int64_t batch, int64_t capacity) const;
+
+  // tokens [B, T] (int64, any device). Row b's tokens take positions
+  // prefix->tokens() + cache.length() - cache.padding()[b] + 0..T-1; their KV
+  // is appended to `cache`. Returns fp32 logits [B, T, vocab], or [B, 1,
+  // vocab] when last_only. Differentiable w.r.t. the prefix tensors when
+  // called outside InferenceMode with requires_grad prefix tensors (one
+  // forward per backward: the cache is written in place).
+  at::Tensor forward(const at::Tensor& tokens, KVCache& cache, const Cartridge* prefix = nullptr,
+                     bool last_only = false);
+
+  // The KV of running `tokens` after `prefix` (from position 0 without one):
+  // per layer [n_kv, n, hd], post-RoPE keys. The truncation baseline, and the
+  // initialization of a Cartridge; compose(*prefix, result) then equals the
+  // KV of the concatenated text.
+  Cartridge prefill_cartridge(const std::vector<int32_t>& tokens, const Cartridge* prefix = nullptr);
+
+ private:
+  LoadedModel model_;
+  at::Device device_;
+  at::ScalarType dtype_;
+  Rope rope_;
+};
+
+}  // namespace cdb
