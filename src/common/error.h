@@ -46,6 +46,13 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// A memory budget cannot hold what was asked for (a Cartridge larger than
+// the device budget, every resident Cartridge in use past a wait limit).
+class ResourceExhausted : public Error {
+ public:
+  using Error::Error;
+};
+
 // Work stopped on request (CANCEL JOB, Ctrl-C, shutdown).
 class Cancelled : public Error {
  public:
