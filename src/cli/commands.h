@@ -7,8 +7,12 @@
 namespace cdb::cli {
 
 int cmd_store(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
+int cmd_random_model(int argc, char** argv);
 
 }  // namespace cdb::cli
 
 #define CDB_CLI_COMMANDS \
-  {"store", cdb::cli::cmd_store, "create, fill, list and verify a store (LMDB blobs + SQLite catalog)"},
+  {"store", cdb::cli::cmd_store, "create, fill, list and verify a store (LMDB blobs + SQLite catalog)"}, \
+  {"convert", cdb::cli::cmd_convert, "write a model (llama2.c or HF) as a self-contained HF safetensors directory"}, \
+  {"random-model", cdb::cli::cmd_random_model, "write a seeded random-weight model in a real HF shape (llama-3.2-1b, qwen3-4b, ...)"},
