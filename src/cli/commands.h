@@ -7,6 +7,7 @@
 namespace cdb::cli {
 
 int cmd_store(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
 int cmd_random_model(int argc, char** argv);
 
@@ -15,4 +16,5 @@ int cmd_random_model(int argc, char** argv);
 #define CDB_CLI_COMMANDS \
   {"store", cdb::cli::cmd_store, "create, fill, list and verify a store (LMDB blobs + SQLite catalog)"}, \
   {"convert", cdb::cli::cmd_convert, "write a model (llama2.c or HF) as a self-contained HF safetensors directory"}, \
-  {"random-model", cdb::cli::cmd_random_model, "write a seeded random-weight model in a real HF shape (llama-3.2-1b, qwen3-4b, ...)"},
+  {"random-model", cdb::cli::cmd_random_model, "write a seeded random-weight model in a real HF shape (llama-3.2-1b, qwen3-4b, ...)"}, \
+  {"generate", cdb::cli::cmd_generate, "generate text from a prompt with a model (llama2.c run compatible)"},

@@ -94,6 +94,14 @@ void check_prefix(const Cartridge& p, const ModelConfig& c) {
 
 Transformer::Transformer(LoadedModel model, at::Device device, at::ScalarType dtype)
     : model_(std::move(model)), device_(device), dtype_(dtype), rope_(model_.config, device) {
+  const ModelConfig& c = model_.config;
+  if (c.n_heads <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0 ||
+      static_cast<int64_t>(model_.weights.layers.size()) != c.n_layers || !model_.weights.tok_embeddings.defined() ||
+      !model_.weights.output.defined())
+    throw InvalidArgument("model " + model_.source + ": inconsistent config (n_heads=" + std::to_string(c.n_heads) +
+                          ", n_kv_heads=" + std::to_string(c.n_kv_heads) + ", n_layers=" +
+                          std::to_string(c.n_layers) + ", layers loaded=" +
+                          std::to_string(model_.weights.layers.size()) + ")");
   if (at::get_num_threads() == 1) {
     const unsigned cores = std::thread::hardware_concurrency();
     if (cores > 1) at::set_num_threads(static_cast<int>(cores));
