@@ -60,6 +60,12 @@ JobRow read_job(const Statement& s) {
   return j;
 }
 
+constexpr const char* kArtifactCols =
+    "id, scope, name, blob_key, dtype, shape, meta, bytes, status, created_at";
+ArtifactRow read_artifact(const Statement& s) {
+  return {s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.int64(7), s.text(8), s.text(9)};
+}
+
 constexpr const char* kTokCols =
     "id, corpus_id, corpus_version, tokenizer_fingerprint, tokens, blob_key, bytes, status, created_at";
 
@@ -354,6 +360,56 @@ std::optional<TokenizedRow> Catalog::find_tokenized(int64_t corpus_id, int64_t c
                       s.text(5),  s.int64(6), s.text(7),  s.text(8)};
 }
 
+// ---- artifacts -------------------------------------------------------------
+
+std::vector<ArtifactRow> Catalog::list_artifacts(std::string_view scope) const {
+  std::lock_guard lock(mu_);
+  std::vector<ArtifactRow> out;
+  Statement s(db_, std::string("SELECT ") + kArtifactCols + " FROM artifacts WHERE scope = ? ORDER BY id");
+  s.bind_all(scope);
+  while (s.step()) out.push_back(read_artifact(s));
+  return out;
+}
+
+std::optional<ArtifactRow> Catalog::find_artifact(std::string_view scope, std::string_view name) const {
+  std::lock_guard lock(mu_);
+  Statement s(db_, std::string("SELECT ") + kArtifactCols + " FROM artifacts WHERE scope = ? AND name = ?");
+  if (!s.bind_all(scope, name).step()) return std::nullopt;
+  return read_artifact(s);
+}
+
+std::vector<ArtifactRow> Catalog::replace_artifacts(std::string_view scope, const std::vector<ArtifactRow>& rows) {
+  for (const auto& r : rows) {
+    check_json(r.meta, "artifact meta");
+    check_json(r.shape, "artifact shape");
+  }
+  std::lock_guard lock(mu_);
+  std::vector<ArtifactRow> old = list_artifacts(scope);
+  Statement(db_, "DELETE FROM artifacts WHERE scope = ?").bind_all(scope).run();
+  for (const auto& r : rows) {
+    Statement ins(db_,
+                  "INSERT INTO artifacts (scope, name, blob_key, dtype, shape, bytes, meta, status) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    ins.bind_all(scope, r.name, r.blob_key, r.dtype, r.shape, r.bytes, r.meta, r.status).run();
+  }
+  return old;
+}
+
+std::vector<ArtifactRow> Catalog::delete_artifacts(std::string_view prefix) {
+  if (prefix.empty()) throw InvalidArgument("delete_artifacts: the scope prefix is empty");
+  std::lock_guard lock(mu_);
+  // Scopes below `prefix` are those in [prefix + "/", prefix + "0"): '0'
+  // follows '/' in byte order, and the range uses the (scope, name) index.
+  const std::string lo = std::string(prefix) + "/", hi = std::string(prefix) + "0";
+  const std::string where = " FROM artifacts WHERE scope = ? OR (scope >= ? AND scope < ?)";
+  std::vector<ArtifactRow> out;
+  Statement s(db_, std::string("SELECT ") + kArtifactCols + where + " ORDER BY id");
+  s.bind_all(prefix, lo, hi);
+  while (s.step()) out.push_back(read_artifact(s));
+  Statement(db_, "DELETE" + where).bind_all(prefix, lo, hi).run();
+  return out;
+}
+
 // ---- jobs ------------------------------------------------------------------
 
 JobRow Catalog::create_job(std::string_view kind, std::optional<int64_t> corpus_id, std::string_view params) {
@@ -419,7 +475,7 @@ std::vector<BlobRef> Catalog::blob_references() const {
 }
 
 void Catalog::mark_damaged(const BlobRef& ref) {
-  static constexpr std::string_view kOwners[] = {"documents", "cartridges", "tokenized_corpora", "datasets"};
+  static constexpr std::string_view kOwners[] = {"documents", "cartridges", "tokenized_corpora", "artifacts"};
   if (std::find(std::begin(kOwners), std::end(kOwners), ref.owner_table) == std::end(kOwners))
     throw InvalidArgument("mark_damaged: unknown owner table '" + ref.owner_table + "'");
   std::lock_guard lock(mu_);

@@ -107,6 +107,20 @@ struct JobRow {
   std::optional<std::string> finished_at;
 };
 
+// One tensor of an artifact scope (sql/002_artifacts.sql).
+struct ArtifactRow {
+  int64_t id = 0;
+  std::string scope;
+  std::string name;
+  std::string blob_key;
+  std::string dtype;
+  std::string shape = "[]";  // JSON array of int64
+  std::string meta = "{}";   // JSON, the same for every row of one put
+  int64_t bytes = 0;         // stored (compressed) bytes
+  std::string status = "ready";
+  std::string created_at;
+};
+
 // A blob key referenced by a row (the blob_references view).
 struct BlobRef {
   std::string blob_key;
@@ -171,6 +185,17 @@ class Catalog {
   TokenizedRow insert_tokenized(const TokenizedRow& row);
   std::optional<TokenizedRow> find_tokenized(int64_t corpus_id, int64_t corpus_version,
                                              std::string_view tokenizer_fingerprint) const;
+
+  // Artifacts. replace_artifacts deletes every row of `scope` and inserts
+  // `rows` (their scope, dtype, shape, meta, blob_key, bytes are used) and
+  // returns the deleted rows; call it inside a Transaction to make the swap
+  // one atomic step. delete_artifacts removes the scope `prefix` and every
+  // scope below it ("job/17" covers "job/17/checkpoint", not "job/170") and
+  // returns the removed rows.
+  std::vector<ArtifactRow> replace_artifacts(std::string_view scope, const std::vector<ArtifactRow>& rows);
+  std::vector<ArtifactRow> list_artifacts(std::string_view scope) const;  // in insertion order
+  std::optional<ArtifactRow> find_artifact(std::string_view scope, std::string_view name) const;
+  std::vector<ArtifactRow> delete_artifacts(std::string_view prefix);
 
   // Jobs.
   JobRow create_job(std::string_view kind, std::optional<int64_t> corpus_id, std::string_view params_json = "{}");
