@@ -10,6 +10,8 @@
 #include <random>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.h"
 #include "common/hash.h"
 
@@ -314,6 +316,100 @@ DecodedTensor Store::read_tokens(const TokenizedRow& row) {
   return out;
 }
 
+std::vector<ArtifactRow> Store::put_artifacts(std::string_view scope, const std::vector<NamedTensor>& tensors,
+                                              std::string_view meta_json) {
+  if (scope.empty() || scope.size() > 300) throw InvalidArgument("artifact scope must be 1..300 bytes");
+  const std::string in_scope = " in artifact scope '" + std::string(scope) + "'";
+  std::set<std::string, std::less<>> names;
+  for (const auto& t : tensors) {
+    if (t.name.empty() || t.name.size() > 200) throw InvalidArgument("artifact names must be 1..200 bytes" + in_scope);
+    if (!names.insert(t.name).second) throw InvalidArgument("duplicate artifact name '" + t.name + "'" + in_scope);
+  }
+  // Checked before any blob is written: a refused put changes nothing.
+  if (!nlohmann::json::accept(meta_json))
+    throw InvalidArgument("artifact meta" + in_scope + " is not valid JSON: " + std::string(meta_json));
+  std::vector<std::string> blobs;
+  std::vector<ArtifactRow> rows;
+  blobs.reserve(tensors.size());
+  for (const auto& t : tensors) {
+    blobs.push_back(encode_tensor(t.tensor, options_.codec));
+    ArtifactRow r;
+    r.scope = std::string(scope);
+    r.name = t.name;
+    r.dtype = std::string(dtype_name(t.tensor.dtype));
+    r.shape = nlohmann::json(t.tensor.shape).dump();
+    r.meta = std::string(meta_json);
+    r.bytes = static_cast<int64_t>(blobs.back().size());
+    rows.push_back(std::move(r));
+  }
+  std::lock_guard lock(write_mu_);
+  // Fresh random keys: the old set's blobs stay untouched until the swap
+  // has committed, so a crash before it leaves the old set readable.
+  for (auto& r : rows) r.blob_key = "art/" + new_blob_id();
+  blobs_->write([&](BlobStore::WriteTxn& w) {  // step 1: durable blobs
+    for (size_t i = 0; i < blobs.size(); ++i) w.put(rows[i].blob_key, blobs[i]);
+  });
+  std::vector<ArtifactRow> old;
+  try {
+    Catalog::Transaction tx(*catalog_);  // step 2: the swap, one commit
+    old = catalog_->replace_artifacts(scope, rows);
+    tx.commit();
+  } catch (...) {
+    blobs_->write([&](BlobStore::WriteTxn& w) {
+      for (const auto& r : rows) w.erase(r.blob_key);
+    });
+    throw;
+  }
+  // Step 3. The new set is committed whatever happens here: if erasing
+  // fails, the old blobs are unreferenced and the next open collects them.
+  try {
+    blobs_->write([&](BlobStore::WriteTxn& w) {
+      for (const auto& r : old) w.erase(r.blob_key);
+    });
+  } catch (const Error&) {
+  }
+  return catalog_->list_artifacts(scope);
+}
+
+std::vector<ArtifactRow> Store::list_artifacts(std::string_view scope) const { return catalog_->list_artifacts(scope); }
+
+DecodedTensor Store::read_artifact(std::string_view scope, std::string_view name) {
+  const std::string what = "artifact '" + std::string(name) + "' of scope '" + std::string(scope) + "'";
+  auto row = catalog_->find_artifact(scope, name);
+  if (!row) throw NotFound("no " + what + " in store " + dir_.string());
+  if (row->status != "ready")
+    throw CorruptData(what + " (blob '" + row->blob_key + "') is marked " + row->status + "; put the scope again");
+  const std::string label = what + " (blob '" + row->blob_key + "')";
+  DecodedTensor out;
+  try {
+    read_verified({row->blob_key, "artifacts", row->id}, [&](std::string_view blob) {
+      out = decode_tensor(blob, label, options_.codec.threads);
+      if (dtype_name(out.dtype()) != row->dtype || nlohmann::json(out.shape()).dump() != row->shape)
+        throw CorruptData(label + ": blob holds " + std::string(dtype_name(out.dtype())) + " " +
+                          nlohmann::json(out.shape()).dump() + ", the catalog says " + row->dtype + " " + row->shape);
+    });
+  } catch (const CorruptData& e) {
+    if (std::string_view(e.what()).find(what) != std::string_view::npos) throw;
+    throw CorruptData(label + ": " + e.what());  // e.g. the blob is missing
+  }
+  return out;
+}
+
+size_t Store::remove_artifacts(std::string_view scope_prefix) {
+  std::lock_guard lock(write_mu_);
+  std::vector<ArtifactRow> gone;
+  {
+    Catalog::Transaction tx(*catalog_);
+    gone = catalog_->delete_artifacts(scope_prefix);
+    tx.commit();
+  }
+  if (!gone.empty())
+    blobs_->write([&](BlobStore::WriteTxn& w) {
+      for (const auto& r : gone) w.erase(r.blob_key);
+    });
+  return gone.size();
+}
+
 VerifyReport Store::verify_all() {
   VerifyReport report;
   for (const BlobRef& ref : catalog_->blob_references()) {
@@ -356,10 +452,11 @@ StoreStats Store::stats() const {
     s.corpora = count("SELECT count(*) FROM corpora");
     s.documents = count("SELECT count(*) FROM documents");
     s.cartridges = count("SELECT count(*) FROM cartridges");
+    s.artifacts = count("SELECT count(*) FROM artifacts");
     s.damaged_rows = count(
         "SELECT (SELECT count(*) FROM documents WHERE status='damaged') + (SELECT count(*) FROM cartridges WHERE "
         "status='damaged') + (SELECT count(*) FROM tokenized_corpora WHERE status='damaged') + (SELECT count(*) "
-        "FROM datasets WHERE status='damaged')");
+        "FROM artifacts WHERE status='damaged')");
   }
   const BlobStoreStats b = blobs_->stats();
   s.blob_entries = b.entries;

@@ -46,6 +46,7 @@ struct StoreStats {
   size_t corpora = 0;
   size_t documents = 0;
   size_t cartridges = 0;
+  size_t artifacts = 0;  // rows (tensors), all scopes
   size_t damaged_rows = 0;
   size_t blob_entries = 0;
   size_t blob_used_bytes = 0;
@@ -117,6 +118,31 @@ class Store {
   TokenizedRow put_tokens(int64_t corpus_id, int64_t corpus_version, std::string_view tokenizer_fingerprint,
                           const TensorView& tokens);
   DecodedTensor read_tokens(const TokenizedRow& row);
+
+  // Artifacts: named tensors grouped by a scope, such as a training job's
+  // checkpoint ("job/17/checkpoint") or a synthesized dataset
+  // ("dataset/<corpus id>/<version>/<params hash>"). They are ordinary
+  // referenced blobs: crash-safe, kept by the open-time garbage collection,
+  // checked by verify_all, until removed.
+  //
+  // put_artifacts replaces every tensor of `scope` (creating it if new) in
+  // one step: the new blobs are committed in LMDB, then one catalog
+  // transaction swaps the scope's rows, then the old blobs are erased. A
+  // crash at any point leaves the old or the new set complete, never a mix;
+  // the other set's blobs are collected at the next open. Names are 1..200
+  // bytes and unique; meta_json (valid JSON) is stored with every row. An
+  // empty `tensors` leaves the scope empty. Returns the committed rows.
+  std::vector<ArtifactRow> put_artifacts(std::string_view scope, const std::vector<NamedTensor>& tensors,
+                                         std::string_view meta_json = "{}");
+  // The scope's rows in put order; empty when the scope has none.
+  std::vector<ArtifactRow> list_artifacts(std::string_view scope) const;
+  // Verified read. NotFound, or CorruptData (row then marked damaged), both
+  // naming the scope and the name.
+  DecodedTensor read_artifact(std::string_view scope, std::string_view name);
+  // Removes the scope `scope_prefix` and every scope below it ("job/17"
+  // covers "job/17/checkpoint", not "job/170"): rows first, then blobs.
+  // Returns the number of tensors removed. InvalidArgument on "".
+  size_t remove_artifacts(std::string_view scope_prefix);
 
   // Decodes every referenced blob, marks the owners of bad ones damaged.
   VerifyReport verify_all();
