@@ -1,0 +1,169 @@
+// cartridgedb: the embedded library. One header, one opaque handle.
+//
+//   auto db = cartridgedb::Database::open("data", {.model_path = "stories260K.bin",
+//                                                  .tokenizer_path = "tok512.bin"});
+//   db->execute("CREATE CORPUS pets");
+//   db->execute("ADD DOCUMENT 'Mia has a cat named Tom.' TO pets");
+//   db->execute("TRAIN CARTRIDGE FOR pets WITH (steps = 40) WAIT", {.on_progress = print_bar});
+//   db->execute("ASK 'Mia has a cat' USING pets", {.on_token = print_piece});
+//
+// Ownership: open() returns the only owner of the handle; destroying it
+// stops the background training (a running job goes back to the queue and
+// resumes from its last checkpoint at the next open) and closes the
+// directory. One process opens a directory at a time (IoError otherwise).
+// A Database may be used from several threads; each call is independent
+// except the SET values, which the handle's session shares.
+//
+// Errors: every failure throws a cartridgedb::Error subclass (below) whose
+// message names what is wrong and, where there is one, what to do.
+//
+// The statements are those of docs/language.md; docs/query-engine.md
+// describes planning, training jobs and results.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cartridgedb {
+
+// ---- errors -------------------------------------------------------------------
+
+enum class ErrorKind {
+  InvalidArgument,    // a malformed statement, option or value
+  Parse,              // a syntax or option error with a position (ParseError)
+  NotFound,           // a corpus, document, job, file or model that does not exist
+  CorruptData,        // stored bytes that fail verification
+  Unsupported,        // a model or file feature this build lacks
+  IoError,            // the OS, SQLite or LMDB failed (or the directory is open elsewhere)
+  ResourceExhausted,  // a memory budget or the context window cannot hold it
+  Cancelled,          // the job was cancelled
+  Internal,           // a bug or an unexpected library error
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  ErrorKind kind() const { return kind_; }
+
+ private:
+  ErrorKind kind_;
+};
+
+#define CARTRIDGEDB_ERROR(Name)                                                  \
+  class Name : public Error {                                                    \
+   public:                                                                       \
+    explicit Name(const std::string& m) : Error(ErrorKind::Name, m) {}           \
+                                                                                 \
+   protected:                                                                    \
+    Name(ErrorKind k, const std::string& m) : Error(k, m) {}                     \
+  };
+CARTRIDGEDB_ERROR(InvalidArgument)
+CARTRIDGEDB_ERROR(NotFound)
+CARTRIDGEDB_ERROR(CorruptData)
+CARTRIDGEDB_ERROR(Unsupported)
+CARTRIDGEDB_ERROR(IoError)
+CARTRIDGEDB_ERROR(ResourceExhausted)
+CARTRIDGEDB_ERROR(Cancelled)
+#undef CARTRIDGEDB_ERROR
+
+// A statement's syntax error, or an option / setting rejected at its place.
+// what(): "syntax error at 1:24: expected USING, found ';'".
+class ParseError : public InvalidArgument {
+ public:
+  ParseError(const std::string& message, uint32_t line, uint32_t column, size_t offset, std::string excerpt)
+      : InvalidArgument(ErrorKind::Parse, message), line_(line), column_(column), offset_(offset),
+        excerpt_(std::move(excerpt)) {}
+  uint32_t line() const { return line_; }      // 1-based
+  uint32_t column() const { return column_; }  // 1-based, in characters
+  size_t offset() const { return offset_; }    // bytes into the executed text
+  // The line of the error and a caret under its column.
+  const std::string& excerpt() const { return excerpt_; }
+
+ private:
+  uint32_t line_, column_;
+  size_t offset_;
+  std::string excerpt_;
+};
+
+// ---- opening ------------------------------------------------------------------
+
+struct OpenOptions {
+  // A llama2.c .bin file or a Hugging Face model directory. Empty: the model
+  // the directory was created with (recorded at its first open).
+  std::string model_path;
+  // Empty: the recorded one, else found beside the model.
+  std::string tokenizer_path;
+  std::string device = "cpu";       // "cpu", "cuda", "cuda:1"
+  int64_t memory_budget_bytes = 0;  // Cartridge cache on the device; 0: a default
+  int worker_threads = 1;           // background training
+  bool start_workers = true;        // false: jobs stay queued in this process
+  bool create_if_missing = true;
+};
+
+// ---- results and callbacks ----------------------------------------------------
+
+// Progress of a training job (WAIT JOB, TRAIN ... WAIT).
+struct Progress {
+  int64_t job = 0;
+  std::string state;   // queued, running, done, failed, cancelled
+  std::string phase;   // running: synthesizing, training, saving
+  double fraction = 0; // of the whole job
+  int64_t step = 0, total_steps = 0;
+  double loss = 0;     // NaN before the first step
+  double tokens_per_s = 0;
+  double eta_s = 0;
+  bool checkpointed = false;  // a crash from now on resumes at this step
+  std::string message;
+};
+
+struct Result {
+  std::string statement;  // e.g. "ASK", "SHOW JOBS"
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::string text;  // ASK: the answer; others: a one-line summary
+
+  // The cell of `column` in `row`; NotFound when there is none.
+  const std::string& at(size_t row, std::string_view column) const;
+};
+
+struct Callbacks {
+  std::function<void(std::string_view text)> on_token;      // ASK: the answer as it is generated
+  std::function<void(const Progress& progress)> on_progress;  // WAIT: each report
+  // execute_script: each statement's result as soon as it is done.
+  std::function<void(const Result& result)> on_result;
+};
+
+
+// ---- the handle ---------------------------------------------------------------
+
+class Database {
+ public:
+  // Opens (or creates) a data directory.
+  static std::unique_ptr<Database> open(const std::string& dir, const OpenOptions& options = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Exactly one statement (a trailing ';' allowed).
+  Result execute(std::string_view statement, const Callbacks& callbacks = {});
+  // Every statement of a script, in order; stops at the first error.
+  std::vector<Result> execute_script(std::string_view script, const Callbacks& callbacks = {});
+
+  const std::string& dir() const;
+  std::string model_fingerprint() const;
+
+ private:
+  struct Impl;
+  explicit Database(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// "0.1.0"
+const char* version();
+
+}  // namespace cartridgedb

@@ -1,0 +1,458 @@
+#include "planner/executor.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "engine/generator.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "engine/transformer.h"
+#include "planner/corpus_options.h"
+#include "planner/database.h"
+#include "planner/document_loader.h"
+#include "planner/language/parse_error.h"
+#include "planner/language/parser.h"
+#include "planner/residency/residency_manager.h"
+#include "planner/train_params.h"
+#include "storage/sqlite_db.h"
+#include "storage/store.h"
+
+namespace cdb {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::string num(double v, int digits = 4) {
+  if (!std::isfinite(v)) return "";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+
+std::string num(int64_t v) { return std::to_string(v); }
+
+std::optional<CorpusRow> corpus_by_id(Catalog& cat, std::optional<int64_t> id) {
+  if (!id) return std::nullopt;
+  for (auto& c : cat.list_corpora())
+    if (c.id == *id) return c;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<QueryResult> Executor::execute_script(std::string_view script, const ExecCallbacks& cb) {
+  std::vector<QueryResult> out;
+  for (const auto& s : lang::parse_script(script)) out.push_back(execute(s, cb));
+  return out;
+}
+
+QueryResult Executor::execute(const lang::Statement& st, const ExecCallbacks& cb) {
+  QueryResult r = std::visit(
+      Overloaded{
+          [&](const lang::CreateCorpus& s) { return create_corpus(s); },
+          [&](const lang::AddDocument& s) { return add_document(s); },
+          [&](const lang::LoadFile& s) { return load_file(s); },
+          [&](const lang::LoadDirectory& s) { return load_directory(s); },
+          [&](const lang::RemoveDocument& s) { return remove_document(s); },
+          [&](const lang::DropCorpus& s) { return drop_corpus(s); },
+          [&](const lang::ShowCorpora&) { return show_corpora(); },
+          [&](const lang::ShowDocuments& s) { return show_documents(s); },
+          [&](const lang::ShowCartridges& s) { return show_cartridges(s); },
+          [&](const lang::ShowJobs&) { return show_jobs(); },
+          [&](const lang::ShowCache&) { return show_cache(); },
+          [&](const lang::ShowModel&) { return show_model(); },
+          [&](const lang::TrainCartridge& s) { return train(s, cb); },
+          [&](const lang::WaitJob& s) { return wait_job(s.job, cb); },
+          [&](const lang::CancelJob& s) { return cancel_job(s); },
+          [&](const lang::Ask& s) { return ask(s, cb); },
+          [&](const lang::Explain& s) { return explain(s); },
+          [&](const lang::PinCartridge& s) { return pin(s); },
+          [&](const lang::UnpinCartridge& s) { return unpin(s); },
+          [&](const lang::Set& s) { return set(s); },
+          [&](const lang::RawSelect& s) { return select(s); },
+      },
+      st);
+  r.statement = std::string(lang::statement_name(st));
+  return r;
+}
+
+// ---- corpora and documents -------------------------------------------------
+
+QueryResult Executor::create_corpus(const lang::CreateCorpus& s) {
+  const CorpusOptions o = CorpusOptions::from_statement(s.options);
+  CorpusRow c = db_.store().create_corpus(s.name, o.description, o.to_json());
+  QueryResult r;
+  r.columns = {"corpus", "id"};
+  r.rows = {{c.name, num(c.id)}};
+  r.text = "created corpus '" + c.name + "'";
+  return r;
+}
+
+QueryResult Executor::documents_added(const std::string& corpus, int64_t files, int64_t added) {
+  Catalog& cat = db_.store().catalog();
+  const CorpusRow c = cat.corpus(corpus);
+  auto v = cat.latest_version(c.id);
+  const int64_t job = added > 0 ? db_.maybe_auto_train(c.id) : 0;
+  QueryResult r;
+  r.columns = {"corpus", "documents", "added", "version", "auto_train_job"};
+  r.rows = {{c.name, num(files), num(added), num(v ? v->version : 0), job ? num(job) : ""}};
+  r.text = std::to_string(added) + " of " + std::to_string(files) + " documents added to '" + c.name + "'" +
+           (v ? " (version " + std::to_string(v->version) + ")" : "") +
+           (job ? "; training job " + std::to_string(job) + " queued" : "");
+  return r;
+}
+
+QueryResult Executor::add_document(const lang::AddDocument& s) {
+  DocumentLoader loader;
+  loader.check_text(s.text, "the document");
+  db_.store().catalog().corpus(s.corpus);  // NotFound names it
+  PendingDocument d{s.name.value_or("doc-" + xxh3_128_hex(s.text).substr(0, 12)), s.text, {}};
+  int64_t added = DocumentLoader::store_all(db_.store(), s.corpus, {d});
+  return documents_added(s.corpus, 1, added);
+}
+
+QueryResult Executor::load_file(const lang::LoadFile& s) {
+  db_.store().catalog().corpus(s.corpus);
+  auto docs = DocumentLoader().read_file(s.path);
+  int64_t added = DocumentLoader::store_all(db_.store(), s.corpus, docs);
+  return documents_added(s.corpus, static_cast<int64_t>(docs.size()), added);
+}
+
+QueryResult Executor::load_directory(const lang::LoadDirectory& s) {
+  db_.store().catalog().corpus(s.corpus);
+  auto docs = DocumentLoader().read_directory(s.path, s.pattern);
+  int64_t added = DocumentLoader::store_all(db_.store(), s.corpus, docs);
+  return documents_added(s.corpus, static_cast<int64_t>(docs.size()), added);
+}
+
+QueryResult Executor::remove_document(const lang::RemoveDocument& s) {
+  CorpusVersionRow v = db_.store().remove_document(s.corpus, s.name);
+  const int64_t job = db_.maybe_auto_train(v.corpus_id);
+  QueryResult r;
+  r.columns = {"corpus", "document", "version", "auto_train_job"};
+  r.rows = {{s.corpus, s.name, num(v.version), job ? num(job) : ""}};
+  r.text = "removed '" + s.name + "' from '" + s.corpus + "' (version " + std::to_string(v.version) + ")";
+  return r;
+}
+
+QueryResult Executor::drop_corpus(const lang::DropCorpus& s) {
+  db_.drop_corpus(s.name);
+  QueryResult r;
+  r.columns = {"corpus"};
+  r.rows = {{s.name}};
+  r.text = "dropped corpus '" + s.name + "'";
+  return r;
+}
+
+// ---- SHOW -------------------------------------------------------------------
+
+QueryResult Executor::show_corpora() {
+  Catalog& cat = db_.store().catalog();
+  AskPlanner planner = db_.planner();
+  QueryResult r;
+  r.columns = {"corpus", "description", "documents", "bytes", "version", "cartridge", "cartridge_version",
+               "auto_train", "cartridge_tokens"};
+  for (const auto& c : cat.list_corpora()) {
+    auto v = cat.latest_version(c.id);
+    auto cart = planner.newest_cartridge(c.id);
+    const CorpusOptions o = CorpusOptions::from_json(c.options, c.description);
+    r.rows.push_back({c.name, c.description, num(v ? v->documents : 0), num(v ? v->bytes : 0), num(v ? v->version : 0),
+                      cart ? num(cart->id) : "", cart ? num(cart->corpus_version) : "", o.auto_train ? "true" : "false",
+                      num(o.cartridge_tokens)});
+  }
+  r.text = std::to_string(r.rows.size()) + " corpora";
+  return r;
+}
+
+QueryResult Executor::show_documents(const lang::ShowDocuments& s) {
+  Catalog& cat = db_.store().catalog();
+  const CorpusRow c = cat.corpus(s.corpus);
+  QueryResult r;
+  r.columns = {"document", "bytes", "content_hash", "status", "created_at"};
+  for (const auto& d : cat.list_documents(c.id))
+    r.rows.push_back({d.name, num(d.bytes), d.content_hash, d.status, d.created_at});
+  r.text = std::to_string(r.rows.size()) + " documents in '" + c.name + "'";
+  return r;
+}
+
+QueryResult Executor::show_cartridges(const lang::ShowCartridges& s) {
+  Catalog& cat = db_.store().catalog();
+  std::optional<int64_t> only;
+  if (s.corpus) only = cat.corpus(*s.corpus).id;
+  std::map<int64_t, std::string> names;
+  for (const auto& c : cat.list_corpora()) names[c.id] = c.name;
+  QueryResult r;
+  r.columns = {"id", "corpus", "version", "tokens", "bytes", "status", "model", "location", "final_loss", "created_at"};
+  for (const auto& c : cat.list_cartridges(only)) {
+    const bool mine = c.model_fingerprint == db_.model_fingerprint();
+    auto m = nlohmann::json::parse(c.metrics, nullptr, false);
+    std::string loss;
+    if (m.is_object() && m.contains("final_loss") && m["final_loss"].is_number()) loss = num(m["final_loss"].get<double>());
+    r.rows.push_back({num(c.id), names[c.corpus_id], num(c.corpus_version), num(c.tokens), num(c.bytes), c.status,
+                      mine ? "loaded" : "other (" + c.model_fingerprint.substr(0, 8) + ")",
+                      mine ? std::string(tier_name(db_.residency().where(c.id))) : "disk", loss, c.created_at});
+  }
+  r.text = std::to_string(r.rows.size()) + " cartridges";
+  return r;
+}
+
+QueryResult Executor::show_jobs() {
+  Catalog& cat = db_.store().catalog();
+  std::map<int64_t, std::string> names;
+  for (const auto& c : cat.list_corpora()) names[c.id] = c.name;
+  QueryResult r;
+  r.columns = {"id", "corpus", "state", "progress", "step", "total_steps", "loss", "tokens_per_s", "eta_s",
+               "version", "cartridge", "attempts", "message", "error", "created_at"};
+  for (const auto& d : db_.jobs().table().list()) {
+    const JobRow& j = d.row;
+    r.rows.push_back({num(j.id), j.corpus_id ? names[*j.corpus_id] : "", j.state, num(j.progress, 3), num(d.step),
+                      num(d.total_steps), d.loss ? num(*d.loss) : "", num(d.tokens_per_s, 1), num(d.eta_s, 1),
+                      d.corpus_version ? num(*d.corpus_version) : "", d.cartridge_id ? num(*d.cartridge_id) : "",
+                      num(j.attempts), j.progress_message, j.error.value_or(""), j.created_at});
+  }
+  r.text = std::to_string(r.rows.size()) + " jobs";
+  return r;
+}
+
+QueryResult Executor::show_cache() {
+  const auto st = db_.residency().stats();
+  QueryResult r;
+  r.columns = {"tier", "bytes", "budget", "entries", "hits", "misses", "evictions"};
+  auto row = [&](const char* name, const ResidencyManager::TierStats& t) {
+    r.rows.push_back({name, num(t.bytes), num(t.budget), num(t.entries), num(t.hits), num(t.misses), num(t.evictions)});
+  };
+  row("device", st.device);
+  row("host", st.host);
+  char b[160];
+  std::snprintf(b, sizeof b, "pinned %lld bytes; %lld parts loaded from disk at %.2f GB/s",
+                static_cast<long long>(st.pinned_bytes), static_cast<long long>(st.disk_loads), st.load_gbps);
+  r.text = b;
+  return r;
+}
+
+QueryResult Executor::show_model() {
+  const ModelConfig& c = db_.model().config();
+  QueryResult r;
+  r.columns = {"property", "value"};
+  r.rows = {{"path", db_.model_path().string()},
+            {"tokenizer", db_.tokenizer_path().string()},
+            {"fingerprint", db_.model_fingerprint()},
+            {"arch", arch_name(c.arch)},
+            {"dim", num(c.dim)},
+            {"layers", num(c.n_layers)},
+            {"heads", num(c.n_heads)},
+            {"kv_heads", num(c.n_kv_heads)},
+            {"vocab", num(c.vocab_size)},
+            {"context", num(c.max_seq_len)},
+            {"chat_format", chat_format_name(db_.chat_format())},
+            {"device", db_.model().device().str()}};
+  r.text = db_.model_path().filename().string() + " (" + db_.model_fingerprint() + ")";
+  return r;
+}
+
+// ---- jobs -------------------------------------------------------------------
+
+QueryResult Executor::job_result(const JobDetails& d) {
+  const JobRow& j = d.row;
+  QueryResult r;
+  r.columns = {"job", "state", "corpus_version", "cartridge", "steps", "loss", "error"};
+  r.rows = {{num(j.id), j.state, d.corpus_version ? num(*d.corpus_version) : "",
+             d.cartridge_id ? num(*d.cartridge_id) : "", num(d.step), d.loss ? num(*d.loss) : "", j.error.value_or("")}};
+  r.text = "job " + std::to_string(j.id) + " " + j.state;
+  if (d.cartridge_id) r.text += ": Cartridge " + std::to_string(*d.cartridge_id);
+  return r;
+}
+
+QueryResult Executor::train(const lang::TrainCartridge& s, const ExecCallbacks& cb) {
+  const TrainParams p = TrainParams::from_statement(s.options);
+  Catalog& cat = db_.store().catalog();
+  const CorpusRow c = cat.corpus(s.corpus);
+  if (cat.list_documents(c.id).empty())
+    throw InvalidArgument("corpus '" + c.name + "' has no documents to train on; ADD DOCUMENT or LOAD FILE first");
+  JobRow job = db_.jobs().table().create(c.id, p.to_json(), 0);
+  db_.jobs().notify();
+  if (s.wait) return wait_job(job.id, cb);
+  QueryResult r;
+  r.columns = {"job"};
+  r.rows = {{num(job.id)}};
+  r.text = "training job " + std::to_string(job.id) + " queued for '" + c.name + "'; WAIT JOB " +
+           std::to_string(job.id) + " blocks until it is done";
+  return r;
+}
+
+QueryResult Executor::wait_job(int64_t job, const ExecCallbacks& cb) {
+  JobDetails d = db_.jobs().wait(job, cb.on_progress);
+  if (cb.on_progress) {
+    JobProgress p;
+    p.job = d.row.id;
+    p.state = d.row.state;
+    p.fraction = d.row.progress;
+    p.step = d.step;
+    p.total_steps = d.total_steps;
+    if (d.loss) p.loss = *d.loss;
+    p.message = d.row.state;
+    cb.on_progress(p);
+  }
+  if (d.row.state == "failed")
+    throw Error("job " + std::to_string(job) + " failed: " + d.row.error.value_or("unknown error"));
+  if (d.row.state == "cancelled")
+    throw Cancelled("job " + std::to_string(job) + " was cancelled: " + d.row.error.value_or(""));
+  return job_result(d);
+}
+
+QueryResult Executor::cancel_job(const lang::CancelJob& s) {
+  db_.jobs().cancel(s.job);
+  QueryResult r;
+  r.columns = {"job"};
+  r.rows = {{num(s.job)}};
+  r.text = "job " + std::to_string(s.job) + " cancelled (a running job stops after its current step)";
+  return r;
+}
+
+// ---- questions --------------------------------------------------------------
+
+QueryResult Executor::explain(const lang::Explain& s) {
+  const AskSettings settings = session_.for_ask(s.ask.options);
+  const AskPlan plan = db_.planner().plan(s.ask.question, s.ask.corpora, settings);
+  QueryResult r;
+  r.columns = {"position", "corpus", "source", "cartridge", "version", "tokens", "bytes", "location", "load_s", "note"};
+  for (const auto& p : plan.parts) {
+    const bool cart = p.source == CorpusSource::Cartridge;
+    r.rows.push_back({num(p.position), p.corpus.name, cart ? "cartridge" : "icl", cart ? num(p.cartridge->id) : "",
+                      cart ? num(p.cartridge->corpus_version) : num(p.latest_version), num(p.tokens), num(p.bytes),
+                      p.location, cart ? num(p.expected_load_s, 6) : "", p.note});
+  }
+  const int64_t q_tokens = plan.prefix_tokens + static_cast<int64_t>(plan.prompt.size()) - plan.question_position;
+  r.rows.push_back({num(plan.question_position), "", "question", "", "", num(q_tokens), num(static_cast<int64_t>(plan.question.size())),
+                    "prompt", "", "answer up to " + std::to_string(plan.max_tokens) + " tokens; window " +
+                                       std::to_string(plan.window)});
+  std::string order;
+  for (const auto& p : plan.parts) order += (order.empty() ? "" : " + ") + p.corpus.name;
+  r.text = "mode " + std::string(ask_mode_name(settings.mode)) + ": " + order + " + question at position " +
+           std::to_string(plan.question_position);
+  return r;
+}
+
+QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
+  const AskSettings settings = session_.for_ask(s.options);
+  const AskPlan plan = db_.planner().plan(s.question, s.corpora, settings);
+  // The composed Cartridge is held for the whole answer: a new version
+  // committed meanwhile does not change what this question reads.
+  CartridgeRef prefix;
+  if (!plan.cartridges.empty()) prefix = db_.residency().acquire(plan.cartridges);
+  GenerateOptions g;
+  g.sampling.temperature = static_cast<float>(settings.temperature);
+  g.sampling.top_p = static_cast<float>(settings.top_p);
+  g.sampling.top_k = settings.top_k;
+  g.sampling.seed = static_cast<uint64_t>(settings.seed);
+  g.max_tokens = plan.max_tokens;
+  if (db_.chat_format() != ChatFormat::Plain) {
+    g.stop_tokens = chat_stop_ids(db_.chat_format(), db_.tokenizer());
+  } else if (db_.tokenizer().bos_id() >= 0) {
+    g.stop_tokens.push_back(db_.tokenizer().bos_id());  // a base model starting a new document is done
+  }
+  TokenCallback on_token;
+  if (cb.on_token)
+    on_token = [&](size_t, int32_t, std::string_view text) {
+      if (!text.empty()) cb.on_token(text);
+    };
+  Generation gen;
+  {
+    std::lock_guard lock(db_.generate_mutex());
+    gen = generate(db_.model(), db_.tokenizer(), plan.prompt, prefix ? &prefix->cartridge() : nullptr, g, on_token);
+  }
+  std::string sources;
+  for (const auto& p : plan.parts) {
+    sources += (sources.empty() ? "" : ", ") + p.corpus.name + ": ";
+    sources += p.source == CorpusSource::Cartridge ? "cartridge " + std::to_string(p.cartridge->id) + " (v" +
+                                                         std::to_string(p.cartridge->corpus_version) + ")"
+                                                   : std::string("icl");
+  }
+  QueryResult r;
+  r.columns = {"answer", "tokens", "finish", "sources"};
+  r.rows = {{gen.text, num(static_cast<int64_t>(gen.tokens.size())), finish_reason_name(gen.finish), sources}};
+  r.text = gen.text;
+  return r;
+}
+
+// ---- cache, settings, SQL ---------------------------------------------------
+
+QueryResult Executor::pin(const lang::PinCartridge& s) {
+  const CorpusRow c = db_.store().catalog().corpus(s.corpus);
+  const int64_t id = db_.pin(c.id);
+  QueryResult r;
+  r.columns = {"corpus", "cartridge"};
+  r.rows = {{c.name, id ? num(id) : ""}};
+  r.text = id ? "pinned Cartridge " + std::to_string(id) + " of '" + c.name + "'"
+              : "'" + c.name + "' is pinned; it has no Cartridge yet, its first one will be kept loaded";
+  return r;
+}
+
+QueryResult Executor::unpin(const lang::UnpinCartridge& s) {
+  const CorpusRow c = db_.store().catalog().corpus(s.corpus);
+  db_.unpin(c.id);
+  QueryResult r;
+  r.columns = {"corpus"};
+  r.rows = {{c.name}};
+  r.text = "unpinned '" + c.name + "'";
+  return r;
+}
+
+QueryResult Executor::set(const lang::Set& s) {
+  session_.set(s.setting);
+  QueryResult r;
+  r.columns = {"setting", "value"};
+  for (const auto& [k, v] : session_.list())
+    if (k == s.setting.key) r.rows.push_back({k, v});
+  r.text = "set " + s.setting.key;
+  return r;
+}
+
+QueryResult Executor::select(const lang::RawSelect& s) {
+  Catalog& cat = db_.store().catalog();
+  std::lock_guard lock(cat.mutex());
+  sqlite3* h = cat.db().handle();
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v2(h, s.text.c_str(), static_cast<int>(s.text.size()), &stmt, &tail) != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(h);
+    sqlite3_finalize(stmt);
+    throw ParseError(s.span.begin, "the catalog rejects this SELECT: " + msg, "SQL error");
+  }
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
+  if (!stmt) throw InvalidArgument("empty SELECT");
+  // The pass-through reads: changing the catalog behind the Store's back
+  // would break its invariants.
+  if (!sqlite3_stmt_readonly(stmt)) throw InvalidArgument("SELECT pass-through must only read the catalog");
+  QueryResult r;
+  const int n = sqlite3_column_count(stmt);
+  for (int i = 0; i < n; ++i) r.columns.emplace_back(sqlite3_column_name(stmt, i));
+  for (;;) {
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) throw IoError(std::string("SELECT failed: ") + sqlite3_errmsg(h));
+    std::vector<std::string> row;
+    for (int i = 0; i < n; ++i) {
+      const unsigned char* t = sqlite3_column_text(stmt, i);
+      row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
+    }
+    r.rows.push_back(std::move(row));
+  }
+  r.text = std::to_string(r.rows.size()) + " rows";
+  return r;
+}
+
+}  // namespace cdb

@@ -1,0 +1,74 @@
+// Executor: runs the statements of the query language (docs/language.md)
+// against a Database, for one session (its SET values). One Executor per
+// session; several may share a Database.
+//
+// Errors: every failure is a cdb::Error subclass whose message names what
+// is at fault; errors about an option or a setting are ParseErrors at its
+// position in the statement's source. A script stops at its first error
+// (statements before it stay done: each statement is its own unit).
+#pragma once
+
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "planner/job_progress.h"
+#include "planner/language/ast.h"
+#include "planner/query_result.h"
+#include "planner/session_settings.h"
+
+namespace cdb {
+
+class Database;
+struct AskPlan;
+struct JobDetails;
+
+struct ExecCallbacks {
+  // ASK: each piece of the answer as it is generated (UTF-8 may split
+  // between calls only where a token ends mid-character).
+  std::function<void(std::string_view text)> on_token;
+  // WAIT JOB and TRAIN ... WAIT: each progress report of the job.
+  ProgressCallback on_progress;
+};
+
+class Executor {
+ public:
+  explicit Executor(Database& db) : db_(db) {}
+
+  QueryResult execute(const lang::Statement& statement, const ExecCallbacks& callbacks = {});
+  // Parses and runs every statement; one result per statement.
+  std::vector<QueryResult> execute_script(std::string_view script, const ExecCallbacks& callbacks = {});
+
+  SessionSettings& session() { return session_; }
+
+  QueryResult create_corpus(const lang::CreateCorpus& s);
+  QueryResult add_document(const lang::AddDocument& s);
+  QueryResult load_file(const lang::LoadFile& s);
+  QueryResult load_directory(const lang::LoadDirectory& s);
+  QueryResult remove_document(const lang::RemoveDocument& s);
+  QueryResult drop_corpus(const lang::DropCorpus& s);
+  QueryResult show_corpora();
+  QueryResult show_documents(const lang::ShowDocuments& s);
+  QueryResult show_cartridges(const lang::ShowCartridges& s);
+  QueryResult show_jobs();
+  QueryResult show_cache();
+  QueryResult show_model();
+  QueryResult train(const lang::TrainCartridge& s, const ExecCallbacks& cb);
+  QueryResult wait_job(int64_t job, const ExecCallbacks& cb);
+  QueryResult cancel_job(const lang::CancelJob& s);
+  QueryResult ask(const lang::Ask& s, const ExecCallbacks& cb);
+  QueryResult explain(const lang::Explain& s);
+  QueryResult pin(const lang::PinCartridge& s);
+  QueryResult unpin(const lang::UnpinCartridge& s);
+  QueryResult set(const lang::Set& s);
+  QueryResult select(const lang::RawSelect& s);
+
+ private:
+  QueryResult documents_added(const std::string& corpus, int64_t files, int64_t added);
+  QueryResult job_result(const JobDetails& d);
+
+  Database& db_;
+  SessionSettings session_;
+};
+
+}  // namespace cdb
