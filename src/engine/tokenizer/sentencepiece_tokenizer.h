@@ -5,11 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "engine/tokenizer/sentencepiece_library.h"
 #include "engine/tokenizer/tokenizer.h"
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
 
 namespace cdb {
 
@@ -33,8 +30,14 @@ class SentencePieceTokenizer final : public Tokenizer {
 
  private:
   void check_id(int32_t id) const;
+  std::string_view piece(int32_t id) const;
 
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  SentencePieceLibrary lib_;
+  struct Free {
+    void (*free_model)(void*);
+    void operator()(void* model) const { free_model(model); }
+  };
+  std::unique_ptr<void, Free> model_;
   std::string fingerprint_;
 };
 
