@@ -314,7 +314,7 @@ TEST_F(ResidencyTest, BudgetIsNeverExceededUnderConcurrentQueries) {
   ResidencyManager m(*store_, cpu_budget(budget, 30000ms));
 
   std::atomic<bool> done{false};
-  std::atomic<int64_t> over_budget{0}, samples{0}, bad_checksums{0}, failures{0};
+  std::atomic<int64_t> over_budget{0}, samples{0}, bad_checksums{0}, failures{0}, evicted_in_use{0};
   std::thread sampler([&] {
     while (!done.load()) {
       if (m.stats().device.bytes > budget) ++over_budget;
@@ -341,6 +341,8 @@ TEST_F(ResidencyTest, BudgetIsNeverExceededUnderConcurrentQueries) {
           CartridgeRef ref = m.acquire(rows);
           if (test::checksum(ref->cartridge()) != expect) ++bad_checksums;
           if (m.stats().device.bytes > budget) ++over_budget;
+          // In use: never evicted, however many other queries want room.
+          if (rows.size() == 1 && m.where(rows[0].id) != Tier::Device) ++evicted_in_use;
         } catch (const std::exception& e) {
           ++failures;
           ADD_FAILURE() << e.what();
@@ -353,6 +355,7 @@ TEST_F(ResidencyTest, BudgetIsNeverExceededUnderConcurrentQueries) {
 
   EXPECT_EQ(over_budget.load(), 0);
   EXPECT_EQ(bad_checksums.load(), 0);
+  EXPECT_EQ(evicted_in_use.load(), 0);
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(samples.load(), 0);
   const auto s = m.stats();

@@ -13,9 +13,10 @@
 // On CUDA each tensor decompresses into pinned host memory and is copied to
 // the device with a non-blocking copy on a side stream: the copy returns at
 // once, so the DMA of tensor i runs while the CPU decompresses tensor i+1
-// (decompression of the next chunk overlaps the copy of the last). The
-// stream is synchronized before load() returns, so the result is usable on
-// any stream. The pinned buffers of parts read from disk can be returned to
+// (decompression of the next chunk overlaps the copy of the last) without a
+// second thread. The outputs are allocated on the caller's current stream
+// (the side stream first waits for it); the side stream is synchronized
+// before load() returns, so the result is usable on any stream. The pinned buffers of parts read from disk can be returned to
 // the caller for its host tier.
 #pragma once
 

@@ -172,8 +172,6 @@ struct ResidencyManager::State {
   }
 };
 
-
-
 ResidencyManager::ResidencyManager(Store& store, ResidencyOptions options)
     : state_(std::make_shared<State>(store, options)) {}
 
@@ -242,28 +240,28 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
     ++s.device_stats.misses;
 
     try {
-    for (const CartridgeRow& row : rows) {
-      LoadSource src;
-      src.row = &row;
-      if (ids.size() > 1) {
-        auto it = s.device.find({row.id});
-        if (it != s.device.end() && !it->second->loading) {
-          parts_in_use.push_back(State::make_ref_locked(state_, it->second));
-          src.device = &parts_in_use.back()->cartridge();
+      for (const CartridgeRow& row : rows) {
+        LoadSource src;
+        src.row = &row;
+        if (ids.size() > 1) {
+          auto it = s.device.find({row.id});
+          if (it != s.device.end() && !it->second->loading) {
+            parts_in_use.push_back(State::make_ref_locked(state_, it->second));
+            src.device = &parts_in_use.back()->cartridge();
+          }
         }
-      }
-      if (src.device == nullptr && s.host_tier_on()) {
-        if (auto h = s.host.find(row.id); h != s.host.end()) {
-          h->second.last_used = ++s.clock;
-          host_in_use.push_back(h->second.tensors);
-          src.host = host_in_use.back().get();
-          ++s.host_stats.hits;
-        } else {
-          ++s.host_stats.misses;
+        if (src.device == nullptr && s.host_tier_on()) {
+          if (auto h = s.host.find(row.id); h != s.host.end()) {
+            h->second.last_used = ++s.clock;
+            host_in_use.push_back(h->second.tensors);
+            src.host = host_in_use.back().get();
+            ++s.host_stats.hits;
+          } else {
+            ++s.host_stats.misses;
+          }
         }
+        sources.push_back(src);
       }
-      sources.push_back(src);
-    }
     } catch (...) {
       s.abandon_locked(entry);
       throw;
@@ -283,8 +281,10 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
   std::lock_guard lock(s.mu);
   entry->value = std::move(value);
   entry->loading = false;
-  if (loaded.disk_bytes > 0) s.disk_rate.add(static_cast<double>(loaded.disk_bytes), loaded.seconds);
-  else if (loaded.host_bytes > 0) s.host_rate.add(static_cast<double>(loaded.host_bytes), loaded.seconds);
+  if (loaded.disk_bytes > 0)
+    s.disk_rate.add(static_cast<double>(loaded.disk_bytes), loaded.seconds);
+  else if (loaded.host_bytes > 0)
+    s.host_rate.add(static_cast<double>(loaded.host_bytes), loaded.seconds);
   for (size_t i = 0; i < rows.size(); ++i) {
     if (sources[i].device != nullptr || sources[i].host != nullptr) continue;
     ++s.disk_loads;

@@ -31,6 +31,13 @@
 // minus pinned bytes) throws ResourceExhausted at once. A thread that holds
 // refs and asks for more can wait on itself: release what you do not need.
 //
+// On CUDA, loads copy on a side stream and synchronize it before acquire()
+// returns, so the tensors are ready on every stream. The caching allocator
+// recycles them after eviction in the order of the stream current when they
+// were loaded: a query that reads them on another stream must finish that
+// work (e.g. read its logits back) or record_stream() before dropping its
+// ref.
+//
 // Bookkeeping is exact for the device tier (reserved = the bytes of the
 // tensors a load allocates). The host tier counts the buffers it holds; a
 // load copying from a host entry evicted meanwhile keeps those buffers
