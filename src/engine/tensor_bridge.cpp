@@ -42,10 +42,9 @@ TensorView tensor_view(const at::Tensor& t) {
 }
 
 at::Tensor decode_to_tensor(std::string_view blob, std::string_view what, int threads) {
-  TensorHeader h = read_header(blob, what);
-  at::Tensor out = at::empty(h.shape, at::TensorOptions().dtype(to_scalar_type(h.dtype)));
-  decode_tensor_into(blob, out.data_ptr(), out.nbytes(), what, threads);
-  return out;
+  // Through DecodedTensor: its large buffers are huge-page aligned, and a
+  // first touch of fresh 4 KiB pages costs more than the decompression.
+  return to_tensor(decode_tensor(blob, what, threads));
 }
 
 at::Tensor to_tensor(DecodedTensor&& decoded) {
