@@ -1,0 +1,92 @@
+// End to end through the public header: open with stories260K, ASK with
+// the answer streamed through the callback, a Cartridge trained and used,
+// typed errors with positions, and a reopen that uses the recorded model.
+#include <gtest/gtest.h>
+
+#include "cartridgedb/cartridgedb.h"
+#include "common/models_dir.h"
+#include "storage/temp_dir.h"
+
+namespace cdb::test {
+namespace {
+
+cartridgedb::OpenOptions stories() {
+  cartridgedb::OpenOptions o;
+  o.model_path = model_file("stories260K/stories260K.bin").string();
+  o.tokenizer_path = model_file("stories260K/tok512.bin").string();
+  return o;
+}
+
+TEST(EmbeddedApi, AskStreamsTrainsAndReopens) {
+  TempDir tmp;
+  const std::string dir = (tmp.path() / "db").string();
+  std::string fingerprint, cartridge_answer;
+  {
+    auto db = cartridgedb::Database::open(dir, stories());
+    fingerprint = db->model_fingerprint();
+    EXPECT_EQ(fingerprint.size(), 32u);
+    std::vector<std::string> done;
+    cartridgedb::Callbacks cb;
+    cb.on_result = [&](const cartridgedb::Result& r) { done.push_back(r.statement); };
+    auto rs = db->execute_script(
+        "CREATE CORPUS pip WITH (cartridge_tokens = 10);"
+        "ADD DOCUMENT 'Pip was a small green frog. Pip liked to jump in the pond with his friend Sam.' TO pip;",
+        cb);
+    ASSERT_EQ(rs.size(), 2u);
+    EXPECT_EQ(done, (std::vector<std::string>{"CREATE CORPUS", "ADD DOCUMENT"}));
+
+    std::string streamed;
+    int pieces = 0;
+    cartridgedb::Callbacks stream;
+    stream.on_token = [&](std::string_view t) {
+      streamed += t;
+      ++pieces;
+    };
+    auto icl = db->execute("ASK 'Pip was a' USING pip WITH (max_tokens = 12)", stream);
+    EXPECT_EQ(icl.statement, "ASK");
+    EXPECT_GT(pieces, 1);
+    EXPECT_EQ(streamed, icl.text);
+    EXPECT_EQ(icl.at(0, "sources"), "pip: icl");
+
+    int reports = 0;
+    cartridgedb::Callbacks wait;
+    wait.on_progress = [&](const cartridgedb::Progress& p) {
+      ++reports;
+      EXPECT_EQ(p.job, 1);
+    };
+    auto t = db->execute("TRAIN CARTRIDGE FOR pip WITH (steps = 3, conversations = 4, batch_size = 4, max_new_tokens = 16) WAIT",
+                         wait);
+    EXPECT_EQ(t.at(0, "state"), "done");
+    EXPECT_GT(reports, 2);
+
+    streamed.clear();
+    auto c = db->execute("ASK 'Pip was a' USING pip WITH (max_tokens = 12)", stream);
+    EXPECT_EQ(streamed, c.text);
+    EXPECT_EQ(c.at(0, "sources").rfind("pip: cartridge", 0), 0u) << c.at(0, "sources");
+    cartridge_answer = c.text;
+
+    try {
+      db->execute("ASK 'q'\nUSING pip WITH (tempreature = 1)");
+      FAIL();
+    } catch (const cartridgedb::ParseError& e) {
+      EXPECT_EQ(e.kind(), cartridgedb::ErrorKind::Parse);
+      EXPECT_EQ(e.line(), 2u);
+      EXPECT_EQ(e.column(), 17u);
+      EXPECT_NE(e.excerpt().find("^"), std::string::npos);
+    }
+    EXPECT_THROW(db->execute("ASK 'q' USING nosuch"), cartridgedb::NotFound);
+    EXPECT_THROW(db->execute("SHOW TABLES"), cartridgedb::ParseError);
+    EXPECT_THROW(db->execute("SHOW JOBS; SHOW CORPORA"), cartridgedb::ParseError);  // one statement only
+    // The directory is locked while open.
+    EXPECT_THROW(cartridgedb::Database::open(dir, stories()), cartridgedb::IoError);
+  }
+  // Reopen without a model: the recorded one, the same fingerprint, the
+  // same Cartridge, the same greedy answer.
+  auto db = cartridgedb::Database::open(dir);
+  EXPECT_EQ(db->model_fingerprint(), fingerprint);
+  EXPECT_EQ(db->execute("ASK 'Pip was a' USING pip WITH (max_tokens = 12)").text, cartridge_answer);
+  EXPECT_THROW(cartridgedb::Database::open((tmp.path() / "fresh").string()), cartridgedb::InvalidArgument);
+}
+
+}  // namespace
+}  // namespace cdb::test
