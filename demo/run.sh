@@ -1,30 +1,58 @@
 #!/usr/bin/env bash
-# The README's demo, run by `./cartridgedb.sh demo` after the build.
+# The README's demo, run by `./cartridgedb.sh demo` after the build: two
+# corpora of short stories (demo/data/farm, demo/data/sea), their Cartridges
+# trained on stories260K in the background while a question is served, then
+# EXPLAIN ASK and ASK with each corpus alone and with both.
 # Works on a fresh data directory under build/demo-data each time.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN="$ROOT/build/bin"
+BIN=${CDB_BIN:-$ROOT/build/bin}
 MODELS=${CDB_MODELS:-$ROOT/../shared/models}
 DATA="$ROOT/build/demo-data"
+# Training size: about a minute per corpus on two CPU cores.
+STEPS=${DEMO_STEPS:-40}
+TRAIN="WITH (steps = $STEPS, conversations = 16, batch_size = 8, max_new_tokens = 48, checkpoint_every = 10)"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+cdb() { "$BIN/cartridge" exec "$DATA" "$@"; }
 
 if [[ ! -f "$MODELS/stories260K/stories260K.bin" ]]; then
   echo "demo: $MODELS/stories260K/stories260K.bin not found; set CDB_MODELS to the models directory" >&2
   exit 1
 fi
-
 rm -rf "$DATA"
-step "A store: LMDB blobs + SQLite catalog in $DATA"
-"$BIN/cartridge" store create "$DATA"
-"$BIN/cartridge" store put "$DATA" --corpus stories --name lily.txt \
-  --text "Lily had a red ball. She played with it in the park every day."
-"$BIN/cartridge" store put "$DATA" --corpus stories --name tom.txt \
-  --text "Tom found a small blue boat by the pond and gave it to his sister."
-"$BIN/cartridge" store list "$DATA"
-"$BIN/cartridge" store verify "$DATA"
 
-step "The engine: stories260K, greedy, 200 positions (llama2.c's reference output)"
-"$BIN/cartridge" generate --model "$MODELS/stories260K/stories260K.bin" \
-  --tokenizer "$MODELS/stories260K/tok512.bin" --temperature 0 --steps 200
-echo
+step "Two corpora from demo/data (the data directory records the model)"
+cdb --model "$MODELS/stories260K/stories260K.bin" --tokenizer "$MODELS/stories260K/tok512.bin" -c "
+  CREATE CORPUS farm WITH (description = 'Stories about Benny the goat and Tilly the hen', cartridge_tokens = 32);
+  CREATE CORPUS sea WITH (description = 'Stories about Finn the fish and Coral the crab', cartridge_tokens = 32);
+  LOAD DIRECTORY '$ROOT/demo/data/farm' PATTERN '*.txt' INTO farm;
+  LOAD DIRECTORY '$ROOT/demo/data/sea' PATTERN '*.txt' INTO sea;
+  SHOW CORPORA;
+  SHOW MODEL;"
+
+step "Training both Cartridges in the background; questions are still served (in context)"
+cdb -c "
+  TRAIN CARTRIDGE FOR farm $TRAIN;
+  TRAIN CARTRIDGE FOR sea $TRAIN;
+  EXPLAIN ASK 'Benny the goat' USING farm;
+  ASK 'Benny the goat' USING farm WITH (max_tokens = 40);
+  WAIT JOB 1;
+  WAIT JOB 2;
+  SHOW JOBS;
+  SHOW CARTRIDGES;"
+
+for corpora in "farm" "sea" "farm, sea"; do
+  case $corpora in
+    farm) q='Benny the goat' ;;
+    sea) q='Finn the fish' ;;
+    *) q='Finn and Benny' ;;
+  esac
+  step "USING $corpora"
+  cdb -c "
+    EXPLAIN ASK '$q' USING $corpora;
+    ASK '$q' USING $corpora WITH (max_tokens = 60);"
+done
+
+step "The same question in context, for comparison"
+cdb -c "ASK 'Finn and Benny' USING farm, sea WITH (max_tokens = 60, mode = 'icl');"

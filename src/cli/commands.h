@@ -11,6 +11,7 @@ int cmd_generate(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
 int cmd_random_model(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
+int cmd_exec(int argc, char** argv);
 
 }  // namespace cdb::cli
 
@@ -19,4 +20,5 @@ int cmd_eval(int argc, char** argv);
   {"generate", cdb::cli::cmd_generate, "generate text from a prompt with a model (llama2.c run compatible)"}, \
   {"convert", cdb::cli::cmd_convert, "write a model (llama2.c or HF) as a self-contained HF safetensors directory"}, \
   {"random-model", cdb::cli::cmd_random_model, "write a seeded random-weight model in a real HF shape (llama-3.2-1b, qwen3-4b, ...)"}, \
-  {"eval", cdb::cli::cmd_eval, "train and score a corpus's Cartridges: self-study vs ntp, truncation, ICL, no context"},
+  {"eval", cdb::cli::cmd_eval, "train and score a corpus's Cartridges: self-study vs ntp, truncation, ICL, no context"}, \
+  {"exec", cdb::cli::cmd_exec, "run query-language statements on a data directory (cartridge exec DIR -c '...')"},
