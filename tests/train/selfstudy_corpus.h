@@ -22,23 +22,34 @@ inline constexpr const char* kStoriesCorpus =
 
 // Likelihood probes: a prompt that does not copy the corpus's wording and a
 // continuation that only the corpus makes likely.
+//
+// How they were chosen: stories260K (ctx 512, trained on short stories)
+// reads a 440-token context mostly near its end; with the corpus in context
+// it copies Zuli, Lulu, Pimble, "seven" and Bimbo's facts but finds the names
+// of the first story's pond and the second story's dog (Kato, Roxy, "old
+// mill", "red") *less* likely than without context (measured per probe,
+// ICL - none: -0.2 .. -1.1 nat/token). A probe on which ICL itself does not
+// help cannot show whether a Cartridge recovers ICL, so only probes with a
+// measured ICL gain of at least 0.15 nat/token are kept (16 of 51 written);
+// the selection uses ICL and no-context only, never the Cartridge. On these
+// ICL gains 0.73 nat/token over no context.
 inline constexpr const char* kStoriesProbes =
-    R"({"prompt": "Zuli had a pet. It was a little frog, and his name was", "continuation": " Bimbo."}
-{"prompt": "The shy fish in the pond was orange. His name was", "continuation": " Kato."}
-{"prompt": "Tom's dog liked to dig. The dog was called", "continuation": " Roxy."}
-{"prompt": "Roxy the dog wore a hat. The hat was", "continuation": " red."}
-{"prompt": "Mia and her friend lived in a sunny town. The town was called", "continuation": " Pimble."}
+    R"({"prompt": "Mia and her friend lived in a sunny town. The town was called", "continuation": " Pimble."}
 {"prompt": "Mia flew her star kite with her friend", "continuation": " Lulu."}
 {"prompt": "The girl who had a frog was named", "continuation": " Zuli."}
 {"prompt": "Tom opened the box with the key. Inside the box there were", "continuation": " seven cookies."}
-{"prompt": "Bimbo the frog was green and he liked to", "continuation": " sing."}
 {"prompt": "The kite got stuck in a tree. The one who climbed the tree was", "continuation": " Lulu."}
-{"prompt": "Zuli and her frog went to the pond by the", "continuation": " old mill."}
-{"prompt": "What did Roxy find under the tree? Roxy found a", "continuation": " shiny key."}
-{"prompt": "The name of the frog was", "choices": [" Bimbo.", " Kato.", " Roxy."], "answer": 0}
-{"prompt": "The dog that found the key was", "choices": [" Lulu.", " Roxy.", " Pip."], "answer": 1}
+{"prompt": "Bimbo was a little", "continuation": " frog"}
+{"prompt": "There were cookies in the box. How many? There were", "continuation": " seven"}
+{"prompt": "Mia's friend was called", "continuation": " Lulu"}
+{"prompt": "Mia's kite looked like a", "continuation": " star"}
+{"prompt": "Bimbo the frog liked to", "continuation": " sing"}
+{"prompt": "Tom and Roxy gave some cookies to", "continuation": " Zuli"}
+{"prompt": "The girl with the frog was called", "continuation": " Zuli"}
+{"prompt": "Mia hugged", "continuation": " Lulu"}
+{"prompt": "Zuli and Bimbo went to the", "continuation": " pond"}
+{"prompt": "Mia had a friend. Her friend's name was", "continuation": " Lulu"}
 {"prompt": "Mia lived in the town of", "choices": [" Pimble.", " Kato.", " Bimbo."], "answer": 0}
-{"prompt": "The fish in the pond was named", "choices": [" Zuli.", " Mia.", " Kato."], "answer": 2}
 )";
 
 }  // namespace cdb::test
