@@ -9,9 +9,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${CDB_BIN:-$ROOT/build/bin}
 MODELS=${CDB_MODELS:-$ROOT/../shared/models}
 DATA="$ROOT/build/demo-data"
-# Training size: about a minute per corpus on two CPU cores.
-STEPS=${DEMO_STEPS:-40}
-TRAIN="WITH (steps = $STEPS, conversations = 16, batch_size = 8, max_new_tokens = 48, checkpoint_every = 10)"
+# Training size: about half a minute per corpus on two CPU cores.
+STEPS=${DEMO_STEPS:-80}
+TRAIN="WITH (steps = $STEPS, conversations = 32, batch_size = 8, max_new_tokens = 48, checkpoint_every = 10)"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 cdb() { "$BIN/cartridge" exec "$DATA" "$@"; }
@@ -49,10 +49,12 @@ for corpora in "farm" "sea" "farm, sea"; do
     *) q='Finn and Benny' ;;
   esac
   step "USING $corpora"
+  printf 'Q: %s ...\n' "$q"
   cdb -c "
     EXPLAIN ASK '$q' USING $corpora;
     ASK '$q' USING $corpora WITH (max_tokens = 60);"
 done
 
-step "The same question in context, for comparison"
-cdb -c "ASK 'Finn and Benny' USING farm, sea WITH (max_tokens = 60, mode = 'icl');"
+step "In context instead, for comparison: one corpus fits the 512-token window, both do not"
+cdb -c "ASK 'Benny the goat' USING farm WITH (max_tokens = 60, mode = 'icl');"
+cdb -c "EXPLAIN ASK 'Finn and Benny' USING farm, sea WITH (mode = 'icl');" || true

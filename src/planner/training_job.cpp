@@ -125,7 +125,9 @@ int64_t TrainingJob::run() {
   Cartridge init = initial_cartridge(ctx_.model, with_bos, p);
   CartridgeTrainer trainer(ctx_.model, data, init, to);
   trainer.use_checkpoints(ctx_.scratch, prefix);
+  double last_tps = 0;
   TrainResult res = trainer.train([&](const TrainProgress& tp) {
+    last_tps = tp.tokens_per_s;
     JobProgress pr;
     pr.phase = "training";
     pr.step = tp.step;
@@ -151,6 +153,7 @@ int64_t TrainingJob::run() {
   pr.fraction = 1.0;
   pr.step = pr.total_steps = params.steps;
   if (!res.losses.empty()) pr.loss = res.losses.back();
+  pr.tokens_per_s = last_tps;
   pr.message = "saving the Cartridge";
   control_.report(pr);
   nlohmann::json m;
