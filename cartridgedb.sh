@@ -69,7 +69,7 @@ configure_and_build() {
     cmake "${args[@]}" >/dev/null
   fi
   log "building $dir"
-  CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime \
+  CCACHE_BASEDIR="$ROOT" CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime \
     cmake --build "$dir" -j "$JOBS"
 }
 

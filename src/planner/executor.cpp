@@ -44,16 +44,6 @@ std::string num(double v, int digits = 4) {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
-// (engine declares arch_name() but defines it nowhere yet.)
-const char* arch_label(Arch a) {
-  switch (a) {
-    case Arch::Llama: return "llama";
-    case Arch::Qwen2: return "qwen2";
-    case Arch::Qwen3: return "qwen3";
-  }
-  return "?";
-}
-
 std::optional<CorpusRow> corpus_by_id(Catalog& cat, std::optional<int64_t> id) {
   if (!id) return std::nullopt;
   for (auto& c : cat.list_corpora())
@@ -260,7 +250,7 @@ QueryResult Executor::show_model() {
   r.rows = {{"path", db_.model_path().string()},
             {"tokenizer", db_.tokenizer_path().string()},
             {"fingerprint", db_.model_fingerprint()},
-            {"arch", arch_label(c.arch)},
+            {"arch", arch_name(c.arch)},
             {"dim", num(c.dim)},
             {"layers", num(c.n_layers)},
             {"heads", num(c.n_heads)},
