@@ -142,6 +142,11 @@ void JobRunner::run_one(const JobRow& job) {
 void JobRunner::cancel(int64_t id) {
   auto d = table_.find(id);
   if (!d) throw NotFound("no job with id " + std::to_string(id) + "; SHOW JOBS lists them");
+  // A job's row turns terminal before its worker forgets it (running_), so
+  // the row, not running_, says whether it is over.
+  if (const std::string& st = d->row.state; st == "done" || st == "failed" || st == "cancelled")
+    throw InvalidArgument("job " + std::to_string(id) + " is already " + st +
+                          "; only queued or running jobs can be cancelled");
   {
     std::lock_guard lock(mu_);
     auto it = running_.find(id);
