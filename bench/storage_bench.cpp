@@ -18,6 +18,15 @@
 // less than wall time. The load average is recorded before and after.
 // The last stdout line is one JSON object.
 #include <cxxopts.hpp>
+#include <ATen/ATen.h>
+#include <fstream>
+#include <iterator>
+
+#include "common/models_dir.h"
+#include "engine/load_model.h"
+#include "engine/tensor_bridge.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "engine/transformer.h"
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -232,6 +241,19 @@ int main(int argc, char** argv) {
     std::normal_distribution<float> dist(0.f, 1.f);
     for (auto& x : data) x = to_bf16(dist(rng));
     result["datasets"].push_back(measure("synthetic-normal-bf16", {cdb::DType::BF16, shape, data.data()}, o));
+  }
+  {  // Real KV: stories260K's keys and values over its own golden story.
+    const auto model_path = cdb::model_file("stories260K/stories260K.bin");
+    auto tok = cdb::load_tokenizer(cdb::model_file("stories260K/tok512.bin"));
+    std::ifstream in(cdb::model_file("stories260K/golden_greedy_t0_n200.txt"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    cdb::Transformer model(cdb::load_model(model_path));
+    c10::InferenceMode guard;
+    cdb::Cartridge kv = model.prefill_cartridge(tok->encode(text, true));
+    std::vector<at::Tensor> layers;
+    for (int64_t l = 0; l < kv.layers(); ++l) layers.push_back(at::stack({kv.keys[l], kv.values[l]}));
+    at::Tensor all = at::stack(layers).to(at::kBFloat16).contiguous();  // [layers, 2, kv_heads, p, head_dim]
+    result["datasets"].push_back(measure("stories260K-kv-bf16", cdb::tensor_view(all), o));
   }
   result["load_average_after"] = load_average();
   std::printf("%s\n", result.dump().c_str());
