@@ -61,7 +61,7 @@ void byte_shuffle(const void* src, void* dst, size_t n, size_t elem_size) {
   auto* s = static_cast<const uint8_t*>(src);
   auto* d = static_cast<uint8_t*>(dst);
   if (elem_size == 1) {
-    std::memcpy(d, s, n);
+    if (n > 0) std::memcpy(d, s, n);  // empty tensors may have null buffers
     return;
   }
   // Block-wise: each block writes its slice of every plane.
@@ -92,7 +92,9 @@ void byte_unshuffle(const void* src, void* dst, size_t n, size_t elem_size) {
 void byte_unshuffle_planes(const uint8_t* const* planes, void* dst, size_t n, size_t elem_size) {
   auto* d = static_cast<uint8_t*>(dst);
   switch (elem_size) {
-    case 1: std::memcpy(d, planes[0], n); return;
+    case 1:
+      if (n > 0) std::memcpy(d, planes[0], n);  // empty tensors may have null buffers
+      return;
     case 2: unshuffle_words<uint16_t>(planes, d, n); return;
     case 4: unshuffle_words<uint32_t>(planes, d, n); return;
     case 8: unshuffle_words<uint64_t>(planes, d, n); return;
