@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/models_dir.h"
+#include "support/temp_dir.h"
 #include "engine/hf_model_loader.h"
 #include "engine/llama2c_loader.h"
 #include "engine/model_writer.h"
@@ -20,15 +21,7 @@ using namespace cdb;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag)
-      : path(fs::temp_directory_path() / ("cdb_cv_" + tag + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using cdb::test::TempDir;
 
 at::Tensor logits_of(LoadedModel m, const at::Tensor& tokens) {
   Transformer tf(std::move(m));
@@ -53,10 +46,10 @@ TEST(Convert, Stories260KThroughHfLayoutGivesTheSameLogits) {
   TempDir out("stories");
   LoadedModel original = load_llama2c(bin);
   ASSERT_EQ(original.config.rope_style, RopeStyle::Interleaved);
-  write_hf_model(original, out.path);
+  write_hf_model(original, out.path());
 
   // config.json: a LlamaForCausalLM a stock HF loader would accept.
-  std::ifstream in(out.path / "config.json");
+  std::ifstream in(out.path() / "config.json");
   auto j = nlohmann::json::parse(in);
   EXPECT_EQ(j["architectures"][0], "LlamaForCausalLM");
   EXPECT_EQ(j["model_type"], "llama");
@@ -69,11 +62,11 @@ TEST(Convert, Stories260KThroughHfLayoutGivesTheSameLogits) {
   EXPECT_EQ(j["max_position_embeddings"], 512);
   EXPECT_EQ(j["tie_word_embeddings"], true);
   EXPECT_EQ(j["torch_dtype"], "float32");
-  SafetensorsFile st(out.path / "model.safetensors");
+  SafetensorsFile st(out.path() / "model.safetensors");
   EXPECT_FALSE(st.contains("lm_head.weight")) << "tied embeddings must stay tied";
   EXPECT_EQ(st.metadata().at("format"), "pt");
 
-  LoadedModel converted = load_hf_model(out.path);
+  LoadedModel converted = load_hf_model(out.path());
   EXPECT_EQ(converted.config.rope_style, RopeStyle::Half);
   EXPECT_TRUE(converted.config.tied_embeddings);
   // The permutation is real: wq differs, wv does not.
@@ -93,8 +86,8 @@ TEST(Convert, Stories260KThroughHfLayoutGivesTheSameLogits) {
 
   // bf16 output: the same function up to bf16 rounding of the weights.
   TempDir bf("stories_bf16");
-  write_hf_model(load_llama2c(bin), bf.path, at::kBFloat16);
-  LoadedModel half = load_hf_model(bf.path);
+  write_hf_model(load_llama2c(bin), bf.path(), at::kBFloat16);
+  LoadedModel half = load_hf_model(bf.path());
   EXPECT_EQ(half.config.weight_dtype, "bf16");
   at::Tensor c = logits_of(std::move(half), tokens);
   EXPECT_LT((a - c).abs().max().item<double>(), 0.5);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/models_dir.h"
+#include "support/temp_dir.h"
 #include "engine/fingerprint.h"
 #include "engine/hf_model_loader.h"
 #include "engine/llama2c_loader.h"
@@ -16,26 +17,18 @@ using namespace cdb;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag)
-      : path(fs::temp_directory_path() / ("cdb_fp_" + tag + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using cdb::test::TempDir;
 
 const std::string kTok = "0123456789abcdef0123456789abcdef";
 
 TEST(Fingerprint, StableAcrossLoadsAndIsHex128) {
   TempDir a("a"), b("b");
   ModelConfig cfg = random_model_config("tiny-qwen3");
-  write_random_model(cfg, 5, a.path);
-  write_random_model(cfg, 5, b.path);
-  const std::string f1 = model_fingerprint(load_hf_model(a.path), kTok);
-  const std::string f2 = model_fingerprint(load_hf_model(a.path), kTok);
-  const std::string f3 = model_fingerprint(load_hf_model(b.path), kTok);  // same seed, other directory
+  write_random_model(cfg, 5, a.path());
+  write_random_model(cfg, 5, b.path());
+  const std::string f1 = model_fingerprint(load_hf_model(a.path()), kTok);
+  const std::string f2 = model_fingerprint(load_hf_model(a.path()), kTok);
+  const std::string f3 = model_fingerprint(load_hf_model(b.path()), kTok);  // same seed, other directory
   EXPECT_EQ(f1, f2);
   EXPECT_EQ(f1, f3) << "the source path must not enter the fingerprint";
   ASSERT_EQ(f1.size(), 32u);
@@ -45,15 +38,15 @@ TEST(Fingerprint, StableAcrossLoadsAndIsHex128) {
 TEST(Fingerprint, ChangesWithWeightsConfigAndTokenizer) {
   TempDir a("w"), b("w2");
   ModelConfig cfg = random_model_config("tiny-llama3");
-  write_random_model(cfg, 5, a.path);
-  write_random_model(cfg, 6, b.path);
-  LoadedModel m = load_hf_model(a.path);
+  write_random_model(cfg, 5, a.path());
+  write_random_model(cfg, 6, b.path());
+  LoadedModel m = load_hf_model(a.path());
   const std::string base = model_fingerprint(m, kTok);
-  EXPECT_NE(base, model_fingerprint(load_hf_model(b.path), kTok)) << "other seed";
+  EXPECT_NE(base, model_fingerprint(load_hf_model(b.path()), kTok)) << "other seed";
   EXPECT_NE(base, model_fingerprint(m, "ffffffffffffffffffffffffffffffff")) << "other tokenizer";
 
   auto changed = [&](auto edit) {
-    LoadedModel x = load_hf_model(a.path);
+    LoadedModel x = load_hf_model(a.path());
     edit(x);
     return model_fingerprint(x, kTok);
   };
@@ -73,8 +66,8 @@ TEST(Fingerprint, ChangesWithWeightsConfigAndTokenizer) {
   ModelConfig f32 = cfg;
   f32.weight_dtype = "f32";
   TempDir c("f32");
-  write_random_model(f32, 5, c.path);
-  EXPECT_NE(base, model_fingerprint(load_hf_model(c.path), kTok));
+  write_random_model(f32, 5, c.path());
+  EXPECT_NE(base, model_fingerprint(load_hf_model(c.path()), kTok));
 }
 
 TEST(Fingerprint, Llama2cFileAndItsConversionDiffer) {
@@ -82,10 +75,10 @@ TEST(Fingerprint, Llama2cFileAndItsConversionDiffer) {
   // fingerprint, though the function is the same.
   LoadedModel original = load_llama2c(model_file("stories260K/stories260K.bin"));
   TempDir out("conv");
-  write_hf_model(original, out.path);
+  write_hf_model(original, out.path());
   EXPECT_EQ(model_fingerprint(original, kTok),
             model_fingerprint(load_llama2c(model_file("stories260K/stories260K.bin")), kTok));
-  EXPECT_NE(model_fingerprint(original, kTok), model_fingerprint(load_hf_model(out.path), kTok));
+  EXPECT_NE(model_fingerprint(original, kTok), model_fingerprint(load_hf_model(out.path()), kTok));
 }
 
 }  // namespace

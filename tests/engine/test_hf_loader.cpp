@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "support/temp_dir.h"
 #include "engine/hf_config.h"
 #include "engine/hf_model_loader.h"
 #include "engine/random_model.h"
@@ -22,15 +23,7 @@ using namespace cdb;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag)
-      : path(fs::temp_directory_path() / ("cdb_hf_" + tag + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using cdb::test::TempDir;
 
 at::Tensor run(const LoadedModel& m, const at::Tensor& tokens) {
   Transformer tf(m);
@@ -187,9 +180,9 @@ TEST_P(TinyModels, LoadAndRunWithFiniteLogits) {
   TempDir dir(shape + "_" + dtype);
   ModelConfig cfg = random_model_config(shape);
   cfg.weight_dtype = dtype;
-  write_random_model(cfg, 7, dir.path);
+  write_random_model(cfg, 7, dir.path());
 
-  LoadedModel m = load_hf_model(dir.path);
+  LoadedModel m = load_hf_model(dir.path());
   EXPECT_EQ(m.config.arch, cfg.arch);
   EXPECT_EQ(m.config.weight_dtype, dtype);
   EXPECT_EQ(m.config.rope_style, RopeStyle::Half);
@@ -230,11 +223,11 @@ TEST(HfLoader, ShardedCheckpointLoadsTheSameModel) {
   TempDir one("one"), sharded("sharded");
   ModelConfig cfg = random_model_config("tiny-qwen2");
   cfg.weight_dtype = "f32";
-  write_random_model(cfg, 3, one.path);
-  fs::copy_file(one.path / "config.json", sharded.path / "config.json");
+  write_random_model(cfg, 3, one.path());
+  fs::copy_file(one.path() / "config.json", sharded.path() / "config.json");
 
   // Split the tensors over two shards, the way transformers' save_pretrained does.
-  SafetensorsFile whole(one.path / "model.safetensors");
+  SafetensorsFile whole(one.path() / "model.safetensors");
   std::vector<std::pair<std::string, at::Tensor>> first, second;
   nlohmann::json map;
   for (const std::string& n : whole.names()) {
@@ -242,14 +235,14 @@ TEST(HfLoader, ShardedCheckpointLoadsTheSameModel) {
     (in_first ? first : second).emplace_back(n, whole.tensor(n));
     map[n] = in_first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
   }
-  save_safetensors(sharded.path / "model-00001-of-00002.safetensors", first);
-  save_safetensors(sharded.path / "model-00002-of-00002.safetensors", second);
-  std::ofstream(sharded.path / "model.safetensors.index.json")
+  save_safetensors(sharded.path() / "model-00001-of-00002.safetensors", first);
+  save_safetensors(sharded.path() / "model-00002-of-00002.safetensors", second);
+  std::ofstream(sharded.path() / "model.safetensors.index.json")
       << nlohmann::json{{"metadata", {{"total_size", 0}}}, {"weight_map", map}}.dump();
 
   at::Tensor tokens = at::tensor({5, 6, 7, 8}, at::kLong).unsqueeze(0);
-  at::Tensor a = run(load_hf_model(one.path), tokens);
-  at::Tensor b = run(load_hf_model(sharded.path), tokens);
+  at::Tensor a = run(load_hf_model(one.path()), tokens);
+  at::Tensor b = run(load_hf_model(sharded.path()), tokens);
   EXPECT_TRUE(at::equal(a, b));
 }
 

@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "common/error.h"
+#include "support/temp_dir.h"
 #include "engine/hf_model_loader.h"
 #include "engine/random_model.h"
 #include "engine/safetensors_file.h"
@@ -21,15 +22,7 @@ using namespace cdb;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag, const fs::path& base = fs::temp_directory_path())
-      : path(base / ("cdb_rm_" + tag + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using cdb::test::TempDir;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -76,18 +69,18 @@ TEST(RandomModel, PublishedDimensions) {
 TEST(RandomModel, SameSeedSameBytesOtherSeedOtherWeights) {
   TempDir a("a"), b("b"), c("c"), d("d");
   ModelConfig cfg = random_model_config("tiny-llama3");
-  write_random_model(cfg, 42, a.path);
-  write_random_model(cfg, 42, b.path);
-  write_random_model(cfg, 43, c.path);
-  EXPECT_EQ(slurp(a.path / "model.safetensors"), slurp(b.path / "model.safetensors"));
-  EXPECT_EQ(slurp(a.path / "config.json"), slurp(b.path / "config.json"));
-  SafetensorsFile fa(a.path / "model.safetensors"), fc(c.path / "model.safetensors");
+  write_random_model(cfg, 42, a.path());
+  write_random_model(cfg, 42, b.path());
+  write_random_model(cfg, 43, c.path());
+  EXPECT_EQ(slurp(a.path() / "model.safetensors"), slurp(b.path() / "model.safetensors"));
+  EXPECT_EQ(slurp(a.path() / "config.json"), slurp(b.path() / "config.json"));
+  SafetensorsFile fa(a.path() / "model.safetensors"), fc(c.path() / "model.safetensors");
   EXPECT_FALSE(at::equal(fa.tensor("model.embed_tokens.weight"), fc.tensor("model.embed_tokens.weight")));
 
   // Values are seeded per tensor name: fewer layers keep the same layer 0.
   cfg.n_layers = 1;
-  write_random_model(cfg, 42, d.path);
-  SafetensorsFile fd(d.path / "model.safetensors");
+  write_random_model(cfg, 42, d.path());
+  SafetensorsFile fd(d.path() / "model.safetensors");
   EXPECT_TRUE(at::equal(fa.tensor("model.layers.0.mlp.up_proj.weight"), fd.tensor("model.layers.0.mlp.up_proj.weight")));
   EXPECT_FALSE(fd.contains("model.layers.1.mlp.up_proj.weight"));
 }
@@ -98,8 +91,8 @@ TEST(RandomModel, KnownValuesPinTheGenerator) {
   TempDir a("pin");
   ModelConfig cfg = random_model_config("tiny-llama3");
   cfg.weight_dtype = "f32";
-  write_random_model(cfg, 1, a.path);
-  SafetensorsFile f(a.path / "model.safetensors");
+  write_random_model(cfg, 1, a.path());
+  SafetensorsFile f(a.path() / "model.safetensors");
   at::Tensor e = f.tensor("model.embed_tokens.weight").reshape({-1});
   at::Tensor n = f.tensor("model.norm.weight");
   const float bound = 0.02f * std::sqrt(3.0f);
@@ -129,17 +122,17 @@ TEST(RandomModel, Llama32_1B_TwoLayersLoadsAndRuns) {
   cfg.n_layers = 2;
   cfg.weight_dtype = "bf16";  // half the disk of f32: ~0.53 GB, mostly embeddings
   auto t0 = std::chrono::steady_clock::now();
-  write_random_model(cfg, 2024, dir.path);
+  write_random_model(cfg, 2024, dir.path());
   auto t1 = std::chrono::steady_clock::now();
   // Exactly the tensors of the real layout (tied: no lm_head), plus a header.
   uint64_t expected = 0;
   for (const auto& s : hf_tensor_layout(cfg, at::kBFloat16)) expected += 2 * c10::multiply_integers(s.shape);
   EXPECT_EQ(expected, 2ull * (128256 * 2048 + 2048 + 2 * (2 * 2048 + 2 * 2048 * 2048 + 2 * 512 * 2048 + 3 * 8192 * 2048)));
-  const auto bytes = fs::file_size(dir.path / "model.safetensors");
+  const auto bytes = fs::file_size(dir.path() / "model.safetensors");
   EXPECT_GT(bytes, expected);
   EXPECT_LT(bytes, expected + 64 * 1024);
 
-  LoadedModel m = load_hf_model(dir.path);
+  LoadedModel m = load_hf_model(dir.path());
   EXPECT_EQ(m.config.dim, 2048);
   EXPECT_EQ(m.config.vocab_size, 128256);
   EXPECT_EQ(m.config.n_layers, 2);

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/models_dir.h"
+#include "support/temp_dir.h"
 #include "engine/llama2c_loader.h"
 #include "engine/load_model.h"
 #include "engine/transformer.h"
@@ -21,19 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("cdb_llama2c_" + std::to_string(::getpid()) + "_" +
-                                                 ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using cdb::test::TempDir;
 
 std::string read_all(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);

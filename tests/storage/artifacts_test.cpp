@@ -15,7 +15,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "storage/store.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace cdb {
 namespace {

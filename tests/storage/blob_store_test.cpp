@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "storage/tensor_codec.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace cdb {
 namespace {

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "common/error.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace cdb {
 namespace {

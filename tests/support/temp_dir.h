@@ -1,4 +1,5 @@
-// A fresh directory under the system temp dir, removed with its contents.
+// A fresh directory for one test, removed with its contents. Shared by every
+// test binary (tests/ is on their include path).
 #pragma once
 
 #include <unistd.h>
@@ -6,15 +7,16 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <string_view>
 
 namespace cdb::test {
 
 class TempDir {
  public:
-  TempDir() {
+  explicit TempDir(std::string_view tag = "test",
+                   const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("cdb-storage-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    path_ = base / ("cdb-" + std::string(tag) + "-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
