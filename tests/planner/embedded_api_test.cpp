@@ -5,7 +5,7 @@
 
 #include "cartridgedb/cartridgedb.h"
 #include "common/models_dir.h"
-#include "storage/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace cdb::test {
 namespace {

@@ -21,7 +21,7 @@
 #include "planner/language/parse_error.h"
 #include "planner/language/parser.h"
 #include "storage/store.h"
-#include "storage/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace cdb::test {
 

@@ -10,7 +10,7 @@
 #include "engine/cartridge.h"
 #include "engine/cartridge_store.h"
 #include "storage/store.h"
-#include "storage/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace cdb::test {
 
