@@ -136,6 +136,14 @@ struct Callbacks {
   std::function<void(const Progress& progress)> on_progress;  // WAIT: each report
   // execute_script: each statement's result as soon as it is done.
   std::function<void(const Result& result)> on_result;
+  // Polled while a statement runs (ASK at least every 50 ms and between
+  // tokens; WAIT JOB and TRAIN ... WAIT every 50 ms). Returning true stops
+  // the statement with Cancelled and frees what it held: an ASK leaves its
+  // batch at once; TRAIN ... WAIT also cancels the job it queued; WAIT JOB
+  // only stops waiting (CANCEL JOB stops the job). Called from the thread
+  // that runs the statement or the engine's; it must be cheap and
+  // thread-safe (read an atomic flag set by a signal handler, say).
+  std::function<bool()> is_cancelled;
 };
 
 

@@ -54,6 +54,7 @@ Result to_public(cdb::QueryResult&& r) {
 cdb::ExecCallbacks to_internal(const Callbacks& cb) {
   cdb::ExecCallbacks out;
   out.on_token = cb.on_token;
+  out.is_cancelled = cb.is_cancelled;
   if (cb.on_progress)
     out.on_progress = [f = cb.on_progress](const cdb::JobProgress& p) {
       Progress q;

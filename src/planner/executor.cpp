@@ -44,13 +44,6 @@ std::string num(double v, int digits = 4) {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
-std::optional<CorpusRow> corpus_by_id(Catalog& cat, std::optional<int64_t> id) {
-  if (!id) return std::nullopt;
-  for (auto& c : cat.list_corpora())
-    if (c.id == *id) return c;
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::vector<QueryResult> Executor::execute_script(std::string_view script, const ExecCallbacks& cb) {
@@ -284,7 +277,7 @@ QueryResult Executor::train(const lang::TrainCartridge& s, const ExecCallbacks& 
     throw InvalidArgument("corpus '" + c.name + "' has no documents to train on; ADD DOCUMENT or LOAD FILE first");
   JobRow job = db_.jobs().table().create(c.id, p.to_json(), 0);
   db_.jobs().notify();
-  if (s.wait) return wait_job(job.id, cb);
+  if (s.wait) return wait_job(job.id, cb, /*cancel_job_too=*/true);
   QueryResult r;
   r.columns = {"job"};
   r.rows = {{num(job.id)}};
@@ -293,8 +286,16 @@ QueryResult Executor::train(const lang::TrainCartridge& s, const ExecCallbacks& 
   return r;
 }
 
-QueryResult Executor::wait_job(int64_t job, const ExecCallbacks& cb) {
-  JobDetails d = db_.jobs().wait(job, cb.on_progress);
+QueryResult Executor::wait_job(int64_t job, const ExecCallbacks& cb, bool cancel_job_too) {
+  JobDetails d;
+  try {
+    d = db_.jobs().wait(job, cb.on_progress, cb.is_cancelled);
+  } catch (const Cancelled&) {
+    if (!cancel_job_too) throw;
+    // TRAIN ... WAIT owns the job it queued: interrupting it stops the job.
+    db_.jobs().cancel(job);
+    throw Cancelled("TRAIN was cancelled; job " + std::to_string(job) + " stops after its current step");
+  }
   if (cb.on_progress) {
     JobProgress p;
     p.job = d.row.id;
@@ -365,9 +366,10 @@ QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
     g.stop_tokens.push_back(db_.tokenizer().bos_id());  // a base model starting a new document is done
   }
   TokenCallback on_token;
-  if (cb.on_token)
+  if (cb.on_token || cb.is_cancelled)
     on_token = [&](size_t, int32_t, std::string_view text) {
-      if (!text.empty()) cb.on_token(text);
+      if (cb.is_cancelled && cb.is_cancelled()) throw Cancelled("ASK was cancelled");
+      if (!text.empty() && cb.on_token) cb.on_token(text);
     };
   Generation gen;
   {

@@ -29,6 +29,9 @@ struct ExecCallbacks {
   std::function<void(std::string_view text)> on_token;
   // WAIT JOB and TRAIN ... WAIT: each progress report of the job.
   ProgressCallback on_progress;
+  // Polled while a statement runs; true stops it with Cancelled (see
+  // cartridgedb::Callbacks::is_cancelled for what each statement does).
+  std::function<bool()> is_cancelled;
 };
 
 class Executor {
@@ -54,7 +57,7 @@ class Executor {
   QueryResult show_cache();
   QueryResult show_model();
   QueryResult train(const lang::TrainCartridge& s, const ExecCallbacks& cb);
-  QueryResult wait_job(int64_t job, const ExecCallbacks& cb);
+  QueryResult wait_job(int64_t job, const ExecCallbacks& cb, bool cancel_job_too = false);
   QueryResult cancel_job(const lang::CancelJob& s);
   QueryResult ask(const lang::Ask& s, const ExecCallbacks& cb);
   QueryResult explain(const lang::Explain& s);

@@ -205,9 +205,13 @@ void JobRunner::cancel_corpus(int64_t corpus_id) {
   });
 }
 
-JobDetails JobRunner::wait(int64_t id, const ProgressCallback& on_progress) {
+JobDetails JobRunner::wait(int64_t id, const ProgressCallback& on_progress,
+                           const std::function<bool()>& is_cancelled) {
   uint64_t delivered = 0;  // sequence number of the last report passed on
   for (;;) {
+    if (is_cancelled && is_cancelled())
+      throw Cancelled("waiting for job " + std::to_string(id) + " was cancelled (the job goes on; CANCEL JOB " +
+                      std::to_string(id) + " stops it)");
     auto d = table_.find(id);
     if (!d) throw NotFound("no job with id " + std::to_string(id) + "; SHOW JOBS lists them");
     const auto& st = d->row.state;
@@ -225,7 +229,8 @@ JobDetails JobRunner::wait(int64_t id, const ProgressCallback& on_progress) {
       continue;
     }
     const uint64_t now = generation_;
-    changed_.wait_for(lock, std::chrono::milliseconds(500), [&] { return generation_ != now; });
+        // Short when someone may cancel the wait, so that it reacts at once.
+    changed_.wait_for(lock, std::chrono::milliseconds(is_cancelled ? 50 : 500), [&] { return generation_ != now; });
   }
 }
 

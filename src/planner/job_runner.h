@@ -68,8 +68,11 @@ class JobRunner {
   void cancel_corpus(int64_t corpus_id);
   // Blocks until the job is done, failed or cancelled; calls on_progress
   // with each new report (in this thread). Returns the final row. Throws
-  // InvalidArgument when no worker runs (the job could never end).
-  JobDetails wait(int64_t job, const ProgressCallback& on_progress);
+  // InvalidArgument when no worker runs (the job could never end), and
+  // Cancelled when is_cancelled (polled every 50 ms) returns true: the
+  // waiting stops, the job itself goes on.
+  JobDetails wait(int64_t job, const ProgressCallback& on_progress,
+                  const std::function<bool()>& is_cancelled = {});
 
  private:
   class Control;
