@@ -11,7 +11,13 @@ find_package(Torch REQUIRED)
 # TorchConfig adds flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) through TORCH_CXX_FLAGS.
 separate_arguments(CDB_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
 add_library(cdb_torch INTERFACE)
-target_link_libraries(cdb_torch INTERFACE ${TORCH_LIBRARIES})
+# PyTorch's libtorch.so (pip wheels) exports its own, partial copy of
+# std::filesystem; when it comes before libstdc++ in the program's needed
+# libraries, std::filesystem::remove_all resolves into it and jumps to a
+# null pointer. Naming libstdc++ first makes the dynamic linker find the
+# real one. Harmless with Debian's LibTorch.
+target_link_libraries(cdb_torch INTERFACE -Wl,--push-state,--no-as-needed stdc++ -Wl,--pop-state
+                      ${TORCH_LIBRARIES})
 target_include_directories(cdb_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 target_compile_options(cdb_torch INTERFACE ${CDB_TORCH_CXX_FLAGS})
 
