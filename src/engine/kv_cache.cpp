@@ -18,6 +18,21 @@ KVCache::KVCache(const ModelConfig& config, int64_t batch, int64_t capacity, at:
   }
 }
 
+KVCache KVCache::over(std::vector<at::Tensor> keys, std::vector<at::Tensor> values, int64_t length) {
+  if (keys.empty() || keys.size() != values.size() || keys.front().dim() != 4)
+    throw InvalidArgument("KVCache::over: expected per-layer [B, n_kv, capacity, hd] keys and values");
+  KVCache c;
+  c.batch_ = keys.front().size(0);
+  c.capacity_ = keys.front().size(2);
+  if (length < 0 || length > c.capacity_)
+    throw InvalidArgument("KVCache::over: length " + std::to_string(length) + " outside [0, " +
+                          std::to_string(c.capacity_) + "]");
+  c.length_ = length;
+  c.keys_ = std::move(keys);
+  c.values_ = std::move(values);
+  return c;
+}
+
 void KVCache::clear() {
   length_ = 0;
   padding_ = at::Tensor();

@@ -23,6 +23,10 @@ struct Cartridge;
 class KVCache {
  public:
   KVCache(const ModelConfig& config, int64_t batch, int64_t capacity, at::TensorOptions options);
+  // A cache over memory it does not own: per layer K, V [B, n_kv, capacity,
+  // hd] (views into a larger pool, say), already holding `length` tokens.
+  // Appends write through into that memory.
+  static KVCache over(std::vector<at::Tensor> keys, std::vector<at::Tensor> values, int64_t length);
 
   int64_t length() const { return length_; }  // slots filled, padding included
   int64_t capacity() const { return capacity_; }
@@ -56,7 +60,9 @@ class KVCache {
   Cartridge to_cartridge(int64_t row = 0) const;
 
  private:
-  int64_t batch_, capacity_, length_ = 0;
+  KVCache() = default;
+
+  int64_t batch_ = 0, capacity_ = 0, length_ = 0;
   std::vector<at::Tensor> keys_, values_;
   at::Tensor padding_;
 };

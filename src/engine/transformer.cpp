@@ -2,9 +2,11 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/TensorIndexing.h>
 #include <torch/version.h>
 
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include "common/error.h"
@@ -75,6 +77,31 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& K, const at::Tensor& V,
     y = y + at::matmul(pp, pv).view({KV, B, G * T, hd}).permute({1, 0, 2, 3});
   }
   return merge_heads(y);
+}
+
+// Attention of one part of the keys, kept unnormalized across parts: the
+// output and the log-sum-exp of the scores of each query row, so that parts
+// computed apart (a shared Cartridge, a sequence's own tokens) merge exactly.
+struct Partial {
+  at::Tensor out;  // [..., rows, hd] fp32
+  at::Tensor lse;  // [..., rows] fp32
+};
+
+// q [..., R, hd] (pre-scaled), K/V [..., S, hd]; mask broadcastable to
+// [..., R, S] (true = visible) or undefined.
+Partial attend_part(const at::Tensor& q, const at::Tensor& K, const at::Tensor& V, const at::Tensor& mask) {
+  at::Tensor scores = at::matmul(q, K.transpose(-1, -2)).to(at::kFloat);
+  if (mask.defined()) scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+  at::Tensor lse = at::logsumexp(scores, -1, /*keepdim=*/true);
+  at::Tensor p = at::exp(scores - lse);
+  return {at::matmul(p.to(V.scalar_type()), V).to(at::kFloat), lse.squeeze(-1)};
+}
+
+// softmax over the union of two key sets, from the two partial results.
+at::Tensor merge_parts(const Partial& a, const Partial& b) {
+  at::Tensor m = at::maximum(a.lse, b.lse);
+  at::Tensor wa = at::exp(a.lse - m).unsqueeze(-1), wb = at::exp(b.lse - m).unsqueeze(-1);
+  return (a.out * wa + b.out * wb) / (wa + wb);
 }
 
 void check_prefix(const Cartridge& p, const ModelConfig& c) {
@@ -184,6 +211,68 @@ at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, con
   }
   cache.advance(T);
   if (last_only) x = x.narrow(1, T - 1, 1);
+  return at::linear(rms_norm(x, w.norm, c.norm_eps), w.output).to(at::kFloat);
+}
+
+at::Tensor Transformer::decode(const DecodeBatch& b, KVSlots& kv) {
+  const ModelConfig& c = model_.config;
+  const ModelWeights& w = model_.weights;
+  const int64_t N = b.tokens.size(0), H = c.n_heads, KV = c.n_kv_heads, G = H / KV, hd = c.head_dim;
+  if (N == 0 || N > kv.slots() || b.max_length + 1 > kv.capacity() || kv.layers() != c.n_layers)
+    throw InvalidArgument("Transformer::decode: " + std::to_string(N) + " sequences of up to " +
+                          std::to_string(b.max_length + 1) + " tokens do not fit the KV pool (" +
+                          std::to_string(kv.slots()) + " x " + std::to_string(kv.capacity()) + ")");
+  for (const auto& g : b.shared) check_prefix(*g.cartridge, c);
+  auto longs = at::TensorOptions().device(device_).dtype(at::kLong);
+  const at::Tensor tokens = b.tokens.to(device_, at::kLong), lengths = b.lengths.to(device_, at::kLong);
+  const at::Tensor rows = at::arange(N, longs);
+  auto [cos, sin] = rope_.tables(b.positions.to(device_, at::kLong).view({N, 1}));
+  const int64_t S = b.max_length + 1;
+  // Row i sees its own slots 0..lengths[i] (the new token included).
+  const at::Tensor visible = (at::arange(S, longs).view({1, S}) <= lengths.view({N, 1})).view({N, 1, 1, S});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  std::vector<at::Tensor> group_rows;
+  for (const auto& g : b.shared) group_rows.push_back(g.rows.to(device_, at::kLong));
+
+  at::Tensor x = at::embedding(w.tok_embeddings, tokens);  // [N, dim]
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
+    at::Tensor h = rms_norm(x, lw.attn_norm, c.norm_eps);
+    at::Tensor q = linear(h, lw.wq, lw.bq).view({N, 1, H, hd});
+    at::Tensor k = linear(h, lw.wk, lw.bk).view({N, 1, KV, hd});
+    at::Tensor v = linear(h, lw.wv, lw.bv).view({N, KV, hd});
+    if (c.qk_norm) {
+      q = rms_norm(q, lw.q_norm, c.norm_eps);
+      k = rms_norm(k, lw.k_norm, c.norm_eps);
+    }
+    q = rope_.apply(q, cos, sin).view({N, KV, G, hd}) * scale;
+    k = rope_.apply(k, cos, sin).view({N, KV, hd});
+    at::Tensor& K = kv.keys(l);
+    at::Tensor& V = kv.values(l);
+    using at::indexing::Slice;
+    K.index_put_({rows, Slice(), lengths}, k);
+    V.index_put_({rows, Slice(), lengths}, v);
+    // Own tokens: one batched product over the pool's first N rows (a view).
+    Partial own = attend_part(q, K.narrow(0, 0, N).narrow(2, 0, S), V.narrow(0, 0, N).narrow(2, 0, S), visible);
+    at::Tensor out = own.out;  // [N, KV, G, hd]
+    for (size_t gi = 0; gi < b.shared.size(); ++gi) {
+      const Cartridge& cart = *b.shared[gi].cartridge;
+      const at::Tensor& r = group_rows[gi];
+      const int64_t n = r.size(0);
+      // [n, KV, G, hd] -> [KV, n*G, hd]: every query of the group against
+      // the Cartridge in one product, which reads its KV once.
+      at::Tensor qg = q.index_select(0, r).permute({1, 0, 2, 3}).reshape({KV, n * G, hd});
+      Partial pre = attend_part(qg, cart.keys[static_cast<size_t>(l)].to(device_, dtype_),
+                                cart.values[static_cast<size_t>(l)].to(device_, dtype_), {});
+      pre.out = pre.out.view({KV, n, G, hd}).permute({1, 0, 2, 3});
+      pre.lse = pre.lse.view({KV, n, G}).permute({1, 0, 2});
+      Partial mine{own.out.index_select(0, r), own.lse.index_select(0, r)};
+      out = out.index_copy(0, r, merge_parts(pre, mine));
+    }
+    x = x + at::linear(out.to(dtype_).reshape({N, H * hd}), lw.wo);
+    h = rms_norm(x, lw.ffn_norm, c.norm_eps);
+    x = x + at::linear(at::silu(at::linear(h, lw.w_gate)) * at::linear(h, lw.w_up), lw.w_down);
+  }
   return at::linear(rms_norm(x, w.norm, c.norm_eps), w.output).to(at::kFloat);
 }
 

@@ -14,10 +14,28 @@
 
 #include "engine/cartridge.h"
 #include "engine/kv_cache.h"
+#include "engine/kv_slots.h"
 #include "engine/model_weights.h"
 #include "engine/rope.h"
 
 namespace cdb {
+
+// One decode step of a continuous batch: N sequences, one new token each,
+// whose own KV sits in rows 0..N-1 of a KVSlots pool.
+struct DecodeBatch {
+  at::Tensor tokens;     // [N] int64: the token each sequence feeds now
+  at::Tensor lengths;    // [N] int64: tokens already in each row (a private prefix included)
+  at::Tensor positions;  // [N] int64: RoPE position of the new token
+  int64_t max_length = 0;  // max(lengths) (known to the caller; saves a device sync)
+  // Cartridges shared by several rows, attended once per group (Hydragen):
+  // the rows' queries are stacked into one matrix product against the
+  // Cartridge, and merged with each row's own attention by log-sum-exp.
+  struct Shared {
+    const Cartridge* cartridge;
+    at::Tensor rows;  // [n] int64, disjoint across groups
+  };
+  std::vector<Shared> shared;
+};
 
 class Transformer {
  public:
@@ -44,6 +62,11 @@ class Transformer {
   // forward per backward: the cache is written in place).
   at::Tensor forward(const at::Tensor& tokens, KVCache& cache, const Cartridge* prefix = nullptr,
                      bool last_only = false);
+
+  // Appends each sequence's new token to its row of `kv` and returns fp32
+  // logits [N, vocab]. Equal (to rounding) to forward() of each sequence
+  // alone with its shared Cartridge as prefix.
+  at::Tensor decode(const DecodeBatch& batch, KVSlots& kv);
 
   // The KV of running `tokens` after `prefix` (from position 0 without one):
   // per layer [n_kv, n, hd], post-RoPE keys. The truncation baseline, and the

@@ -1,0 +1,292 @@
+#include "scheduler/scheduler.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/error.h"
+
+namespace cdb {
+
+struct Scheduler::Active {
+  explicit Active(const SamplingParams& sampling) : sampler(sampling) {}
+  std::shared_ptr<ServeTicket> ticket;
+  ServeRequest request;
+  Sampler sampler;
+  std::vector<int32_t> stop;
+  int64_t length = 0;         // tokens in its slot (a private prefix included)
+  int64_t shared_tokens = 0;  // tokens of the shared Cartridge before them
+  int32_t next = 0;           // the token the next decode step feeds
+  ServeResult result;
+  Clock::time_point submitted;
+  bool done = false;
+};
+
+namespace {
+
+int64_t default_slot_tokens(const ModelConfig& c) {
+  return c.max_seq_len > 0 ? std::min<int64_t>(c.max_seq_len, 4096) : 4096;
+}
+
+int64_t slot_count(const ModelConfig& c, const SchedulerOptions& o, at::ScalarType dtype) {
+  const int64_t tokens = o.slot_tokens > 0 ? o.slot_tokens : default_slot_tokens(c);
+  const int64_t bytes = KVSlots::slot_bytes(c, tokens, dtype);
+  const int64_t n = std::min(o.max_batch, o.kv_budget_bytes / bytes);
+  if (n < 1)
+    throw ResourceExhausted("the KV budget of " + std::to_string(o.kv_budget_bytes) + " bytes holds no request slot of " +
+                            std::to_string(tokens) + " tokens (" + std::to_string(bytes) +
+                            " bytes); raise the budget or lower the slot size");
+  return n;
+}
+
+double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+Scheduler::Scheduler(Transformer& model, SchedulerOptions options)
+    : model_(model),
+      options_([&] {
+        if (options.slot_tokens <= 0) options.slot_tokens = default_slot_tokens(model.config());
+        return options;
+      }()),
+      slots_(model.config(), slot_count(model.config(), options_, model.dtype()), options_.slot_tokens,
+             model.options()),
+      slot_bytes_(KVSlots::slot_bytes(model.config(), options_.slot_tokens, model.dtype())) {
+  stats_.slots = slots_.slots();
+  stats_.slot_tokens = slots_.capacity();
+  stats_.slot_bytes = slot_bytes_;
+  thread_ = std::thread([this] { loop(); });
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  // The loop has failed what it ran; what is still queued never started.
+  for (auto& p : queue_)
+    p.ticket->finish({}, std::make_exception_ptr(Cancelled("the engine is shutting down")));
+}
+
+std::shared_ptr<ServeTicket> Scheduler::submit(ServeRequest request) {
+  if (request.prompt.empty()) throw InvalidArgument("a request needs a non-empty prompt");
+  if (request.max_tokens < 1) throw InvalidArgument("max_tokens must be at least 1");
+  const int64_t vocab = model_.config().vocab_size;
+  for (int32_t t : request.prompt)
+    if (t < 0 || t >= vocab)
+      throw InvalidArgument("prompt token " + std::to_string(t) + " outside the vocabulary [0, " +
+                            std::to_string(vocab) + ")");
+  const int64_t own_prefix = request.prefix && !request.share_prefix ? request.prefix->tokens() : 0;
+  const int64_t need = own_prefix + static_cast<int64_t>(request.prompt.size()) + request.max_tokens;
+  if (need > slots_.capacity())
+    throw ResourceExhausted("the request needs " + std::to_string(need) + " tokens of KV (prompt " +
+                            std::to_string(request.prompt.size()) + " + answer " +
+                            std::to_string(request.max_tokens) +
+                            (own_prefix ? " + private Cartridge " + std::to_string(own_prefix) : std::string()) +
+                            ") but a request slot holds " + std::to_string(slots_.capacity()) +
+                            "; shorten the question or the answer, or raise the slot size");
+  auto ticket = std::make_shared<ServeTicket>();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) throw Cancelled("the engine is shutting down");
+    queue_.push_back({ticket, std::move(request), Clock::now()});
+    stats_.queued = static_cast<int64_t>(queue_.size());
+  }
+  wake_.notify_all();
+  return ticket;
+}
+
+Scheduler::Stats Scheduler::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void Scheduler::loop() {
+  c10::InferenceMode inference;
+  for (;;) {
+    std::vector<Pending> admitted, failed;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, std::chrono::milliseconds(running_.empty() ? 100 : 0),
+                     [&] { return stopping_ || !queue_.empty() || !running_.empty(); });
+      if (stopping_) break;
+      drop_cancelled_and_expired(failed);
+      // Strict FIFO: the head waits for a slot rather than being overtaken.
+      int64_t budget = options_.prefill_tokens_per_step;
+      while (!queue_.empty() && static_cast<int64_t>(running_.size() + admitted.size()) < slots_.slots() &&
+             (admitted.empty() || static_cast<int64_t>(queue_.front().request.prompt.size()) <= budget)) {
+        budget -= static_cast<int64_t>(queue_.front().request.prompt.size());
+        admitted.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      stats_.queued = static_cast<int64_t>(queue_.size());
+    }
+    for (auto& p : failed) p.ticket->finish({}, std::make_exception_ptr(ResourceExhausted(
+                                                    "waited " + std::to_string(static_cast<int>(options_.max_queue_wait_s)) +
+                                                    " s for a free KV slot (all " + std::to_string(slots_.slots()) +
+                                                    " busy); try again later or raise the KV budget")));
+    for (auto& r : running_)
+      if (r->ticket->cancel_requested()) {
+        r->done = true;
+        r->ticket->finish({}, std::make_exception_ptr(Cancelled("the request was cancelled")));
+      }
+    remove_finished();
+    for (auto& p : admitted) admit_one(std::move(p));
+    remove_finished();
+    if (!running_.empty()) decode_step();
+    remove_finished();
+    std::lock_guard lock(mu_);
+    stats_.running = static_cast<int64_t>(running_.size());
+  }
+  for (auto& r : running_)
+    if (!r->done) r->ticket->finish({}, std::make_exception_ptr(Cancelled("the engine is shutting down")));
+  running_.clear();
+}
+
+void Scheduler::drop_cancelled_and_expired(std::vector<Pending>& failed) {
+  const auto now = Clock::now();
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (it->ticket->cancel_requested()) {
+      it->ticket->finish({}, std::make_exception_ptr(Cancelled("the request was cancelled before it started")));
+      it = queue_.erase(it);
+    } else if (seconds(now - it->submitted) > options_.max_queue_wait_s) {
+      failed.push_back(std::move(*it));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool Scheduler::admit_one(Pending p) {
+  const size_t row = running_.size();
+  auto a = std::make_unique<Active>(p.request.sampling);
+  a->ticket = p.ticket;
+  a->request = std::move(p.request);
+  a->submitted = p.submitted;
+  a->result.queued_s = seconds(Clock::now() - p.submitted);
+  a->stop = a->request.stop_tokens;
+  if (a->request.stop_at_eos)
+    for (int64_t e : model_.config().eos_ids) a->stop.push_back(static_cast<int32_t>(e));
+  running_.push_back(std::move(a));
+  Active& r = *running_.back();
+  try {
+    const Cartridge* shared = nullptr;
+    if (r.request.prefix && !r.request.prefix->empty()) {
+      if (r.request.share_prefix) {
+        shared = r.request.prefix.get();
+        r.shared_tokens = shared->tokens();
+      } else {
+        r.length = slots_.write_prefix(static_cast<int64_t>(row), *r.request.prefix);
+      }
+    }
+    const auto& prompt = r.request.prompt;
+    const int64_t T = static_cast<int64_t>(prompt.size());
+    at::Tensor tokens = at::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), at::kLong).view({1, T});
+    KVCache cache = slots_.cache(static_cast<int64_t>(row), r.length);
+    at::Tensor logits = model_.forward(tokens, cache, shared, /*last_only=*/true);
+    r.length += T;
+    {
+      std::lock_guard lock(mu_);
+      stats_.prefilled_tokens += T;
+    }
+    at::Tensor last = logits.reshape({-1}).to(at::kCPU).contiguous();
+    take_token(row, r.sampler.sample(last.data_ptr<float>(), last.size(0)));
+  } catch (...) {
+    finish(row, std::current_exception());
+  }
+  return !r.done;
+}
+
+void Scheduler::decode_step() {
+  const int64_t N = static_cast<int64_t>(running_.size());
+  std::vector<int64_t> tokens(N), lengths(N), positions(N);
+  std::map<const Cartridge*, std::vector<int64_t>> groups;
+  int64_t max_length = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    const Active& r = *running_[static_cast<size_t>(i)];
+    tokens[i] = r.next;
+    lengths[i] = r.length;
+    positions[i] = r.shared_tokens + r.length;
+    max_length = std::max(max_length, r.length);
+    if (r.shared_tokens > 0) groups[r.request.prefix.get()].push_back(i);
+  }
+  DecodeBatch b;
+  b.tokens = at::tensor(tokens, at::kLong);
+  b.lengths = at::tensor(lengths, at::kLong);
+  b.positions = at::tensor(positions, at::kLong);
+  b.max_length = max_length;
+  for (auto& [cart, rows] : groups) b.shared.push_back({cart, at::tensor(rows, at::kLong)});
+  at::Tensor logits;
+  try {
+    logits = model_.decode(b, slots_).to(at::kCPU).contiguous();
+  } catch (...) {
+    // A failed step (out of device memory, say) ends this batch's requests,
+    // not the engine.
+    for (size_t i = 0; i < running_.size(); ++i) finish(i, std::current_exception());
+    return;
+  }
+  const int64_t vocab = logits.size(1);
+  for (int64_t i = 0; i < N; ++i) {
+    Active& r = *running_[static_cast<size_t>(i)];
+    r.length += 1;
+    take_token(static_cast<size_t>(i), r.sampler.sample(logits.data_ptr<float>() + i * vocab, vocab));
+  }
+  std::lock_guard lock(mu_);
+  stats_.steps += 1;
+  stats_.decoded_tokens += N;
+  stats_.largest_batch = std::max(stats_.largest_batch, N);
+}
+
+bool Scheduler::take_token(size_t row, int32_t id) {
+  Active& r = *running_[row];
+  if (std::find(r.stop.begin(), r.stop.end(), id) != r.stop.end()) {
+    r.result.finish = FinishReason::StopToken;
+    finish(row, nullptr);
+    return true;
+  }
+  r.result.tokens.push_back(id);
+  if (r.request.on_token) {
+    try {
+      r.request.on_token(id);
+    } catch (...) {
+      finish(row, std::current_exception());
+      return true;
+    }
+  }
+  if (static_cast<int64_t>(r.result.tokens.size()) >= r.request.max_tokens) {
+    r.result.finish = FinishReason::Length;
+    finish(row, nullptr);
+    return true;
+  }
+  r.next = id;
+  return false;
+}
+
+void Scheduler::finish(size_t row, std::exception_ptr error) {
+  Active& r = *running_[row];
+  if (r.done) return;
+  r.done = true;
+  r.result.total_s = seconds(Clock::now() - r.submitted);
+  r.ticket->finish(error ? ServeResult{} : std::move(r.result), error);
+}
+
+void Scheduler::remove_finished() {
+  // Compaction: the last running row moves into each hole, so rows 0..N-1
+  // stay dense and the next step reads them as one view.
+  for (size_t i = running_.size(); i-- > 0;) {
+    if (!running_[i]->done) continue;
+    const size_t last = running_.size() - 1;
+    if (i != last) {
+      slots_.move(static_cast<int64_t>(last), static_cast<int64_t>(i), running_[last]->length);
+      running_[i] = std::move(running_[last]);
+    }
+    running_.pop_back();
+  }
+}
+
+}  // namespace cdb

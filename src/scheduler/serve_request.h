@@ -1,0 +1,71 @@
+// One question for the Scheduler: its prompt, the Cartridge it reads, how to
+// sample, when to stop, and where its tokens go.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "engine/cartridge.h"
+#include "engine/generator.h"
+#include "engine/sampler.h"
+
+namespace cdb {
+
+struct ServeRequest {
+  std::vector<int32_t> prompt;  // token ids (BOS included if wanted); not empty
+  // The composed Cartridge the prompt follows, or null. Held until the
+  // request ends. Requests holding the same Cartridge object share its KV.
+  std::shared_ptr<const Cartridge> prefix;
+  // false: the Cartridge is copied into this request's own KV slot instead
+  // (a prefix nobody else reads: one batched product for all such rows
+  // beats one small product per Cartridge).
+  bool share_prefix = true;
+  SamplingParams sampling;
+  int64_t max_tokens = 256;
+  bool stop_at_eos = true;
+  std::vector<int32_t> stop_tokens;
+  // Each generated token (stop tokens excluded), in order, called on the
+  // scheduler's thread: keep it short. An exception it throws ends this
+  // request with that error and nothing else.
+  std::function<void(int32_t id)> on_token;
+};
+
+struct ServeResult {
+  std::vector<int32_t> tokens;
+  FinishReason finish = FinishReason::Length;
+  double queued_s = 0;   // from submit to admission
+  double total_s = 0;    // from submit to the last token
+};
+
+// The caller's handle on a submitted request.
+class ServeTicket {
+ public:
+  // Stops the request at the scheduler's next step and frees its KV slot;
+  // wait() then throws Cancelled. No effect once it has finished.
+  void cancel() { cancel_requested_.store(true); }
+  bool cancel_requested() const { return cancel_requested_.load(); }
+  // True once finished (with a result or an error).
+  bool wait_for(std::chrono::milliseconds timeout);
+  // Blocks until finished; returns the result or rethrows its error.
+  ServeResult wait();
+
+ private:
+  friend class Scheduler;
+  void finish(ServeResult result, std::exception_ptr error);
+
+  std::atomic<bool> cancel_requested_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  ServeResult result_;
+  std::exception_ptr error_;
+};
+
+}  // namespace cdb
