@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "bench_support.h"
 #include "common/models_dir.h"
 #include "engine/llama2c_loader.h"
 #include "engine/random_model.h"
@@ -33,14 +34,8 @@ using Clock = std::chrono::steady_clock;
 using cdb::Cartridge;
 using cdb::KVCache;
 using cdb::Transformer;
-
-std::vector<int64_t> parse_list(const std::string& s) {
-  std::vector<int64_t> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(std::stoll(item));
-  return out;
-}
+using cdb::bench::parse_list;
+using cdb::bench::shaped_model;
 
 template <typename F>
 double best_of(int reps, F&& f) {
@@ -54,32 +49,6 @@ double best_of(int reps, F&& f) {
 }
 
 at::Tensor random_tokens(int64_t b, int64_t n, int64_t vocab) { return at::randint(3, vocab, {b, n}, at::kLong); }
-
-// A random-weight model of a named shape with its first `layers` layers.
-cdb::LoadedModel shaped_model(const std::string& shape, int64_t layers) {
-  cdb::ModelConfig c = cdb::random_model_config(shape);
-  c.n_layers = layers;
-  c.weight_dtype = "f32";
-  auto r = [](std::vector<int64_t> s) { return at::randn(s) * 0.02; };
-  cdb::LoadedModel m;
-  m.config = c;
-  const int64_t D = c.dim, q = c.n_heads * c.head_dim, kv = c.n_kv_heads * c.head_dim, F = c.hidden_dim;
-  m.weights.tok_embeddings = r({c.vocab_size, D});
-  for (int64_t l = 0; l < layers; ++l) {
-    cdb::LayerWeights w;
-    w.attn_norm = at::ones({D});
-    w.ffn_norm = at::ones({D});
-    w.wq = r({q, D}), w.wk = r({kv, D}), w.wv = r({kv, D}), w.wo = r({D, q});
-    w.w_gate = r({F, D}), w.w_up = r({F, D}), w.w_down = r({D, F});
-    if (c.qkv_bias) w.bq = r({q}), w.bk = r({kv}), w.bv = r({kv});
-    if (c.qk_norm) w.q_norm = at::ones({c.head_dim}), w.k_norm = at::ones({c.head_dim});
-    m.weights.layers.push_back(w);
-  }
-  m.weights.norm = at::ones({D});
-  m.weights.output = c.tied_embeddings ? m.weights.tok_embeddings : r({c.vocab_size, D});
-  m.source = "random:" + shape;
-  return m;
-}
 
 nlohmann::json run(Transformer& m, const std::string& name, const std::vector<int64_t>& contexts,
                    const std::vector<int64_t>& batches, int64_t steps, int reps, bool verbose) {

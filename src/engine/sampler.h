@@ -24,6 +24,9 @@ class Sampler {
  public:
   explicit Sampler(const SamplingParams& params);
 
+  // Whether sample() is the argmax (temperature 0 or top_k 1).
+  bool greedy() const { return params_.temperature == 0.0f || params_.top_k == 1; }
+
   // logits [vocab] (any device and float dtype; copied to the CPU).
   int32_t sample(const at::Tensor& logits);
   int32_t sample(const float* logits, int64_t n);

@@ -43,6 +43,32 @@ int64_t slot_count(const ModelConfig& c, const SchedulerOptions& o, at::ScalarTy
 
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// The next token of each row of logits [N, vocab] (on the model's device).
+// Greedy rows take the argmax where the logits are, so that a large greedy
+// batch copies N ids to the host rather than N x vocab floats; rows that
+// sample copy their logits for their own Sampler.
+template <typename SamplerOf>
+std::vector<int32_t> pick_tokens(const at::Tensor& logits, int64_t n, SamplerOf sampler_of) {
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  std::vector<int64_t> sampled;
+  for (int64_t i = 0; i < n; ++i)
+    if (!sampler_of(i).greedy()) sampled.push_back(i);
+  if (static_cast<int64_t>(sampled.size()) < n) {
+    at::Tensor best = logits.argmax(-1).to(at::kCPU, at::kLong).contiguous();
+    for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = static_cast<int32_t>(best.data_ptr<int64_t>()[i]);
+  }
+  if (!sampled.empty()) {
+    at::Tensor rows = logits.index_select(0, at::tensor(sampled, at::kLong).to(logits.device()))
+                          .to(at::kCPU, at::kFloat)
+                          .contiguous();
+    const int64_t vocab = rows.size(1);
+    for (size_t j = 0; j < sampled.size(); ++j)
+      ids[static_cast<size_t>(sampled[j])] =
+          sampler_of(sampled[j]).sample(rows.data_ptr<float>() + static_cast<int64_t>(j) * vocab, vocab);
+  }
+  return ids;
+}
+
 }  // namespace
 
 Scheduler::Scheduler(Transformer& model, SchedulerOptions options)
@@ -194,8 +220,8 @@ bool Scheduler::admit_one(Pending p) {
       std::lock_guard lock(mu_);
       stats_.prefilled_tokens += T;
     }
-    at::Tensor last = logits.reshape({-1}).to(at::kCPU).contiguous();
-    take_token(row, r.sampler.sample(last.data_ptr<float>(), last.size(0)));
+    const auto ids = pick_tokens(logits.view({1, -1}), 1, [&](int64_t) -> Sampler& { return r.sampler; });
+    take_token(row, ids[0]);
   } catch (...) {
     finish(row, std::current_exception());
   }
@@ -221,20 +247,19 @@ void Scheduler::decode_step() {
   b.positions = at::tensor(positions, at::kLong);
   b.max_length = max_length;
   for (auto& [cart, rows] : groups) b.shared.push_back({cart, at::tensor(rows, at::kLong)});
-  at::Tensor logits;
+  std::vector<int32_t> ids;
   try {
-    logits = model_.decode(b, slots_).to(at::kCPU).contiguous();
+    ids = pick_tokens(model_.decode(b, slots_), N,
+                      [&](int64_t i) -> Sampler& { return running_[static_cast<size_t>(i)]->sampler; });
   } catch (...) {
     // A failed step (out of device memory, say) ends this batch's requests,
     // not the engine.
     for (size_t i = 0; i < running_.size(); ++i) finish(i, std::current_exception());
     return;
   }
-  const int64_t vocab = logits.size(1);
   for (int64_t i = 0; i < N; ++i) {
-    Active& r = *running_[static_cast<size_t>(i)];
-    r.length += 1;
-    take_token(static_cast<size_t>(i), r.sampler.sample(logits.data_ptr<float>() + i * vocab, vocab));
+    running_[static_cast<size_t>(i)]->length += 1;
+    take_token(static_cast<size_t>(i), ids[static_cast<size_t>(i)]);
   }
   std::lock_guard lock(mu_);
   stats_.steps += 1;
