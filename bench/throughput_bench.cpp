@@ -168,6 +168,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   const bool verbose = !args.count("json");
+  // Line by line even into a file: a run stopped by a time limit keeps
+  // the rows it printed.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   try {
     c10::InferenceMode inference;
     at::manual_seed(0);

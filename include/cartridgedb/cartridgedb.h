@@ -100,6 +100,9 @@ struct OpenOptions {
   std::string tokenizer_path;
   std::string device = "cpu";       // "cpu", "cuda", "cuda:1"
   int64_t memory_budget_bytes = 0;  // Cartridge cache on the device; 0: a default
+  // KV memory of the questions being answered at once (concurrent ASKs
+  // share one batch; when it is full they queue). 0: 1 GiB.
+  int64_t kv_budget_bytes = 0;
   int worker_threads = 1;           // background training
   bool start_workers = true;        // false: jobs stay queued in this process
   bool create_if_missing = true;
@@ -132,7 +135,8 @@ struct Result {
 };
 
 struct Callbacks {
-  std::function<void(std::string_view text)> on_token;      // ASK: the answer as it is generated
+  // ASK: the answer as it is generated, called on the engine's thread.
+  std::function<void(std::string_view text)> on_token;
   std::function<void(const Progress& progress)> on_progress;  // WAIT: each report
   // execute_script: each statement's result as soon as it is done.
   std::function<void(const Result& result)> on_result;

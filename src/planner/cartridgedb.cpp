@@ -103,6 +103,7 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptio
     o.tokenizer_path = options.tokenizer_path;
     o.device = options.device;
     o.memory_budget_bytes = options.memory_budget_bytes;
+    o.kv_budget_bytes = options.kv_budget_bytes;
     o.workers = options.worker_threads;
     o.start_workers = options.start_workers;
     o.create_if_missing = options.create_if_missing;

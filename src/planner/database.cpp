@@ -1,3 +1,4 @@
+#include "scheduler/scheduler.h"
 #include "planner/database.h"
 
 #include <ATen/ATen.h>
@@ -86,8 +87,14 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
     settings_->set("model_fingerprint", fingerprint_);
   }
   const at::Device device(options.device);
-  model_ = std::make_unique<Transformer>(*loaded_, device);
+  // bf16 on accelerators (half the memory traffic of decode), fp32 on CPUs
+  // (whose bf16 matrix products are slow).
+  const at::ScalarType dtype = device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  model_ = std::make_unique<Transformer>(*loaded_, device, dtype);
   train_model_ = std::make_unique<Transformer>(*loaded_, device);
+  SchedulerOptions sched;
+  if (options.kv_budget_bytes > 0) sched.kv_budget_bytes = options.kv_budget_bytes;
+  scheduler_ = std::make_unique<Scheduler>(*model_, sched);
 
   ResidencyOptions ro;
   ro.device = device;

@@ -10,9 +10,9 @@
 // never serves them (it trains its own).
 //
 // Thread-safety: statements may run from several threads (each with its own
-// Executor); generation on the query model is serialized by a mutex, while
-// training jobs run on their own threads with their own Transformer (the
-// weights are shared, read-only).
+// Executor); their questions join one continuous batch (the Scheduler, on
+// the query model), while training jobs run on their own threads with their
+// own Transformer (the weights are shared, read-only).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +30,7 @@ namespace cdb {
 
 class BlobStore;
 class ResidencyManager;
+class Scheduler;
 class Store;
 class Tokenizer;
 class Transformer;
@@ -40,6 +41,7 @@ struct DatabaseOptions {
   std::filesystem::path tokenizer_path;  // empty: recorded, or found beside the model
   std::string device = "cpu";            // "cpu", "cuda", "cuda:1"
   int64_t memory_budget_bytes = 0;       // Cartridge cache on the device; 0: the residency default
+  int64_t kv_budget_bytes = 0;           // KV of running questions (all slots); 0: the scheduler default
   int workers = 1;                       // training threads
   bool start_workers = true;             // false: jobs stay queued (tools that only read)
   bool create_if_missing = true;
@@ -60,14 +62,12 @@ class Database {
   DataDirSettings& settings() { return *settings_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   Transformer& model() { return *model_; }
+  Scheduler& scheduler() { return *scheduler_; }
   ChatFormat chat_format() const { return format_; }
   const std::string& model_fingerprint() const { return fingerprint_; }
   const std::filesystem::path& model_path() const { return model_path_; }
   const std::filesystem::path& tokenizer_path() const { return tokenizer_path_; }
   AskPlanner planner() const;
-
-  // Held while generating with model(): one forward pass at a time.
-  std::mutex& generate_mutex() { return generate_mu_; }
 
   // After document changes: queues a debounced training job when the corpus
   // has auto_train (superseding its queued auto job). Returns its id or 0.
@@ -97,11 +97,11 @@ class Database {
   ChatFormat format_ = ChatFormat::Plain;
   std::string fingerprint_;
   std::unique_ptr<Transformer> model_;         // queries
+  std::unique_ptr<Scheduler> scheduler_;       // batches them on model_ (destroyed first)
   std::unique_ptr<Transformer> train_model_;   // the worker's (one worker at a time uses it)
   std::mutex train_mu_;
   std::unique_ptr<ResidencyManager> residency_;
   std::unique_ptr<JobRunner> jobs_;
-  std::mutex generate_mu_;
 };
 
 }  // namespace cdb

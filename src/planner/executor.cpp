@@ -21,6 +21,7 @@
 #include "planner/language/parser.h"
 #include "planner/residency/residency_manager.h"
 #include "planner/train_params.h"
+#include "scheduler/scheduler.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 
@@ -354,27 +355,40 @@ QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
   // committed meanwhile does not change what this question reads.
   CartridgeRef prefix;
   if (!plan.cartridges.empty()) prefix = db_.residency().acquire(plan.cartridges);
-  GenerateOptions g;
-  g.sampling.temperature = static_cast<float>(settings.temperature);
-  g.sampling.top_p = static_cast<float>(settings.top_p);
-  g.sampling.top_k = settings.top_k;
-  g.sampling.seed = static_cast<uint64_t>(settings.seed);
-  g.max_tokens = plan.max_tokens;
+  ServeRequest req;
+  req.prompt = plan.prompt;
+  // Aliasing: the request holds the resident Cartridge (so it stays loaded
+  // and unevicted) and reads its tensors. Questions on the same Cartridge
+  // set share this object, hence its KV, in the batch.
+  if (prefix) req.prefix = std::shared_ptr<const Cartridge>(prefix, &prefix->cartridge());
+  req.sampling.temperature = static_cast<float>(settings.temperature);
+  req.sampling.top_p = static_cast<float>(settings.top_p);
+  req.sampling.top_k = settings.top_k;
+  req.sampling.seed = static_cast<uint64_t>(settings.seed);
+  req.max_tokens = plan.max_tokens;
   if (db_.chat_format() != ChatFormat::Plain) {
-    g.stop_tokens = chat_stop_ids(db_.chat_format(), db_.tokenizer());
+    req.stop_tokens = chat_stop_ids(db_.chat_format(), db_.tokenizer());
   } else if (db_.tokenizer().bos_id() >= 0) {
-    g.stop_tokens.push_back(db_.tokenizer().bos_id());  // a base model starting a new document is done
+    req.stop_tokens.push_back(db_.tokenizer().bos_id());  // a base model starting a new document is done
   }
-  TokenCallback on_token;
-  if (cb.on_token || cb.is_cancelled)
-    on_token = [&](size_t, int32_t, std::string_view text) {
-      if (cb.is_cancelled && cb.is_cancelled()) throw Cancelled("ASK was cancelled");
-      if (!text.empty() && cb.on_token) cb.on_token(text);
-    };
-  Generation gen;
-  {
-    std::lock_guard lock(db_.generate_mutex());
-    gen = generate(db_.model(), db_.tokenizer(), plan.prompt, prefix ? &prefix->cartridge() : nullptr, g, on_token);
+  // Runs on the scheduler's thread; this thread only reads `text` after
+  // wait() returns.
+  std::string text;
+  int32_t prev = plan.prompt.back();
+  req.on_token = [&](int32_t id) {
+    const std::string piece = db_.tokenizer().token_bytes(id, prev);
+    prev = id;
+    text += piece;
+    if (cb.on_token && !piece.empty()) cb.on_token(piece);
+  };
+  auto ticket = db_.scheduler().submit(std::move(req));
+  while (!ticket->wait_for(std::chrono::milliseconds(50)))
+    if (cb.is_cancelled && cb.is_cancelled()) ticket->cancel();
+  ServeResult gen;
+  try {
+    gen = ticket->wait();
+  } catch (const Cancelled&) {
+    throw Cancelled("ASK was cancelled after " + std::to_string(text.size()) + " bytes of answer");
   }
   std::string sources;
   for (const auto& p : plan.parts) {
@@ -385,8 +399,8 @@ QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
   }
   QueryResult r;
   r.columns = {"answer", "tokens", "finish", "sources"};
-  r.rows = {{gen.text, num(static_cast<int64_t>(gen.tokens.size())), finish_reason_name(gen.finish), sources}};
-  r.text = gen.text;
+  r.rows = {{text, num(static_cast<int64_t>(gen.tokens.size())), finish_reason_name(gen.finish), sources}};
+  r.text = text;
   return r;
 }
 
