@@ -20,10 +20,7 @@ class ConcurrentAsk : public ::testing::Test {
   Session s{tmp.path() / "db", stories_options(false)};
 
   void SetUp() override {
-    s.script("CREATE CORPUS pip; CREATE CORPUS lola;"
-             "ADD DOCUMENT '" + std::string(kPipText) + "' AS 'pip.txt' TO pip;"
-             "ADD DOCUMENT '" + std::string(kLolaText) + "' AS 'lola.txt' TO lola;"
-             "SET max_tokens = 60;");
+    s.script(pip_and_lola_script() + "SET max_tokens = 60;");
     s.store_cartridge("pip", 12);
     s.store_cartridge("lola", 12);
   }

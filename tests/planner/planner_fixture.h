@@ -37,6 +37,13 @@ inline DatabaseOptions stories_options(bool workers = true) {
 inline const char* kPipText = "Pip was a small green frog. Pip lived by the big pond and liked to jump.";
 inline const char* kLolaText = "Lola was a kind bird with a red hat. Lola sang a song for her friend Max.";
 
+// Creates the corpora pip and lola, one short document each.
+inline std::string pip_and_lola_script() {
+  return "CREATE CORPUS pip; CREATE CORPUS lola;"
+         "ADD DOCUMENT '" + std::string(kPipText) + "' AS 'pip.txt' TO pip;"
+         "ADD DOCUMENT '" + std::string(kLolaText) + "' AS 'lola.txt' TO lola;";
+}
+
 struct Session {
   std::unique_ptr<Database> db;
   std::unique_ptr<Executor> exec;

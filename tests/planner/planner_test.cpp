@@ -17,9 +17,7 @@ class PlannerTest : public ::testing::Test {
   Session s{tmp.path() / "db", stories_options(false)};
 
   void SetUp() override {
-    s.script("CREATE CORPUS pip; CREATE CORPUS lola;"
-             "ADD DOCUMENT '" + std::string(kPipText) + "' AS 'pip.txt' TO pip;"
-             "ADD DOCUMENT '" + std::string(kLolaText) + "' AS 'lola.txt' TO lola;");
+    s.script(pip_and_lola_script());
   }
 };
 
