@@ -4,6 +4,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 #include "common/models_dir.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -17,6 +20,27 @@ TEST(SentencePieceWithTorch, LoadsAndEncodesBesideLibTorch) {
   EXPECT_EQ(tok->encode("Hello world", false), (std::vector<int32_t>{15043, 3186}));
   EXPECT_EQ(tok->decode(tok->encode("Tokens beside tensors: 東京", false)), "Tokens beside tensors: 東京");
   EXPECT_FLOAT_EQ(t.sum().item<float>(), 4.0f);
+}
+
+// The shim lives in a link-map namespace of its own (dlmopen). glibc has
+// room for only about a dozen such namespaces per process, so every
+// tokenizer must share one; and calls from many threads at once must work
+// across the namespace boundary (the shim's libc has its own TLS).
+TEST(SentencePieceWithTorch, ManyTokenizersShareOneLoadAcrossThreads) {
+  std::vector<std::unique_ptr<Tokenizer>> toks;
+  for (int i = 0; i < 24; ++i) toks.push_back(load_tokenizer(model_file("llama2-tokenizer/tokenizer.model")));
+  std::vector<std::thread> threads;
+  std::vector<int> ok(toks.size(), 0);
+  for (size_t i = 0; i < toks.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < 20; ++round) {
+        const std::string text = "thread " + std::to_string(i) + " round " + std::to_string(round);
+        if (toks[i]->decode(toks[i]->encode(text, false)) == text) ++ok[i];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < toks.size(); ++i) EXPECT_EQ(ok[i], 20) << "tokenizer " << i;
 }
 
 }  // namespace

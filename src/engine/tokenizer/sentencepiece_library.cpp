@@ -32,17 +32,6 @@ std::vector<fs::path> candidates() {
   return out;
 }
 
-int open_flags() {
-  int flags = RTLD_NOW | RTLD_LOCAL;
-#if defined(__SANITIZE_ADDRESS__)
-  // AddressSanitizer refuses RTLD_DEEPBIND; sanitized programs that also
-  // load LibTorch's protobuf cannot use SentencePiece models.
-#else
-  flags |= RTLD_DEEPBIND;
-#endif
-  return flags;
-}
-
 template <typename F>
 void resolve(void* handle, F& fn, const char* name, const fs::path& path) {
   void* sym = dlsym(handle, name);
@@ -51,6 +40,13 @@ void resolve(void* handle, F& fn, const char* name, const fs::path& path) {
 }
 
 }  // namespace
+
+const SentencePieceLibrary& SentencePieceLibrary::get() {
+  // A throwing constructor leaves the static uninitialized, so a later call
+  // (say, after CDB_SENTENCEPIECE_SHIM is set) tries again.
+  static const SentencePieceLibrary* const instance = new SentencePieceLibrary();
+  return *instance;
+}
 
 SentencePieceLibrary::SentencePieceLibrary() {
   std::string tried;
@@ -61,7 +57,7 @@ SentencePieceLibrary::SentencePieceLibrary() {
       tried += "\n  " + p.string() + " (absent)";
       continue;
     }
-    handle_.reset(dlopen(p.c_str(), open_flags()));
+    handle_ = dlmopen(LM_ID_NEWLM, p.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle_) {
       found = p;
       break;
@@ -71,19 +67,22 @@ SentencePieceLibrary::SentencePieceLibrary() {
   if (!handle_)
     throw IoError("cannot load the SentencePiece shim " + std::string(kShimName) +
                   "; set CDB_SENTENCEPIECE_SHIM to its path. Tried:" + tried);
-  resolve(handle_.get(), load, "cdb_spm_load", found);
-  resolve(handle_.get(), free_model, "cdb_spm_free", found);
-  resolve(handle_.get(), free_buffer, "cdb_spm_free_buffer", found);
-  resolve(handle_.get(), encode, "cdb_spm_encode", found);
-  resolve(handle_.get(), decode, "cdb_spm_decode", found);
-  resolve(handle_.get(), piece_size, "cdb_spm_piece_size", found);
-  resolve(handle_.get(), bos_id, "cdb_spm_bos_id", found);
-  resolve(handle_.get(), eos_id, "cdb_spm_eos_id", found);
-  resolve(handle_.get(), id_to_piece, "cdb_spm_id_to_piece", found);
-  resolve(handle_.get(), piece_to_id, "cdb_spm_piece_to_id", found);
-  resolve(handle_.get(), id_kind, "cdb_spm_id_kind", found);
+  try {
+    resolve(handle_, load, "cdb_spm_load", found);
+    resolve(handle_, free_model, "cdb_spm_free", found);
+    resolve(handle_, free_buffer, "cdb_spm_free_buffer", found);
+    resolve(handle_, encode, "cdb_spm_encode", found);
+    resolve(handle_, decode, "cdb_spm_decode", found);
+    resolve(handle_, piece_size, "cdb_spm_piece_size", found);
+    resolve(handle_, bos_id, "cdb_spm_bos_id", found);
+    resolve(handle_, eos_id, "cdb_spm_eos_id", found);
+    resolve(handle_, id_to_piece, "cdb_spm_id_to_piece", found);
+    resolve(handle_, piece_to_id, "cdb_spm_piece_to_id", found);
+    resolve(handle_, id_kind, "cdb_spm_id_kind", found);
+  } catch (...) {
+    dlclose(handle_);
+    throw;
+  }
 }
-
-void SentencePieceLibrary::Close::operator()(void* handle) const { dlclose(handle); }
 
 }  // namespace cdb

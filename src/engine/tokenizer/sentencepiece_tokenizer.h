@@ -32,7 +32,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   void check_id(int32_t id) const;
   std::string_view piece(int32_t id) const;
 
-  SentencePieceLibrary lib_;
+  const SentencePieceLibrary& lib_ = SentencePieceLibrary::get();
   struct Free {
     void (*free_model)(void*);
     void operator()(void* model) const { free_model(model); }
