@@ -9,7 +9,8 @@ std::string clock_text(double s) {
   if (!std::isfinite(s) || s < 0) return "--:--";
   char b[32];
   const long t = std::lround(s);
-  std::snprintf(b, sizeof b, "%ld:%02ld", t / 60, t % 60);
+  if (t >= 3600) std::snprintf(b, sizeof b, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+  else std::snprintf(b, sizeof b, "%ld:%02ld", t / 60, t % 60);
   return b;
 }
 

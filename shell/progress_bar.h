@@ -13,7 +13,7 @@ namespace cdb::shell {
 // The text of one report, without the leading '\r' or the newline.
 std::string progress_line(const cartridgedb::Progress& progress);
 
-// "m:ss", or "--:--" for an unknown (negative or infinite) time.
+// "m:ss" (or "h:mm:ss"), or "--:--" for an unknown (negative or infinite) time.
 std::string clock_text(double seconds);
 
 class ProgressBar {

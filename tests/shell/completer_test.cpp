@@ -42,6 +42,7 @@ TEST(ShellProgress, LineShowsStepLossSpeedAndEta) {
   p.eta_s = 75;
   EXPECT_EQ(progress_line(p), "[###############---------------]  50% job 3 training     step 20/40 loss 1.2346 812 tok/s ETA 1:15");
   EXPECT_EQ(clock_text(-1), "--:--");
+  EXPECT_EQ(clock_text(10929), "3:02:09");
 }
 
 }  // namespace
