@@ -3,10 +3,6 @@
 // killed mid-job whose job resumes from its checkpoint after a restart.
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <thread>
 
@@ -14,6 +10,7 @@
 #include "storage/blob_store.h"
 #include "planner/residency/residency_manager.h"
 #include "planner_fixture.h"
+#include "support/killed_child.h"
 
 namespace cdb::test {
 namespace {
@@ -143,23 +140,18 @@ TEST(Jobs, NewVersionsAreVisibleOldOnesCollectedRunningQueriesKeepTheirs) {
 // ---- killed mid-job -------------------------------------------------------
 
 constexpr const char* kChildDir = "CDB_PLANNER_CHILD_DIR";
-constexpr const char* kChildFd = "CDB_PLANNER_CHILD_FD";
 const std::string kLong = "WITH (steps = 40, conversations = 4, batch_size = 4, max_new_tokens = 24, checkpoint_every = 2)";
 
 // Run only as the child of KilledProcessResumesFromCheckpoint.
 TEST(JobsCrash, DISABLED_Child) {
   const char* dir = std::getenv(kChildDir);
-  const char* fd_s = std::getenv(kChildFd);
-  if (!dir || !fd_s) GTEST_SKIP() << "only run by JobsCrash.KilledProcessResumesFromCheckpoint";
-  const int fd = std::atoi(fd_s);
+  const auto out = test::ChildReporter::from_env();
+  if (!dir || !out) GTEST_SKIP() << "only run by JobsCrash.KilledProcessResumesFromCheckpoint";
   Session s(dir, stories_options());
   s.script("CREATE CORPUS pip WITH (cartridge_tokens = 8); ADD DOCUMENT '" + std::string(kPipText) + "' TO pip;");
   ExecCallbacks cb;
   cb.on_progress = [&](const JobProgress& p) {
-    if (p.checkpointed) {
-      std::string line = std::to_string(p.step) + "\n";
-      if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) std::abort();
-    }
+    if (p.checkpointed) out->report(p.step);
   };
   s.run("TRAIN CARTRIDGE FOR pip " + kLong + " WAIT", cb);
   std::abort();  // must have been killed before the end
@@ -168,37 +160,13 @@ TEST(JobsCrash, DISABLED_Child) {
 TEST(JobsCrash, KilledProcessResumesFromCheckpoint) {
   TempDir tmp;
   const auto dir = tmp.path() / "db";
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    // A fresh process image: LibTorch's thread pools do not survive fork().
-    close(pipefd[0]);
-    setenv(kChildDir, dir.c_str(), 1);
-    setenv(kChildFd, std::to_string(pipefd[1]).c_str(), 1);
-    execl("/proc/self/exe", "planner_tests", "--gtest_filter=JobsCrash.DISABLED_Child",
-          "--gtest_also_run_disabled_tests", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(pipefd[1]);
+  auto child = test::KilledChild::exec_self("JobsCrash.DISABLED_Child", {{kChildDir, dir.string()}});
   // Wait for the second checkpoint (step 4), then kill.
-  std::string got;
-  char buf[64];
-  int checkpoints = 0;
-  while (checkpoints < 2) {
-    ssize_t n = read(pipefd[0], buf, sizeof buf);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-    checkpoints = static_cast<int>(std::count(got.begin(), got.end(), '\n'));
-  }
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(pipefd[0]);
-  ASSERT_EQ(checkpoints, 2) << "the child never reported two checkpoints: " << got;
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the child ended before it was killed";
-  const int64_t killed_after = std::stoll(got.substr(got.find('\n') + 1));
+  const std::vector<int64_t> steps = child.wait_reports(2);
+  const auto exit = child.kill_and_reap();
+  ASSERT_EQ(steps.size(), 2u) << "the child never reported two checkpoints";
+  ASSERT_TRUE(exit.killed) << "the child ended before it was killed";
+  const int64_t killed_after = steps[1];
 
   // Restart: the job, left running, is queued again and resumes.
   Session s(dir, stories_options());

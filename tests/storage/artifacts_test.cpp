@@ -1,9 +1,6 @@
 // Store artifacts: named tensors grouped by scope (training checkpoints,
 // synthesized datasets), replaced atomically, kept by garbage collection.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -15,20 +12,15 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "storage/store.h"
+#include "support/killed_child.h"
+#include "support/store_keys.h"
 #include "support/temp_dir.h"
 
 namespace cdb {
 namespace {
 
-std::set<std::string> all_blob_keys(Store& s) {
-  auto v = s.blobs().keys();
-  return {v.begin(), v.end()};
-}
-std::set<std::string> referenced_keys(Store& s) {
-  std::set<std::string> out;
-  for (const auto& r : s.catalog().blob_references()) out.insert(r.blob_key);
-  return out;
-}
+using test::all_blob_keys;
+using test::referenced_keys;
 
 template <typename T>
 std::vector<T> read_as(const DecodedTensor& t) {
@@ -276,35 +268,21 @@ TEST(Artifacts, ReplaceIsAtomicUnderSigkill) {
   const int kTrials = 24;
   int killed_mid_run = 0, reported_total = 0, in_flight_seen = 0, orphans_collected = 0;
   for (int trial = 0; trial < kTrials; ++trial) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
     const int64_t first = current + 1;
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(fds[0]);
-      try {
-        Store s(dir);
-        for (int64_t v = first; v < first + 1000; ++v) {
-          put_version(s, scope, v);
-          if (write(fds[1], &v, sizeof v) != sizeof v) _exit(3);
-        }
-      } catch (...) {
-        _exit(2);
+    auto child = test::KilledChild::fork_running([&](const test::ChildReporter& out) {
+      Store s(dir);
+      for (int64_t v = first; v < first + 1000; ++v) {
+        put_version(s, scope, v);
+        out.report(v);
       }
-      _exit(0);
-    }
-    close(fds[1]);
+    });
     std::this_thread::sleep_for(std::chrono::microseconds(rng() % 400000));
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) ++killed_mid_run;
+    const auto exit = child.kill_and_reap();
+    if (exit.killed) ++killed_mid_run;
     else
-      ASSERT_EQ(WEXITSTATUS(status), 0) << "child failed on its own in trial " << trial;
-    int64_t last_reported = current, msg;
-    while (read(fds[0], &msg, sizeof msg) == sizeof msg) last_reported = msg, ++reported_total;
-    close(fds[0]);
+      ASSERT_EQ(exit.status, 0) << "child failed on its own in trial " << trial;
+    int64_t last_reported = current;
+    for (int64_t v : child.drain_reports()) last_reported = v, ++reported_total;
 
     Store s(dir);
     EXPECT_TRUE(s.open_report().missing.empty()) << "trial " << trial;

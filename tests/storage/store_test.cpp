@@ -1,9 +1,6 @@
 #include "storage/store.h"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -12,20 +9,15 @@
 #include <thread>
 
 #include "common/error.h"
+#include "support/killed_child.h"
+#include "support/store_keys.h"
 #include "support/temp_dir.h"
 
 namespace cdb {
 namespace {
 
-std::set<std::string> all_blob_keys(Store& s) {
-  auto v = s.blobs().keys();
-  return {v.begin(), v.end()};
-}
-std::set<std::string> referenced_keys(Store& s) {
-  std::set<std::string> out;
-  for (const auto& r : s.catalog().blob_references()) out.insert(r.blob_key);
-  return out;
-}
+using test::all_blob_keys;
+using test::referenced_keys;
 
 // Flips one byte inside a stored blob, behind the store's back.
 void corrupt_blob(const std::filesystem::path& store_dir, const std::string& key, size_t offset) {
@@ -209,38 +201,20 @@ TEST(Store, SurvivesSigkillAtRandomPoints) {
   const int kTrials = 24;
   int killed_mid_run = 0;
   for (int trial = 0; trial < kTrials; ++trial) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(fds[0]);
-      try {
-        Store s(dir);
-        for (int i = 0; i < 200; ++i) {
-          s.put_document("c", "t" + std::to_string(trial) + "-" + std::to_string(i), text_of(trial, i));
-          int32_t msg = i;
-          if (write(fds[1], &msg, sizeof msg) != sizeof msg) _exit(3);
-        }
-      } catch (...) {
-        _exit(2);
+    auto child = test::KilledChild::fork_running([&](const test::ChildReporter& out) {
+      Store s(dir);
+      for (int i = 0; i < 200; ++i) {
+        s.put_document("c", "t" + std::to_string(trial) + "-" + std::to_string(i), text_of(trial, i));
+        out.report(i);
       }
-      _exit(0);
-    }
-    close(fds[1]);
+    });
     // Kill somewhere between "before the store opened" and "near the end".
-    const auto delay = std::chrono::microseconds(rng() % 250000);
-    std::this_thread::sleep_for(delay);
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) ++killed_mid_run;
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 250000));
+    const auto exit = child.kill_and_reap();
+    if (exit.killed) ++killed_mid_run;
     else
-      ASSERT_EQ(WEXITSTATUS(status), 0) << "child failed on its own in trial " << trial;
-    int32_t msg;
-    while (read(fds[0], &msg, sizeof msg) == sizeof msg)
-      committed.insert("t" + std::to_string(trial) + "-" + std::to_string(msg));
-    close(fds[0]);
+      ASSERT_EQ(exit.status, 0) << "child failed on its own in trial " << trial;
+    for (int64_t i : child.drain_reports()) committed.insert("t" + std::to_string(trial) + "-" + std::to_string(i));
 
     Store s(dir);
     EXPECT_EQ(all_blob_keys(s), referenced_keys(s)) << "orphan or missing blob after trial " << trial;
