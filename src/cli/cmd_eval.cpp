@@ -16,7 +16,7 @@
 #include "engine/tokenizer/chat_format.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
-#include "storage/store.h"
+#include "storage/artifact_store.h"
 #include "train/evaluator.h"
 
 namespace cdb::cli {
@@ -115,10 +115,14 @@ int cmd_eval(int argc, char** argv) {
     if (p.step == p.total_steps) std::fprintf(stderr, "\n");
     return true;
   };
+  // Catalogued artifacts, not raw blobs: the store's open-time garbage
+  // collection deletes blobs that no catalog row references.
   std::unique_ptr<Store> store;
+  std::unique_ptr<StoreArtifacts> artifacts;
   if (a.count("store")) {
     store = std::make_unique<Store>(a["store"].as<std::string>());
-    o.store = &store->blobs();
+    artifacts = std::make_unique<StoreArtifacts>(*store);
+    o.store = artifacts.get();
   }
   EvalReport r = evaluate(model, *tokenizer, corpus, probes, o);
   if (json) {

@@ -13,6 +13,7 @@
 #include "planner/corpus_options.h"
 #include "planner/job_table.h"
 #include "planner/train_params.h"
+#include "storage/artifact_store.h"
 #include "storage/blob_store.h"
 #include "storage/store.h"
 #include "train/cartridge_trainer.h"
@@ -89,9 +90,10 @@ int64_t TrainingJob::run() {
   const auto t0 = std::chrono::steady_clock::now();
 
   // 2. Self-study data (kept in scratch so a resume skips it).
+  BlobArtifacts scratch(ctx_.scratch);
   SyntheticDataset data;
-  if (has_dataset(ctx_.scratch, prefix)) {
-    data = load_dataset(ctx_.scratch, prefix);
+  if (has_dataset(scratch, prefix)) {
+    data = load_dataset(scratch, prefix);
   } else {
     SynthesisOptions so;
     so.conversations = params.conversations;
@@ -111,7 +113,7 @@ int64_t TrainingJob::run() {
       control_.report(pr);
       return !control_.stop_requested();
     });
-    save_dataset(ctx_.scratch, prefix, data);
+    save_dataset(scratch, prefix, data);
   }
   if (control_.stop_requested()) throw Cancelled("job " + std::to_string(job_.id) + " stopped");
 
@@ -124,7 +126,7 @@ int64_t TrainingJob::run() {
   to.checkpoint_every = params.checkpoint_every;
   Cartridge init = initial_cartridge(ctx_.model, with_bos, p);
   CartridgeTrainer trainer(ctx_.model, data, init, to);
-  trainer.use_checkpoints(ctx_.scratch, prefix);
+  trainer.use_checkpoints(scratch, prefix);
   double last_tps = 0;
   TrainResult res = trainer.train([&](const TrainProgress& tp) {
     last_tps = tp.tokens_per_s;

@@ -92,8 +92,8 @@ CartridgeTrainer::CartridgeTrainer(Transformer& model, const SyntheticDataset& d
   fingerprint_ = make_fingerprint(data, opt_, init);
 }
 
-void CartridgeTrainer::use_checkpoints(BlobStore& blobs, std::string prefix) {
-  blobs_ = &blobs;
+void CartridgeTrainer::use_checkpoints(ArtifactStore& store, std::string prefix) {
+  store_ = &store;
   prefix_ = std::move(prefix);
 }
 
@@ -105,6 +105,15 @@ Cartridge CartridgeTrainer::assemble() const {
     c.values.push_back(sink_v_[l].size(1) ? at::cat({sink_v_[l], params_[L + l]}, 1) : params_[L + l]);
   }
   return c;
+}
+
+Cartridge CartridgeTrainer::current() const {
+  c10::NoGradGuard ng;
+  Cartridge out;
+  Cartridge c = assemble();
+  for (auto& t : c.keys) out.keys.push_back(t.detach().clone());
+  for (auto& t : c.values) out.values.push_back(t.detach().clone());
+  return out;
 }
 
 double CartridgeTrainer::step_once(int64_t step, int64_t* tokens_out) {
@@ -156,7 +165,7 @@ double CartridgeTrainer::step_once(int64_t step, int64_t* tokens_out) {
 }
 
 void CartridgeTrainer::save(int64_t step, const std::vector<double>& losses) {
-  if (!blobs_) return;
+  if (!store_) return;
   TrainingCheckpoint c;
   c.run_fingerprint = fingerprint_;
   c.step = step;
@@ -168,15 +177,15 @@ void CartridgeTrainer::save(int64_t step, const std::vector<double>& losses) {
   c.adam_steps = adam_.steps();
   c.adam_m = adam_.first_moments();
   c.adam_v = adam_.second_moments();
-  save_checkpoint(*blobs_, prefix_, c);
+  save_checkpoint(*store_, prefix_, c);
 }
 
 TrainResult CartridgeTrainer::train(const TrainCallback& callback) {
   using clock = std::chrono::steady_clock;
   TrainResult r;
   int64_t step = 0;
-  if (blobs_) {
-    if (auto c = load_checkpoint(*blobs_, prefix_)) {
+  if (store_) {
+    if (auto c = load_checkpoint(*store_, prefix_)) {
       if (c->run_fingerprint != fingerprint_)
         throw InvalidArgument("the checkpoint under '" + prefix_ + "' belongs to another run (" + c->run_fingerprint +
                               "), not this one (" + fingerprint_ + "); use another prefix or delete it");
@@ -208,7 +217,7 @@ TrainResult CartridgeTrainer::train(const TrainCallback& callback) {
     ++step;
     tokens_seen += toks;
     r.losses.push_back(loss);
-    bool ckpt = blobs_ && ((opt_.checkpoint_every > 0 && step % opt_.checkpoint_every == 0) || step == opt_.steps);
+    bool ckpt = store_ && ((opt_.checkpoint_every > 0 && step % opt_.checkpoint_every == 0) || step == opt_.steps);
     if (ckpt) save(step, r.losses);
     if (callback) {
       double el = std::chrono::duration<double>(clock::now() - t0).count();
@@ -227,10 +236,7 @@ TrainResult CartridgeTrainer::train(const TrainCallback& callback) {
     }
   }
   r.wall_s = std::chrono::duration<double>(clock::now() - t0).count();
-  c10::NoGradGuard ng;
-  Cartridge c = assemble();
-  for (auto& t : c.keys) r.cartridge.keys.push_back(t.detach().clone());
-  for (auto& t : c.values) r.cartridge.values.push_back(t.detach().clone());
+  r.cartridge = current();
   return r;
 }
 

@@ -24,7 +24,7 @@
 
 namespace cdb {
 
-class BlobStore;
+class ArtifactStore;
 class Transformer;
 struct SyntheticDataset;
 
@@ -66,9 +66,12 @@ class CartridgeTrainer {
 
   // Saves checkpoints under `prefix` and, if one is there, resumes from it
   // (InvalidArgument if it belongs to a run with other options or data).
-  void use_checkpoints(BlobStore& blobs, std::string prefix);
+  void use_checkpoints(ArtifactStore& store, std::string prefix);
 
   TrainResult train(const TrainCallback& callback = {});
+  // A detached copy of the Cartridge as it stands (e.g. from the callback,
+  // after the step it reports).
+  Cartridge current() const;
 
   // Identifies options + dataset; checkpoints carry it.
   const std::string& run_fingerprint() const { return fingerprint_; }
@@ -85,7 +88,7 @@ class CartridgeTrainer {
   std::vector<at::Tensor> params_;           // 2L leaves: keys then values
   Adam adam_;
   std::string fingerprint_;
-  BlobStore* blobs_ = nullptr;
+  ArtifactStore* store_ = nullptr;
   std::string prefix_;
 };
 

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -11,7 +12,7 @@
 #include "common/hash.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
-#include "storage/blob_store.h"
+#include "storage/artifact_store.h"
 #include "train/continuation_sampler.h"
 #include "train/seed_prompts.h"
 #include "train/synthetic_dataset.h"
@@ -118,6 +119,13 @@ std::string EvalReport::to_json() const {
       m["loss_first"] = r.losses.front();
       m["loss_last"] = r.losses.back();
       m["steps"] = r.losses.size();
+    }
+    if (!r.curve.empty()) {
+      nlohmann::json pts = nlohmann::json::array();
+      for (const auto& pt : r.curve)
+        pts.push_back({{"step", pt.step}, {"ll_per_token", num(pt.ll_per_token)},
+                       {"gain_recovered", num(pt.gain_recovered)}, {"heldout_kl", num(pt.heldout_kl)}});
+      m["curve"] = pts;
     }
     ms[eval_mode_name(r.mode)] = m;
   }
@@ -288,9 +296,19 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
     CartridgeTrainer trainer(model, data, init, o.train);
     if (o.store) trainer.use_checkpoints(*o.store, o.store_prefix + run);
     auto t0 = std::chrono::steady_clock::now();
-    TrainResult res = trainer.train(o.progress);
+    double curve_s = 0;
+    TrainResult res = trainer.train([&](const TrainProgress& tp) {
+      if (tp.step < o.train.steps && std::find(o.curve_steps.begin(), o.curve_steps.end(), tp.step) != o.curve_steps.end()) {
+        auto c0 = std::chrono::steady_clock::now();
+        ModeReport at_step;
+        score(at_step, trainer.current());
+        r.curve.push_back({tp.step, at_step.ll_per_token, 0, at_step.heldout_kl});
+        curve_s += seconds_since(c0);
+      }
+      return o.progress ? o.progress(tp) : true;
+    });
     if (res.cancelled) throw Cancelled("evaluation cancelled while training the " + std::string(eval_mode_name(r.mode)) + " Cartridge");
-    r.train_wall_s = seconds_since(t0);
+    r.train_wall_s = seconds_since(t0) - curve_s;
     r.losses = res.losses;
     return res.cartridge;
   };
@@ -326,6 +344,7 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
       }
     }
     score(r, c);
+    if (!r.losses.empty()) r.curve.push_back({static_cast<int64_t>(r.losses.size()), r.ll_per_token, 0, r.heldout_kl});
     rep.modes.push_back(std::move(r));
   }
   // Gain recovered needs both ends; compute them if the caller did not ask.
@@ -336,8 +355,11 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
     return tmp.ll_per_token;
   };
   const double ll_none = ll_of(EvalMode::None, none), ll_icl = ll_of(EvalMode::Icl, icl);
-  for (auto& r : rep.modes)
-    r.gain_recovered = std::abs(ll_icl - ll_none) > 1e-12 ? (r.ll_per_token - ll_none) / (ll_icl - ll_none) : kNaN;
+  auto gain = [&](double ll) { return std::abs(ll_icl - ll_none) > 1e-12 ? (ll - ll_none) / (ll_icl - ll_none) : kNaN; };
+  for (auto& r : rep.modes) {
+    r.gain_recovered = gain(r.ll_per_token);
+    for (auto& pt : r.curve) pt.gain_recovered = gain(pt.ll_per_token);
+  }
   return rep;
 }
 

@@ -20,7 +20,7 @@
 
 namespace cdb {
 
-class BlobStore;
+class ArtifactStore;
 class Tokenizer;
 class Transformer;
 
@@ -42,7 +42,13 @@ struct EvalOptions {
   std::string general_text;       // unrelated text for "general ability retained"
   int64_t general_max_tokens = 256;
   uint64_t seed = 0;
-  BlobStore* store = nullptr;     // if set: dataset + checkpoints under store_prefix
+  // Trained modes are also scored after each of these steps (below
+  // train.steps), on the Cartridge as it stands: quality against training
+  // steps from one run. Adam's rate is constant and the data order a pure
+  // function of (seed, step), so step s of a long run is the end of an
+  // s-step run.
+  std::vector<int64_t> curve_steps;
+  ArtifactStore* store = nullptr; // if set: dataset + checkpoints under store_prefix
   std::string store_prefix = "eval/";
   TrainCallback progress;         // training progress of the trained modes
 };
@@ -56,8 +62,13 @@ struct ModeReport {
   double mc_accuracy = -1;        // -1: no multiple-choice probes
   double heldout_kl = 0;          // mean KL(ICL teacher || mode) per token
   double general_ll = 0;          // LL per token of the unrelated text; NaN if it does not fit
-  double train_wall_s = 0;        // synthesis excluded
+  double train_wall_s = 0;        // synthesis and curve scoring excluded
   std::vector<double> losses;     // trained modes
+  struct CurvePoint {
+    int64_t step = 0;
+    double ll_per_token = 0, gain_recovered = 0, heldout_kl = 0;
+  };
+  std::vector<CurvePoint> curve;  // trained modes: at EvalOptions::curve_steps, then the last step
 };
 
 struct EvalReport {

@@ -16,7 +16,7 @@
 
 namespace cdb {
 
-class BlobStore;
+class ArtifactStore;
 
 struct SyntheticExample {
   std::vector<int32_t> tokens;        // the conversation, as the student reads it
@@ -35,11 +35,11 @@ struct SyntheticDataset {
   void validate(const std::string& what) const;
 };
 
-// Saves under keys "<prefix>data/..." in one transaction (replacing any
-// previous dataset there); load returns nullopt-like empty dataset (top_k 0)
-// when nothing is stored under the prefix.
-void save_dataset(BlobStore& blobs, const std::string& prefix, const SyntheticDataset& data);
-SyntheticDataset load_dataset(const BlobStore& blobs, const std::string& prefix);
-bool has_dataset(const BlobStore& blobs, const std::string& prefix);
+// Saved as the artifact scope "<prefix>data", replacing any previous dataset
+// there at once. load_dataset throws NotFound when the scope is empty and
+// CorruptData when what is stored is inconsistent.
+void save_dataset(ArtifactStore& store, const std::string& prefix, const SyntheticDataset& data);
+SyntheticDataset load_dataset(const ArtifactStore& store, const std::string& prefix);
+bool has_dataset(const ArtifactStore& store, const std::string& prefix);
 
 }  // namespace cdb

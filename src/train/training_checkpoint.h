@@ -1,8 +1,9 @@
 // A training checkpoint: everything needed to continue a run exactly where
 // it stopped. The data order is a pure function of (seed, step) and needs no
 // saved state; the cartridge, the Adam moments and the step are saved
-// bit-exact (f32, lossless codec) in one store transaction, so a run killed
-// at any instant finds either the previous or the new checkpoint, whole.
+// bit-exact (f32, lossless codec) as one artifact scope replaced at once, so
+// a run killed at any instant finds either the previous or the new
+// checkpoint, whole.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -16,7 +17,7 @@
 
 namespace cdb {
 
-class BlobStore;
+class ArtifactStore;
 
 struct TrainingCheckpoint {
   std::string run_fingerprint;  // options + dataset identity; must match to resume
@@ -27,13 +28,9 @@ struct TrainingCheckpoint {
   std::vector<at::Tensor> adam_m, adam_v;  // per trainable tensor
 };
 
-// Keys "<prefix>ckpt/...". Tensors are copied to CPU f32.
-void save_checkpoint(BlobStore& blobs, const std::string& prefix, const TrainingCheckpoint& ckpt);
+// The artifact scope "<prefix>ckpt". Tensors are copied to CPU f32.
+void save_checkpoint(ArtifactStore& store, const std::string& prefix, const TrainingCheckpoint& ckpt);
 // nullopt when the prefix holds no checkpoint; CorruptData if it is damaged.
-std::optional<TrainingCheckpoint> load_checkpoint(const BlobStore& blobs, const std::string& prefix);
-
-// Cartridge tensors <-> store (the final result of a run, or any Cartridge).
-void save_cartridge(BlobStore& blobs, const std::string& key_prefix, const Cartridge& c);
-std::optional<Cartridge> load_cartridge(const BlobStore& blobs, const std::string& key_prefix);
+std::optional<TrainingCheckpoint> load_checkpoint(const ArtifactStore& store, const std::string& prefix);
 
 }  // namespace cdb

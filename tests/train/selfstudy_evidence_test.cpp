@@ -1,14 +1,12 @@
 // The self-study evidence on a real model (stories260K, CPU): a Cartridge of
 // 32 tokens trained by self-study on a corpus the test writes recovers most
 // of what in-context learning gains on probes phrased differently from the
-// corpus, and a run killed midway resumes to the same Cartridge.
+// corpus, and a run killed midway resumes to the same Cartridge from the
+// checkpoints it left in a Store.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -21,7 +19,10 @@
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
 #include "selfstudy_corpus.h"
-#include "storage/blob_store.h"
+#include "storage/artifact_store.h"
+#include "storage/store.h"
+#include "support/killed_child.h"
+#include "support/temp_dir.h"
 #include "train/cartridge_trainer.h"
 #include "train/evaluator.h"
 #include "train/synthesizer.h"
@@ -86,6 +87,7 @@ TEST(SelfStudyEvidence, RecoversIclGainOnStories260K) {
   o.train = evidence_training(120);
   o.general_text = read_text(model_file("stories260K/golden_greedy_t0_n200.txt"));
   o.seed = 3;
+  o.curve_steps = {40, 80};
   EvalReport r = evaluate(*m.tf, *m.tok, test::kStoriesCorpus, probes, o);
   std::printf("%s\n", r.to_json().c_str());
   const ModeReport* ss = r.find(EvalMode::SelfStudy);
@@ -103,6 +105,16 @@ TEST(SelfStudyEvidence, RecoversIclGainOnStories260K) {
   EXPECT_GT(ss->ll_per_token, none->ll_per_token);
   EXPECT_LT(ss->heldout_kl, none->heldout_kl);
   EXPECT_EQ(ss->cartridge_tokens, 32);
+  // Quality against steps, from the same run: scored at 40 and 80 steps,
+  // and the last point is the final Cartridge's score.
+  ASSERT_EQ(ss->curve.size(), 3u);
+  EXPECT_EQ(ss->curve[0].step, 40);
+  EXPECT_EQ(ss->curve[1].step, 80);
+  EXPECT_EQ(ss->curve[2].step, 120);
+  EXPECT_EQ(ss->curve[2].ll_per_token, ss->ll_per_token);
+  EXPECT_EQ(ss->curve[2].gain_recovered, ss->gain_recovered);
+  EXPECT_GT(ss->curve[0].ll_per_token, none->ll_per_token);  // already better than no context at 40 steps
+  EXPECT_TRUE(tr->curve.empty());
   EXPECT_LT(ss->cartridge_bytes, r.full_kv_bytes / 4);
   // The loss decreases: the last tenth of the steps against the first three.
   // (With 24 conversations the loss is near its plateau within ~20 steps,
@@ -123,7 +135,6 @@ TEST(SelfStudyEvidence, RecoversIclGainOnStories260K) {
 // --- Kill and resume --------------------------------------------------------
 
 constexpr const char* kChildStoreEnv = "CDB_SELFSTUDY_CHILD_STORE";
-constexpr const char* kChildFdEnv = "CDB_SELFSTUDY_CHILD_FD";
 constexpr int64_t kResumeSteps = 24;
 
 TrainOptions resume_training() {
@@ -140,32 +151,27 @@ Cartridge resume_init(Model& m) {
 }
 
 // Run only as the child of KilledRunResumesToTheSameCartridge: trains with
-// checkpoints into the parent's store and reports each checkpoint on a pipe.
+// checkpoints into the parent's store and reports each checkpoint.
 TEST(SelfStudyResume, DISABLED_ChildTrainer) {
   const char* dir = std::getenv(kChildStoreEnv);
-  const char* fd_s = std::getenv(kChildFdEnv);
-  if (!dir || !fd_s) GTEST_SKIP() << "only run by SelfStudyResume.KilledRunResumesToTheSameCartridge";
-  const int fd = std::atoi(fd_s);
+  const auto out = test::ChildReporter::from_env();
+  if (!dir || !out) GTEST_SKIP() << "only run by SelfStudyResume.KilledRunResumesToTheSameCartridge";
   Model m;
-  BlobStore store(dir);
-  SyntheticDataset data = load_dataset(store, "run/");
+  Store store(dir);
+  StoreArtifacts artifacts(store);
+  SyntheticDataset data = load_dataset(artifacts, "run/");
   CartridgeTrainer t(*m.tf, data, resume_init(m), resume_training());
-  t.use_checkpoints(store, "run/");
+  t.use_checkpoints(artifacts, "run/");
   t.train([&](const TrainProgress& p) {
-    if (p.checkpointed) {
-      char line[32];
-      int len = std::snprintf(line, sizeof line, "%lld\n", static_cast<long long>(p.step));
-      if (write(fd, line, static_cast<size_t>(len)) != len) std::abort();
-    }
+    if (p.checkpointed) out->report(p.step);
     return true;
   });
 }
 
 TEST(SelfStudyResume, KilledRunResumesToTheSameCartridge) {
   Model m;
-  auto dir = std::filesystem::temp_directory_path() / ("cdb_selfstudy_resume_" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  test::TempDir tmp("selfstudy-resume");
+  const auto dir = tmp.path() / "store";
   {
     // The synthesized data goes into the store first: the child, the resumed
     // run and the reference run all train on what is stored there.
@@ -173,41 +179,29 @@ TEST(SelfStudyResume, KilledRunResumesToTheSameCartridge) {
     s.conversations = 8;
     s.b_max_tokens = 32;
     std::vector<int32_t> corpus = m.tok->encode(test::kStoriesCorpus, false);
-    BlobStore store(dir);
-    save_dataset(store, "run/", synthesize(*m.tf, *m.tok, corpus, s));
+    Store store(dir);
+    StoreArtifacts artifacts(store);
+    save_dataset(artifacts, "run/", synthesize(*m.tf, *m.tok, corpus, s));
   }
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    // A fresh process image: LibTorch's thread pools do not survive fork().
-    close(pipefd[0]);
-    setenv(kChildStoreEnv, dir.c_str(), 1);
-    setenv(kChildFdEnv, std::to_string(pipefd[1]).c_str(), 1);
-    execl("/proc/self/exe", "train_tests", "--gtest_filter=SelfStudyResume.DISABLED_ChildTrainer",
-          "--gtest_also_run_disabled_tests", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(pipefd[1]);
-  char buf[64] = {};
-  ssize_t got = read(pipefd[0], buf, sizeof buf - 1);  // the first checkpoint
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(pipefd[0]);
-  ASSERT_GT(got, 0) << "the child never reported a checkpoint";
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the child finished before it was killed";
+  auto child = test::KilledChild::exec_self("SelfStudyResume.DISABLED_ChildTrainer", {{kChildStoreEnv, dir.string()}});
+  const size_t reported = child.wait_reports(1).size();  // the first checkpoint
+  const auto exit = child.kill_and_reap();
+  ASSERT_EQ(reported, 1u) << "the child never reported a checkpoint";
+  ASSERT_TRUE(exit.killed) << "the child finished before it was killed";
 
-  BlobStore store(dir);
-  SyntheticDataset data = load_dataset(store, "run/");
-  auto ckpt = load_checkpoint(store, "run/");
+  // Reopening runs the store's garbage collection: the checkpoint and the
+  // dataset must survive it (they are catalogued artifacts, not bare blobs).
+  Store store(dir);
+  StoreArtifacts artifacts(store);
+  EXPECT_TRUE(store.open_report().missing.empty());
+  SyntheticDataset data = load_dataset(artifacts, "run/");
+  auto ckpt = load_checkpoint(artifacts, "run/");
   ASSERT_TRUE(ckpt.has_value());
   EXPECT_GT(ckpt->step, 0);
   EXPECT_LT(ckpt->step, kResumeSteps);
 
   CartridgeTrainer resumed(*m.tf, data, resume_init(m), resume_training());
-  resumed.use_checkpoints(store, "run/");
+  resumed.use_checkpoints(artifacts, "run/");
   TrainResult a = resumed.train();
   EXPECT_EQ(a.resumed_from, ckpt->step);
   EXPECT_FALSE(a.cancelled);
@@ -224,11 +218,10 @@ TEST(SelfStudyResume, KilledRunResumesToTheSameCartridge) {
   }
   // The run's end is checkpointed: resuming a finished run trains no more.
   CartridgeTrainer again(*m.tf, data, resume_init(m), resume_training());
-  again.use_checkpoints(store, "run/");
+  again.use_checkpoints(artifacts, "run/");
   TrainResult c = again.train();
   EXPECT_EQ(c.resumed_from, kResumeSteps);
   for (int64_t l = 0; l < c.cartridge.layers(); ++l) EXPECT_TRUE(at::equal(c.cartridge.keys[l], b.cartridge.keys[l]));
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

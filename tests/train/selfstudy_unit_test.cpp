@@ -6,10 +6,12 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
-#include <unistd.h>
 
 #include "common/error.h"
+#include "storage/artifact_store.h"
 #include "storage/blob_store.h"
+#include "storage/store.h"
+#include "support/temp_dir.h"
 #include "train/adam.h"
 #include "train/chunker.h"
 #include "train/data_order.h"
@@ -170,34 +172,14 @@ TEST(DistillLoss, IsCrossEntropyForOneHotTeachersAndMasksPadding) {
   EXPECT_NEAR(distill_loss_sum(logits, i, v, at::ones({2, 3})).item<double>(), ent, 1e-4);
 }
 
-TEST(SyntheticDataset, RoundTripsThroughTheStore) {
-  auto dir = std::filesystem::temp_directory_path() / ("cdb_train_ds_" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
+SyntheticDataset sample_dataset() {
   SyntheticDataset d = corpus_ntp_dataset({5, 6, 7, 8, 9, 10, 11, 12}, 4, 3, 1);
-  ASSERT_EQ(d.examples.size(), 4u);
-  for (const auto& e : d.examples) {
-    ASSERT_EQ(e.tokens.size(), 3u);
-    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(e.topk_ids[i], e.tokens[i] + 1);  // the next corpus token
-  }
   d.examples[1].topk_logprobs[2] = -1.5f;
-  {
-    BlobStore store(dir);
-    EXPECT_FALSE(has_dataset(store, "x/"));
-    EXPECT_THROW(load_dataset(store, "x/"), NotFound);
-    save_dataset(store, "x/", d);
-    EXPECT_TRUE(has_dataset(store, "x/"));
-  }
-  BlobStore store(dir);
-  SyntheticDataset e = load_dataset(store, "x/");
-  EXPECT_EQ(e.top_k, 1);
-  ASSERT_EQ(e.examples.size(), 4u);
-  for (size_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(e.examples[i].tokens, d.examples[i].tokens);
-    EXPECT_EQ(e.examples[i].topk_ids, d.examples[i].topk_ids);
-    EXPECT_EQ(e.examples[i].topk_logprobs, d.examples[i].topk_logprobs);
-    EXPECT_EQ(e.examples[i].chunk.begin, d.examples[i].chunk.begin);
-  }
-  // A checkpoint round-trips bit-exact.
+  d.examples[2].seed_kind = 3;
+  return d;
+}
+
+TrainingCheckpoint sample_checkpoint() {
   TrainingCheckpoint c;
   c.run_fingerprint = "fp";
   c.step = 7;
@@ -207,15 +189,138 @@ TEST(SyntheticDataset, RoundTripsThroughTheStore) {
   c.adam_steps = 7;
   c.adam_m = {at::randn({2, 3, 8})};
   c.adam_v = {at::rand({2, 3, 8})};
-  EXPECT_FALSE(load_checkpoint(store, "ck/").has_value());
-  save_checkpoint(store, "ck/", c);
-  auto r = load_checkpoint(store, "ck/");
+  return c;
+}
+
+void expect_same(const SyntheticDataset& e, const SyntheticDataset& d) {
+  EXPECT_EQ(e.top_k, d.top_k);
+  ASSERT_EQ(e.examples.size(), d.examples.size());
+  for (size_t i = 0; i < d.examples.size(); ++i) {
+    EXPECT_EQ(e.examples[i].tokens, d.examples[i].tokens);
+    EXPECT_EQ(e.examples[i].topk_ids, d.examples[i].topk_ids);
+    EXPECT_EQ(e.examples[i].topk_logprobs, d.examples[i].topk_logprobs);
+    EXPECT_EQ(e.examples[i].chunk.begin, d.examples[i].chunk.begin);
+    EXPECT_EQ(e.examples[i].chunk.end, d.examples[i].chunk.end);
+    EXPECT_EQ(e.examples[i].seed_kind, d.examples[i].seed_kind);
+  }
+}
+
+// Bit-exact: a resumed run must continue exactly where it stopped.
+void expect_same(const TrainingCheckpoint& r, const TrainingCheckpoint& c) {
+  EXPECT_EQ(r.run_fingerprint, c.run_fingerprint);
+  EXPECT_EQ(r.step, c.step);
+  EXPECT_EQ(r.adam_steps, c.adam_steps);
+  EXPECT_EQ(r.losses, c.losses);
+  ASSERT_EQ(r.cartridge.keys.size(), c.cartridge.keys.size());
+  for (size_t l = 0; l < c.cartridge.keys.size(); ++l) {
+    EXPECT_TRUE(at::equal(r.cartridge.keys[l], c.cartridge.keys[l]));
+    EXPECT_TRUE(at::equal(r.cartridge.values[l], c.cartridge.values[l]));
+  }
+  ASSERT_EQ(r.adam_m.size(), 1u);
+  EXPECT_TRUE(at::equal(r.adam_m[0], c.adam_m[0]));
+  EXPECT_TRUE(at::equal(r.adam_v[0], c.adam_v[0]));
+}
+
+TEST(SyntheticDataset, IsAnNtpDatasetOfTheNextCorpusTokens) {
+  SyntheticDataset d = corpus_ntp_dataset({5, 6, 7, 8, 9, 10, 11, 12}, 4, 3, 1);
+  ASSERT_EQ(d.examples.size(), 4u);
+  EXPECT_EQ(d.top_k, 1);
+  for (const auto& e : d.examples) {
+    ASSERT_EQ(e.tokens.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(e.topk_ids[i], e.tokens[i] + 1);  // the next corpus token
+  }
+}
+
+// The planner's scratch: a bare BlobStore, no catalog.
+TEST(SyntheticDataset, DatasetAndCheckpointRoundTripThroughABlobStore) {
+  test::TempDir tmp("train-blobs");
+  const SyntheticDataset d = sample_dataset();
+  const TrainingCheckpoint c = sample_checkpoint();
+  {
+    BlobStore blobs(tmp.path());
+    BlobArtifacts store(blobs);
+    EXPECT_FALSE(has_dataset(store, "x/"));
+    EXPECT_THROW(load_dataset(store, "x/"), NotFound);
+    EXPECT_FALSE(load_checkpoint(store, "x/").has_value());
+    save_dataset(store, "x/", d);
+    save_checkpoint(store, "x/", c);
+    EXPECT_TRUE(has_dataset(store, "x/"));
+  }
+  BlobStore blobs(tmp.path());
+  BlobArtifacts store(blobs);
+  expect_same(load_dataset(store, "x/"), d);
+  auto r = load_checkpoint(store, "x/");
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->step, 7);
-  EXPECT_EQ(r->losses, c.losses);
-  EXPECT_TRUE(at::equal(r->cartridge.keys[1], c.cartridge.keys[1]));
-  EXPECT_TRUE(at::equal(r->adam_v[0], c.adam_v[0]));
-  std::filesystem::remove_all(dir);
+  expect_same(*r, c);
+}
+
+// `cartridge eval --store`: a Store, whose open-time garbage collection
+// deletes blobs that no catalog row references. Dataset and checkpoint must
+// survive closing and reopening it, and a newer checkpoint must replace the
+// old one without leaving its blobs behind.
+TEST(SyntheticDataset, DatasetAndCheckpointSurviveReopeningAStore) {
+  test::TempDir tmp("train-store");
+  const SyntheticDataset d = sample_dataset();
+  TrainingCheckpoint c = sample_checkpoint();
+  size_t blobs_after_first_save = 0;
+  {
+    Store s(tmp.path());
+    StoreArtifacts store(s);
+    EXPECT_FALSE(has_dataset(store, "eval/run/"));
+    save_dataset(store, "eval/run/", d);
+    save_checkpoint(store, "eval/run/", c);
+    blobs_after_first_save = s.stats().blob_entries;
+    EXPECT_EQ(s.list_artifacts("eval/run/data").size(), 6u);
+    EXPECT_EQ(s.list_artifacts("eval/run/ckpt").size(), 4u);
+  }
+  {
+    Store s(tmp.path());
+    EXPECT_EQ(s.open_report().orphan_blobs_removed, 0u) << "the store's GC took the run's blobs for orphans";
+    EXPECT_TRUE(s.open_report().missing.empty());
+    EXPECT_EQ(s.stats().blob_entries, blobs_after_first_save);
+    StoreArtifacts store(s);
+    ASSERT_TRUE(has_dataset(store, "eval/run/"));
+    expect_same(load_dataset(store, "eval/run/"), d);
+    auto r = load_checkpoint(store, "eval/run/");
+    ASSERT_TRUE(r.has_value());
+    expect_same(*r, c);
+    // The next checkpoint of the run replaces this one.
+    c.step = 9;
+    c.losses.push_back(2.25);
+    c.cartridge.keys[0] += 1;
+    save_checkpoint(store, "eval/run/", c);
+    EXPECT_TRUE(s.verify_all().ok());
+  }
+  Store s(tmp.path());
+  EXPECT_EQ(s.open_report().orphan_blobs_removed, 0u);
+  EXPECT_EQ(s.stats().blob_entries, blobs_after_first_save);  // old checkpoint's blobs are gone
+  StoreArtifacts store(s);
+  auto r = load_checkpoint(store, "eval/run/");
+  ASSERT_TRUE(r.has_value());
+  expect_same(*r, c);
+  expect_same(load_dataset(store, "eval/run/"), d);
+}
+
+// A dataset whose arrays disagree is refused with CorruptData, not read
+// past its end.
+TEST(SyntheticDataset, InconsistentStoredArraysAreCorruptData) {
+  test::TempDir tmp("train-bad");
+  Store s(tmp.path());
+  StoreArtifacts store(s);
+  save_dataset(store, "x/", sample_dataset());
+  std::vector<int64_t> offsets{0, 3, 6, 9, 99};  // past the end of the tokens
+  std::vector<NamedTensor> tensors;
+  std::vector<DecodedTensor> keep;
+  for (const auto& row : s.list_artifacts("x/data")) {
+    keep.push_back(s.read_artifact("x/data", row.name));
+    const DecodedTensor& t = keep.back();
+    if (row.name == "offsets")
+      tensors.push_back({row.name, {DType::I64, {5}, offsets.data()}});
+    else
+      tensors.push_back({row.name, {t.dtype(), t.shape(), t.data()}});
+  }
+  s.put_artifacts("x/data", tensors, s.list_artifacts("x/data").front().meta);
+  EXPECT_THROW(load_dataset(store, "x/"), CorruptData);
 }
 
 }  // namespace

@@ -1,0 +1,128 @@
+// ArtifactStore: the same contract over a Store's catalogued artifacts and
+// over a bare BlobStore (the planner's scratch), and the reason the first
+// exists: a Store's open-time garbage collection keeps catalogued artifacts
+// and deletes raw blobs.
+#include "storage/artifact_store.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+
+#include "common/error.h"
+#include "storage/blob_store.h"
+#include "storage/store.h"
+#include "support/temp_dir.h"
+
+namespace cdb {
+namespace {
+
+template <typename T>
+std::vector<T> values(const DecodedTensor& t) {
+  std::vector<T> v(t.bytes() / sizeof(T));
+  if (!v.empty()) std::memcpy(v.data(), t.data(), t.bytes());
+  return v;
+}
+
+// Each test runs against both homes; reopen() closes and reopens the home.
+class ArtifactStoreContract : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override { reopen(); }
+  void reopen() {
+    artifacts_.reset();
+    store_.reset();
+    blobs_.reset();
+    if (std::string(GetParam()) == "store") {
+      store_ = std::make_unique<Store>(tmp_.path() / "st");
+      artifacts_ = std::make_unique<StoreArtifacts>(*store_);
+    } else {
+      blobs_ = std::make_unique<BlobStore>(tmp_.path() / "blobs");
+      artifacts_ = std::make_unique<BlobArtifacts>(*blobs_);
+    }
+  }
+  ArtifactStore& a() { return *artifacts_; }
+
+  test::TempDir tmp_{"artifact-store"};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<ArtifactStore> artifacts_;
+};
+
+TEST_P(ArtifactStoreContract, RoundTripsReplacesWholeAndSurvivesReopening) {
+  std::vector<float> w{1.5f, -2.f, 3.25f, 0.f, 7.f, -1.f};
+  std::vector<int64_t> step{42};
+  EXPECT_FALSE(a().contains("run/ckpt"));
+  EXPECT_FALSE(a().get("run/ckpt").has_value());
+  a().put("run/ckpt", {{"w", {DType::F32, {2, 3}, w.data()}}, {"step", {DType::I64, {}, step.data()}}},
+          R"({"step": 42})");
+  EXPECT_TRUE(a().contains("run/ckpt"));
+  reopen();
+  auto set = a().get("run/ckpt");
+  ASSERT_TRUE(set.has_value());
+  EXPECT_EQ(set->meta_json, R"({"step": 42})");
+  ASSERT_EQ(set->tensors.size(), 2u);
+  EXPECT_EQ(set->at("w", "ckpt").shape(), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(values<float>(set->at("w", "ckpt")), w);
+  EXPECT_EQ(values<int64_t>(set->at("step", "ckpt")), step);
+  EXPECT_THROW(set->at("adam", "ckpt"), CorruptData);
+
+  // A new set replaces the old one whole: "w" is gone, not left over.
+  std::vector<int32_t> ids{9, 8, 7};
+  a().put("run/ckpt", {{"ids", {DType::I32, {3}, ids.data()}}}, "{}");
+  reopen();
+  set = a().get("run/ckpt");
+  ASSERT_TRUE(set.has_value());
+  ASSERT_EQ(set->tensors.size(), 1u);
+  EXPECT_EQ(values<int32_t>(set->at("ids", "ckpt")), ids);
+  EXPECT_EQ(set->meta_json, "{}");
+}
+
+TEST_P(ArtifactStoreContract, NestedScopesStaySeparate) {
+  std::vector<int32_t> x{1}, y{2};
+  a().put("job/1", {{"x", {DType::I32, {1}, x.data()}}}, "{}");
+  a().put("job/1/sub", {{"y", {DType::I32, {1}, y.data()}}}, "{}");
+  a().put("job/1", {{"x", {DType::I32, {1}, y.data()}}}, "{}");  // must not touch job/1/sub
+  auto outer = a().get("job/1");
+  auto inner = a().get("job/1/sub");
+  ASSERT_TRUE(outer && inner);
+  EXPECT_EQ(outer->tensors.size(), 1u);
+  EXPECT_EQ(values<int32_t>(outer->at("x", "outer")), y);
+  ASSERT_EQ(inner->tensors.size(), 1u);
+  EXPECT_EQ(values<int32_t>(inner->at("y", "inner")), y);
+}
+
+TEST_P(ArtifactStoreContract, RefusesBadNamesAndMetaBeforeWriting) {
+  std::vector<int32_t> x{1};
+  const TensorView v{DType::I32, {1}, x.data()};
+  EXPECT_THROW(a().put("s", {{"", v}}, "{}"), InvalidArgument);
+  EXPECT_THROW(a().put("s", {{"@meta", v}}, "{}"), InvalidArgument);
+  EXPECT_THROW(a().put("s", {{"a/b", v}}, "{}"), InvalidArgument);
+  EXPECT_THROW(a().put("s", {{"a", v}, {"a", v}}, "{}"), InvalidArgument);
+  EXPECT_THROW(a().put("s", {{"a", v}}, "{not json"), InvalidArgument);
+  EXPECT_THROW(a().put("", {{"a", v}}, "{}"), InvalidArgument);
+  EXPECT_FALSE(a().contains("s"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Homes, ArtifactStoreContract, ::testing::Values("store", "blobs"));
+
+// Why StoreArtifacts exists: raw blobs written into a Store's own BlobStore
+// are orphans to its garbage collection and vanish at the next open.
+TEST(StoreArtifacts, RawBlobsInAStoreAreCollectedArtifactsAreNot) {
+  test::TempDir tmp("artifact-gc");
+  std::vector<float> w{1, 2, 3};
+  {
+    Store s(tmp.path());
+    BlobArtifacts raw(s.blobs());
+    raw.put("raw/ckpt", {{"w", {DType::F32, {3}, w.data()}}}, "{}");
+    StoreArtifacts(s).put("kept/ckpt", {{"w", {DType::F32, {3}, w.data()}}}, "{}");
+  }
+  Store s(tmp.path());
+  EXPECT_EQ(s.open_report().orphan_blobs_removed, 2u);  // raw/ckpt/w and raw/ckpt/@meta
+  EXPECT_FALSE(BlobArtifacts(s.blobs()).contains("raw/ckpt"));
+  auto kept = StoreArtifacts(s).get("kept/ckpt");
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(values<float>(kept->at("w", "kept")), w);
+}
+
+}  // namespace
+}  // namespace cdb
