@@ -10,7 +10,8 @@
 # Idempotent: a second run finds nothing missing and never calls apt.
 # Environment: CDB_MODELS (models dir, default ../shared/models),
 #              CDB_TORCH_DIR (another LibTorch, e.g. the CUDA one in PyTorch),
-#              JOBS (parallel build jobs, default: number of cores).
+#              JOBS (parallel build jobs, default: number of cores),
+#              CDB_SANITIZE_DIR (the sanitize build's directory, default build-sanitize).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -92,8 +93,9 @@ case "$cmd" in
     run_tests "$ROOT/build" ;;
   sanitize)
     install_packages
-    configure_and_build "$ROOT/build-sanitize" Sanitize
-    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_tests "$ROOT/build-sanitize" ;;
+    dir=$(realpath -m "${CDB_SANITIZE_DIR:-$ROOT/build-sanitize}")
+    configure_and_build "$dir" Sanitize
+    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_tests "$dir" ;;
   demo)
     install_packages
     configure_and_build "$ROOT/build" Release
@@ -103,6 +105,6 @@ case "$cmd" in
     configure_and_build "$ROOT/build" Release
     for b in "$ROOT"/build/bin/*_bench; do log "$b --json"; "$b" --json; done ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 2 ;;
 esac
