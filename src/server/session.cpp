@@ -1,0 +1,409 @@
+#include "server/session.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+#include "server/message_reader.h"
+#include "server/sql_text.h"
+
+namespace cdb::server {
+
+namespace {
+
+// Type OIDs whose text is substituted as a number or a boolean.
+bool numeric_oid(int32_t oid) {
+  switch (oid) {
+    case 20: case 21: case 23: case 26: case 700: case 701: case 1700: return true;
+    default: return false;
+  }
+}
+constexpr int32_t kBoolOid = 16;
+
+// A parameter sent in binary format, as text. Text-like types are their
+// bytes; integers, floats and booleans are decoded.
+std::string binary_to_text(int32_t oid, std::string_view v, int n) {
+  auto be = [&](size_t bytes) {
+    if (v.size() != bytes)
+      throw std::invalid_argument("parameter $" + std::to_string(n) + " has " + std::to_string(v.size()) +
+                                  " bytes in binary format, expected " + std::to_string(bytes));
+    uint64_t x = 0;
+    for (char c : v) x = (x << 8) | static_cast<unsigned char>(c);
+    return x;
+  };
+  switch (oid) {
+    case 21: return std::to_string(static_cast<int16_t>(be(2)));
+    case 23: return std::to_string(static_cast<int32_t>(be(4)));
+    case 20: return std::to_string(static_cast<int64_t>(be(8)));
+    case 700: {
+      std::ostringstream s;
+      s.precision(9);
+      s << std::bit_cast<float>(static_cast<uint32_t>(be(4)));
+      return s.str();
+    }
+    case 701: {
+      std::ostringstream s;
+      s.precision(17);
+      s << std::bit_cast<double>(be(8));
+      return s.str();
+    }
+    case kBoolOid: return be(1) ? "true" : "false";
+    case 0: case 18: case 19: case 25: case 1042: case 1043: return std::string(v);
+    default:
+      throw cartridgedb::Unsupported("parameter $" + std::to_string(n) + " of type OID " + std::to_string(oid) +
+                                     " in binary format is not supported; send it in text format");
+  }
+}
+
+int16_t format_for(const std::vector<int16_t>& formats, size_t i) {
+  if (formats.empty()) return 0;
+  return formats.size() == 1 ? formats[0] : formats[i];
+}
+
+std::vector<int16_t> read_formats(MessageReader& r) {
+  const int16_t n = r.i16();
+  if (n < 0) throw ProtocolViolation("negative format code count");
+  std::vector<int16_t> f(static_cast<size_t>(n));
+  for (auto& x : f) {
+    x = r.i16();
+    if (x != 0 && x != 1) throw ProtocolViolation("invalid format code " + std::to_string(x));
+  }
+  return f;
+}
+
+std::string tag_for(const cartridgedb::Result& r) {
+  return (r.statement.empty() ? std::string("OK") : r.statement) + " " + std::to_string(r.rows.size());
+}
+
+}  // namespace
+
+Session::Session(cartridgedb::Database& db, Sink sink, SessionOptions options)
+    : db_(db), sink_(std::move(sink)), options_(std::move(options)) {}
+
+void Session::flush() {
+  if (!out_.empty()) sink_(out_.take());
+}
+
+bool Session::handle(char type, std::string_view body) {
+  if (skip_until_sync_ && type != 'S' && type != 'X') return true;
+  try {
+    switch (type) {
+      case 'Q': return simple_query(body);
+      case 'P': parse(body); return true;
+      case 'B': bind(body); return true;
+      case 'D': describe(body); return true;
+      case 'E': execute(body); return true;
+      case 'C': close(body); return true;
+      case 'S': sync(); return true;
+      case 'H': flush(); return true;
+      case 'X': return false;
+      // COPY messages outside COPY are ignored, as PostgreSQL does.
+      case 'd': case 'c': case 'f': return true;
+      default: {
+        ErrorInfo e;
+        e.severity = "FATAL";
+        e.code = sqlstate::kProtocolViolation;
+        e.message = "invalid frontend message type " + std::to_string(static_cast<unsigned char>(type));
+        write_error(out_, e);
+        flush();
+        return false;
+      }
+    }
+  } catch (const ConnectionLost&) {
+    throw;
+  } catch (...) {
+    const bool keep = report_error();
+    // In the extended protocol, the rest of the pipeline is skipped.
+    if (type != 'Q') skip_until_sync_ = true;
+    return keep;
+  }
+}
+
+bool Session::report_error(std::string_view query, size_t statement_offset) {
+  ErrorInfo e = describe_current_exception(query, statement_offset);
+  bool keep = true;
+  if (e.code == sqlstate::kQueryCanceled) {
+    switch (cancel_reason_.load()) {
+      case CancelReason::Timeout: e.message = "canceling statement due to statement timeout"; break;
+      case CancelReason::User: e.message = "canceling statement due to user request"; break;
+      case CancelReason::Shutdown:
+        e.severity = "FATAL";
+        e.code = sqlstate::kAdminShutdown;
+        e.message = "terminating connection due to administrator command";
+        keep = false;
+        break;
+      case CancelReason::None: break;
+    }
+  }
+  if (tx_status_ == 'T') tx_status_ = 'E';
+  write_error(out_, e);
+  if (!keep) flush();
+  return keep;
+}
+
+// ---- simple query ------------------------------------------------------------
+
+bool Session::simple_query(std::string_view body) {
+  MessageReader r('Q', body);
+  const std::string query(r.cstr());
+  r.finish();
+  statements_.erase("");
+  portals_.erase("");
+  const auto statements = split_statements(query);
+  if (statements.empty()) out_.begin('I').end();
+  for (const auto& st : statements) {
+    try {
+      std::optional<cartridgedb::Result> result;
+      const std::string tag = run(st.text, result);
+      if (result && !result->columns.empty()) {
+        write_row_description(out_, result->columns);
+        for (const auto& row : result->rows) write_data_row(out_, row);
+      }
+      write_command_complete(out_, tag);
+      flush();
+    } catch (const ConnectionLost&) {
+      throw;
+    } catch (...) {
+      if (!report_error(query, st.offset)) return false;
+      break;
+    }
+  }
+  write_ready_for_query(out_, tx_status_);
+  flush();
+  return true;
+}
+
+// ---- statements --------------------------------------------------------------
+
+std::string Session::run(std::string_view text, std::optional<cartridgedb::Result>& result) {
+  const TransactionVerb verb = transaction_verb(text);
+  auto notice = [&](const char* code, std::string message) {
+    ErrorInfo e;
+    e.severity = "WARNING";
+    e.code = code;
+    e.message = std::move(message);
+    write_error(out_, e, /*notice=*/true);
+  };
+  switch (verb) {
+    case TransactionVerb::Begin:
+      if (tx_status_ != 'I') notice("25001", "there is already a transaction in progress");
+      if (tx_status_ == 'I') tx_status_ = 'T';
+      return "BEGIN";
+    case TransactionVerb::Commit: {
+      if (tx_status_ == 'I') notice("25P01", "there is no transaction in progress");
+      const bool failed = tx_status_ == 'E';
+      tx_status_ = 'I';
+      return failed ? "ROLLBACK" : "COMMIT";
+    }
+    case TransactionVerb::Rollback:
+      if (tx_status_ == 'I') notice("25P01", "there is no transaction in progress");
+      tx_status_ = 'I';
+      return "ROLLBACK";
+    case TransactionVerb::None: break;
+  }
+  if (tx_status_ == 'E')
+    throw SqlError(sqlstate::kInFailedTransaction,
+                   "current transaction is aborted, commands ignored until end of transaction block");
+  result = run_engine(text);
+  return tag_for(*result);
+}
+
+cartridgedb::Result Session::run_engine(std::string_view text) {
+  cancel_->store(false);
+  cancel_reason_ = CancelReason::None;
+  const auto deadline = options_.statement_timeout.count() > 0
+                            ? std::chrono::steady_clock::now() + options_.statement_timeout
+                            : std::chrono::steady_clock::time_point::max();
+  last_notice_state_.clear();
+  cartridgedb::Callbacks cb;
+  cb.is_cancelled = [this, deadline] {
+    CancelReason why = CancelReason::None;
+    if (options_.terminate && options_.terminate->load()) why = CancelReason::Shutdown;
+    else if (cancel_->load()) why = CancelReason::User;
+    else if (std::chrono::steady_clock::now() > deadline) why = CancelReason::Timeout;
+    if (why == CancelReason::None) return false;
+    CancelReason none = CancelReason::None;
+    cancel_reason_.compare_exchange_strong(none, why);
+    return true;
+  };
+  cb.on_progress = [this](const cartridgedb::Progress& p) { progress_notice(p); };
+  return db_.execute(text, cb);
+}
+
+void Session::progress_notice(const cartridgedb::Progress& p) {
+  const auto now = std::chrono::steady_clock::now();
+  const std::string state = p.state + "/" + p.phase;
+  if (state == last_notice_state_ && now - last_notice_ < options_.progress_interval) return;
+  last_notice_ = now;
+  last_notice_state_ = state;
+  std::ostringstream m;
+  m << "job " << p.job << " " << (p.state == "running" ? p.phase : p.state);
+  if (p.total_steps > 0) m << " step " << p.step << "/" << p.total_steps;
+  if (std::isfinite(p.loss)) m << " loss " << p.loss;
+  m << " (" << static_cast<int>(std::lround(100 * p.fraction)) << "%)";
+  ErrorInfo e;
+  e.severity = "NOTICE";
+  e.code = sqlstate::kSuccessfulCompletion;
+  e.message = m.str();
+  write_error(out_, e, /*notice=*/true);
+  flush();
+}
+
+// ---- extended protocol -------------------------------------------------------
+
+void Session::parse(std::string_view body) {
+  MessageReader r('P', body);
+  const std::string name(r.cstr());
+  const std::string query(r.cstr());
+  const int16_t n = r.i16();
+  if (n < 0) throw ProtocolViolation("negative parameter type count");
+  Prepared p;
+  for (int16_t i = 0; i < n; ++i) p.param_types.push_back(r.i32());
+  r.finish();
+  if (!name.empty() && statements_.count(name))
+    throw SqlError(sqlstate::kDuplicatePreparedStatement, "prepared statement \"" + name + "\" already exists");
+  const auto parts = split_statements(query);
+  if (parts.size() > 1)
+    throw SqlError(sqlstate::kSyntaxError, "cannot insert multiple commands into a prepared statement");
+  if (!parts.empty()) p.text = std::string(parts[0].text);
+  const size_t used = static_cast<size_t>(count_parameters(p.text));
+  if (p.param_types.size() < used) p.param_types.resize(used, 0);
+  statements_[name] = std::move(p);
+  out_.begin('1').end();
+}
+
+void Session::bind(std::string_view body) {
+  MessageReader r('B', body);
+  const std::string portal_name(r.cstr());
+  const std::string statement_name(r.cstr());
+  const std::vector<int16_t> param_formats = read_formats(r);
+  const int16_t n = r.i16();
+  if (n < 0) throw ProtocolViolation("negative parameter count");
+  std::vector<std::optional<std::string>> raw(static_cast<size_t>(n));
+  for (auto& v : raw) {
+    const int32_t len = r.i32();
+    if (len < -1) throw ProtocolViolation("invalid parameter length " + std::to_string(len));
+    if (len >= 0) v = std::string(r.bytes(static_cast<size_t>(len)));
+  }
+  Portal portal;
+  portal.result_formats = read_formats(r);
+  r.finish();
+  if (!param_formats.empty() && param_formats.size() != 1 && param_formats.size() != raw.size())
+    throw ProtocolViolation("bind message has " + std::to_string(param_formats.size()) + " parameter formats but " +
+                            std::to_string(raw.size()) + " parameters");
+
+  auto it = statements_.find(statement_name);
+  if (it == statements_.end())
+    throw SqlError(sqlstate::kUndefinedPreparedStatement, "prepared statement \"" + statement_name + "\" does not exist");
+  const Prepared& st = it->second;
+  if (raw.size() != st.param_types.size())
+    throw ProtocolViolation("bind message supplies " + std::to_string(raw.size()) +
+                            " parameters, but prepared statement \"" + statement_name + "\" requires " +
+                            std::to_string(st.param_types.size()));
+  try {
+    std::vector<Parameter> params(raw.size());
+    for (size_t i = 0; i < raw.size(); ++i) {
+      const int32_t oid = st.param_types[i];
+      params[i].kind = oid == 0              ? ParamKind::Unknown
+                       : numeric_oid(oid)    ? ParamKind::Number
+                       : oid == kBoolOid     ? ParamKind::Boolean
+                                             : ParamKind::Text;
+      if (raw[i])
+        params[i].value = format_for(param_formats, i) == 1 ? binary_to_text(oid, *raw[i], static_cast<int>(i + 1))
+                                                             : *raw[i];
+    }
+    portal.text = substitute_parameters(st.text, params);
+  } catch (const std::invalid_argument& e) {
+    throw SqlError(sqlstate::kInvalidParameterValue, e.what());
+  }
+  portals_[portal_name] = std::move(portal);
+  out_.begin('2').end();
+}
+
+void Session::ensure_executed(Portal& p) {
+  if (p.executed) return;
+  p.executed = true;
+  if (p.text.empty()) return;
+  p.tag = run(p.text, p.result);
+}
+
+void Session::describe(std::string_view body) {
+  MessageReader r('D', body);
+  const uint8_t kind = r.i8();
+  const std::string name(r.cstr());
+  r.finish();
+  if (kind == 'S') {
+    auto it = statements_.find(name);
+    if (it == statements_.end())
+      throw SqlError(sqlstate::kUndefinedPreparedStatement, "prepared statement \"" + name + "\" does not exist");
+    out_.begin('t').i16(static_cast<int16_t>(it->second.param_types.size()));
+    for (int32_t oid : it->second.param_types) out_.i32(oid ? oid : 25);
+    out_.end();
+    // A statement's columns are known only once it has run, and running
+    // it here could have effects: the portal's Describe gives them.
+    out_.begin('n').end();
+  } else if (kind == 'P') {
+    auto it = portals_.find(name);
+    if (it == portals_.end()) throw SqlError(sqlstate::kInvalidCursorName, "portal \"" + name + "\" does not exist");
+    // The columns of a statement are known once it has run, so Describe
+    // runs it; Execute then sends the rows it kept.
+    ensure_executed(it->second);
+    const auto& res = it->second.result;
+    if (res && !res->columns.empty())
+      write_row_description(out_, res->columns, it->second.result_formats);
+    else
+      out_.begin('n').end();
+  } else {
+    throw ProtocolViolation("invalid DESCRIBE message subtype " + std::to_string(kind));
+  }
+}
+
+void Session::execute(std::string_view body) {
+  MessageReader r('E', body);
+  const std::string name(r.cstr());
+  const int32_t max_rows = r.i32();
+  r.finish();
+  auto it = portals_.find(name);
+  if (it == portals_.end()) throw SqlError(sqlstate::kInvalidCursorName, "portal \"" + name + "\" does not exist");
+  Portal& p = it->second;
+  ensure_executed(p);
+  if (p.text.empty()) {
+    out_.begin('I').end();
+    return;
+  }
+  if (p.result) {
+    const auto& rows = p.result->rows;
+    size_t end = rows.size();
+    if (max_rows > 0) end = std::min(end, p.rows_sent + static_cast<size_t>(max_rows));
+    for (; p.rows_sent < end; ++p.rows_sent) write_data_row(out_, rows[p.rows_sent]);
+    if (p.rows_sent < rows.size()) {
+      out_.begin('s').end();
+      return;
+    }
+  }
+  write_command_complete(out_, p.tag);
+}
+
+void Session::close(std::string_view body) {
+  MessageReader r('C', body);
+  const uint8_t kind = r.i8();
+  const std::string name(r.cstr());
+  r.finish();
+  if (kind == 'S') statements_.erase(name);
+  else if (kind == 'P') portals_.erase(name);
+  else throw ProtocolViolation("invalid CLOSE message subtype " + std::to_string(kind));
+  out_.begin('3').end();
+}
+
+void Session::sync() {
+  skip_until_sync_ = false;
+  // Portals live until the end of the transaction; outside a block every
+  // Sync ends one.
+  if (tx_status_ == 'I') portals_.clear();
+  write_ready_for_query(out_, tx_status_);
+  flush();
+}
+
+}  // namespace cdb::server

@@ -1,0 +1,114 @@
+// One authenticated connection's query protocol: Simple Query (several
+// statements per message) and the extended protocol (Parse, Bind,
+// Describe, Execute, Sync, Close, Flush) with named and unnamed prepared
+// statements and portals, the skip-until-Sync error recovery, and the
+// transaction status that ReadyForQuery reports.
+//
+// The language has no transactions; BEGIN / COMMIT / ROLLBACK are accepted
+// so that drivers which open one implicitly (psycopg, libpqxx) work, and
+// they only track the status (an error inside a block makes it 'E' until
+// ROLLBACK, as PostgreSQL does). Every statement takes effect at once.
+//
+// Session is Asio-free and blocking: handle() runs on a statement thread,
+// executes statements through the embedded API and writes replies through
+// the sink (a blocking write to the socket).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cartridgedb/cartridgedb.h"
+#include "server/message_writer.h"
+#include "server/sqlstate.h"
+
+namespace cdb::server {
+
+struct SessionOptions {
+  std::chrono::milliseconds statement_timeout{0};  // 0: none
+  // Raised by the server when shutting down past its grace period: running
+  // statements stop and the session ends with 57P01.
+  std::shared_ptr<const std::atomic<bool>> terminate;
+  // Minimum time between two training-progress notices of one statement.
+  std::chrono::milliseconds progress_interval{500};
+};
+
+// Thrown by a sink that can no longer write: the client is gone, so no
+// error can be reported to it.
+class ConnectionLost : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Session {
+ public:
+  using Sink = std::function<void(std::string&& bytes)>;
+
+  Session(cartridgedb::Database& db, Sink sink, SessionOptions options);
+
+  // One frontend message after authentication. Returns false when the
+  // connection must close (Terminate, or a fatal error already reported).
+  bool handle(char type, std::string_view body);
+  // Sends the buffered replies.
+  void flush();
+
+  // Raised by a CancelRequest; cleared when a statement starts.
+  std::shared_ptr<std::atomic<bool>> cancel_flag() const { return cancel_; }
+  char transaction_status() const { return tx_status_; }
+
+ private:
+  struct Prepared {
+    std::string text;                // one statement, or empty
+    std::vector<int32_t> param_types;  // one per $n (0: unspecified)
+  };
+  struct Portal {
+    std::string text;  // parameters substituted
+    std::vector<int16_t> result_formats;
+    bool executed = false;
+    std::optional<cartridgedb::Result> result;  // none: empty query or transaction control
+    std::string tag;
+    size_t rows_sent = 0;
+  };
+  enum class CancelReason { None, User, Timeout, Shutdown };
+
+  bool simple_query(std::string_view body);
+  void parse(std::string_view body);
+  void bind(std::string_view body);
+  void describe(std::string_view body);
+  void execute(std::string_view body);
+  void close(std::string_view body);
+  void sync();
+
+  // Runs one statement (transaction control included) and returns its
+  // command tag; `result` gets its table when it has one.
+  std::string run(std::string_view text, std::optional<cartridgedb::Result>& result);
+  cartridgedb::Result run_engine(std::string_view text);
+  void ensure_executed(Portal& p);
+  // Reports the exception being handled as ErrorResponse; false when the
+  // session must end (a fatal error).
+  bool report_error(std::string_view query = {}, size_t statement_offset = 0);
+  void progress_notice(const cartridgedb::Progress& p);
+
+  cartridgedb::Database& db_;
+  Sink sink_;
+  SessionOptions options_;
+  MessageWriter out_;
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<CancelReason> cancel_reason_{CancelReason::None};
+  char tx_status_ = 'I';
+  bool skip_until_sync_ = false;
+  std::map<std::string, Prepared> statements_;
+  std::map<std::string, Portal> portals_;
+  std::chrono::steady_clock::time_point last_notice_{};
+  std::string last_notice_state_;
+};
+
+}  // namespace cdb::server
