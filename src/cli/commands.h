@@ -12,6 +12,7 @@ int cmd_convert(int argc, char** argv);
 int cmd_random_model(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_exec(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
 int cmd_shell(int argc, char** argv);
 
 }  // namespace cdb::cli
@@ -23,4 +24,5 @@ int cmd_shell(int argc, char** argv);
   {"random-model", cdb::cli::cmd_random_model, "write a seeded random-weight model in a real HF shape (llama-3.2-1b, qwen3-4b, ...)"}, \
   {"eval", cdb::cli::cmd_eval, "train and score a corpus's Cartridges: self-study vs ntp, truncation, ICL, no context"}, \
   {"exec", cdb::cli::cmd_exec, "run query-language statements on a data directory (cartridge exec DIR -c '...')"}, \
+  {"serve", cdb::cli::cmd_serve, "serve a data directory over the PostgreSQL protocol (psql, libpq, psycopg, JDBC)"}, \
   {"shell", cdb::cli::cmd_shell, "the interactive shell: statements typed, from -c / -f / stdin, or --connect to a server"},

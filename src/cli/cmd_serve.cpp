@@ -1,0 +1,137 @@
+// cartridge serve [DATA_DIR] ...: the PostgreSQL wire protocol over one
+// Database (src/server/), so that psql and Postgres drivers can ASK.
+// `cartridge serve --users FILE --add-user NAME` reads a password from
+// stdin and adds a SCRAM-SHA-256 entry to the users file instead.
+#include <cxxopts.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cartridgedb/cartridgedb.h"
+#include "cli/commands.h"
+#include "server/server.h"
+#include "server/users.h"
+
+namespace cdb::cli {
+namespace {
+
+// "HOST:PORT", ":PORT", "PORT" or "HOST" (port 5433).
+void parse_listen(const std::string& text, server::ServerOptions& o) {
+  const size_t colon = text.rfind(':');
+  std::string host = colon == std::string::npos ? text : text.substr(0, colon);
+  std::string port = colon == std::string::npos ? "" : text.substr(colon + 1);
+  if (colon == std::string::npos && !text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    host.clear();
+    port = text;
+  }
+  if (!host.empty()) o.host = host;
+  if (!port.empty()) {
+    size_t used = 0;
+    const unsigned long p = std::stoul(port, &used);
+    if (used != port.size() || p > 65535) throw std::invalid_argument("bad port in --listen " + text);
+    o.port = static_cast<uint16_t>(p);
+  }
+}
+
+}  // namespace
+
+int cmd_serve(int argc, char** argv) {
+  cxxopts::Options opts("cartridge serve", "Serve a data directory over the PostgreSQL protocol");
+  opts.positional_help("[DATA_DIR]");
+  opts.add_options()
+      ("dir", "data directory", cxxopts::value<std::string>()->default_value("data"))
+      ("model", "model (first open; later opens use the recorded one)", cxxopts::value<std::string>()->default_value(""))
+      ("tokenizer", "tokenizer (default: recorded, or beside the model)", cxxopts::value<std::string>()->default_value(""))
+      ("device", "cpu or cuda[:n]", cxxopts::value<std::string>()->default_value("cpu"))
+      ("listen", "HOST:PORT to listen on (port 0: any free port)", cxxopts::value<std::string>()->default_value("127.0.0.1:5433"))
+      ("auth", "scram (users from --users) or trust (loopback only)", cxxopts::value<std::string>()->default_value("scram"))
+      ("users", "users file (name:SCRAM-SHA-256$...)", cxxopts::value<std::string>()->default_value(""))
+      ("add-user", "add or replace NAME in --users with a password read from stdin, then exit", cxxopts::value<std::string>())
+      ("tls-cert", "PEM certificate chain: TLS for clients that ask (sslmode=require)", cxxopts::value<std::string>()->default_value(""))
+      ("tls-key", "PEM private key", cxxopts::value<std::string>()->default_value(""))
+      ("max-connections", "sessions at once", cxxopts::value<int>()->default_value("100"))
+      ("max-message-size", "bytes; a longer message ends its connection", cxxopts::value<size_t>()->default_value(std::to_string(64u << 20)))
+      ("idle-timeout", "seconds a session may wait between messages (0: no limit)", cxxopts::value<double>()->default_value("0"))
+      ("statement-timeout", "seconds a statement may run (0: no limit)", cxxopts::value<double>()->default_value("0"))
+      ("shutdown-grace", "seconds running statements get on SIGTERM before they are cancelled", cxxopts::value<double>()->default_value("5"))
+      ("io-threads", "threads for network I/O", cxxopts::value<int>()->default_value("2"))
+      ("h,help", "this help");
+  opts.parse_positional({"dir"});
+  cxxopts::ParseResult args;
+  try {
+    args = opts.parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cartridge serve: %s\n%s", e.what(), opts.help().c_str());
+    return 2;
+  }
+  if (args.count("help")) {
+    std::printf("%s", opts.help().c_str());
+    return 0;
+  }
+  const std::string users = args["users"].as<std::string>();
+  if (args.count("add-user")) {
+    if (users.empty()) {
+      std::fprintf(stderr, "cartridge serve: --add-user needs --users FILE\n");
+      return 2;
+    }
+    std::string password;
+    std::getline(std::cin, password);
+    try {
+      server::UserFile::set_password(users, args["add-user"].as<std::string>(), password);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cartridge serve: %s\n", e.what());
+      return 1;
+    }
+    std::fprintf(stderr, "cartridge serve: user '%s' written to %s\n", args["add-user"].as<std::string>().c_str(),
+                 users.c_str());
+    return 0;
+  }
+
+  server::ServerOptions so;
+  try {
+    parse_listen(args["listen"].as<std::string>(), so);
+    const std::string auth = args["auth"].as<std::string>();
+    if (auth == "trust") so.auth = server::AuthMethod::Trust;
+    else if (auth != "scram") throw std::invalid_argument("--auth must be scram or trust, not " + auth);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cartridge serve: %s\n", e.what());
+    return 2;
+  }
+  auto ms = [&](const char* name) {
+    return std::chrono::milliseconds(static_cast<int64_t>(args[name].as<double>() * 1000));
+  };
+  so.users_file = users;
+  so.tls_cert = args["tls-cert"].as<std::string>();
+  so.tls_key = args["tls-key"].as<std::string>();
+  so.max_connections = args["max-connections"].as<int>();
+  so.max_message_bytes = args["max-message-size"].as<size_t>();
+  so.idle_timeout = ms("idle-timeout");
+  so.statement_timeout = ms("statement-timeout");
+  so.shutdown_grace = ms("shutdown-grace");
+  so.io_threads = args["io-threads"].as<int>();
+
+  cartridgedb::OpenOptions o;
+  o.model_path = args["model"].as<std::string>();
+  o.tokenizer_path = args["tokenizer"].as<std::string>();
+  o.device = args["device"].as<std::string>();
+  try {
+    auto db = cartridgedb::Database::open(args["dir"].as<std::string>(), o);
+    server::Server srv(*db, so);
+    std::fprintf(stderr, "cartridge serve: %s on %s:%u (auth %s, TLS %s)\n", db->dir().c_str(), so.host.c_str(),
+                 static_cast<unsigned>(srv.port()), so.auth == server::AuthMethod::Trust ? "trust" : "scram-sha-256",
+                 so.tls_cert.empty() ? "off" : "on");
+    std::fflush(stderr);
+    srv.run();
+    std::fprintf(stderr, "cartridge serve: stopped\n");
+  } catch (const cartridgedb::Error& e) {
+    std::fprintf(stderr, "cartridge serve: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cartridge serve: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace cdb::cli
