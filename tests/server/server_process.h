@@ -1,0 +1,180 @@
+// A real `cartridge serve` child process for one test: a temp data
+// directory with the stories260K model, a free loopback port, and helpers
+// to run clients (psql, python3) against it. The destructor stops it with
+// SIGTERM (SIGKILL after 30 s).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/models_dir.h"
+#include "support/temp_dir.h"
+
+namespace cdb::test {
+
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void write_text(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream out(p);
+  out << text;
+}
+
+// Shell command output (stdout and stderr) and exit status.
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+
+inline CommandResult run_command(const std::string& command) {
+  CommandResult r;
+  FILE* f = ::popen((command + " 2>&1").c_str(), "r");
+  if (!f) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) r.output.append(buf, n);
+  const int st = ::pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+inline std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+inline int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+inline bool can_connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+class ServerProcess {
+ public:
+  // `args`: extra `cartridge serve` arguments (default auth: trust).
+  explicit ServerProcess(std::vector<std::string> args = {"--auth", "trust"}, std::string tag = "server")
+      : dir_(tag), port_(free_port()) {
+    std::vector<std::string> argv = {std::string(CDB_BIN_DIR) + "/cartridge", "serve", (dir_.path() / "data").string(),
+                                     "--model", cdb::model_file("stories260K/stories260K.bin").string(),
+                                     "--tokenizer", cdb::model_file("stories260K/tok512.bin").string(),
+                                     "--listen", "127.0.0.1:" + std::to_string(port_)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    log_ = dir_.path() / "serve.log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      FILE* f = std::fopen(log_.c_str(), "w");
+      if (f) {
+        ::dup2(::fileno(f), 1);
+        ::dup2(::fileno(f), 2);
+      }
+      std::vector<char*> c;
+      for (auto& a : argv) c.push_back(a.data());
+      c.push_back(nullptr);
+      ::execv(c[0], c.data());
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!can_connect(port_)) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("cartridge serve exited at start:\n" + log());
+      }
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("cartridge serve did not start:\n" + log());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~ServerProcess() { stop(); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // SIGTERM, then the exit status (-1: killed after 30 s or not running).
+  int stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int st = 0;
+    for (int i = 0; i < 600; ++i) {
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    return -1;
+  }
+
+  int port() const { return port_; }
+  std::string log() const { return read_text(log_); }
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  // A libpq connection string.
+  std::string conninfo(const std::string& user = "tester", const std::string& extra = "") const {
+    return "host=127.0.0.1 port=" + std::to_string(port_) + " user=" + user + " dbname=cartridge connect_timeout=30" +
+           (extra.empty() ? "" : " " + extra);
+  }
+  // psql -X (no psqlrc) with ON_ERROR_STOP and verbose errors (SQLSTATE shown).
+  CommandResult psql(const std::string& command, const std::string& extra_conninfo = "",
+                     const std::string& env = "") const {
+    return run_command(env + " psql -X -v ON_ERROR_STOP=1 -v VERBOSITY=verbose " +
+                       shell_quote(conninfo("tester", extra_conninfo)) + " -c " + shell_quote(command));
+  }
+  // Runs a Python script written into the test directory.
+  CommandResult python(const std::string& name, const std::string& script) const {
+    const auto path = dir_.path() / name;
+    write_text(path, script);
+    // Debian's interpreter: the psycopg packages are installed for it.
+    return run_command("/usr/bin/python3 " + shell_quote(path.string()) + " " + std::to_string(port_));
+  }
+
+ private:
+  TempDir dir_;
+  int port_;
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+};
+
+// A corpus `pets` with two short documents (answers come from ICL: fast).
+inline constexpr const char* kSetupPets =
+    "CREATE CORPUS pets; "
+    "ADD DOCUMENT 'Mia has a cat named Tom. Tom likes to sleep in the sun.' TO pets; "
+    "ADD DOCUMENT 'Ben has a dog named Rex. Rex runs in the park every day.' TO pets";
+
+}  // namespace cdb::test
