@@ -40,7 +40,7 @@ int cmd_serve(int argc, char** argv) {
   cxxopts::Options opts("cartridge serve", "Serve a data directory over the PostgreSQL protocol");
   opts.positional_help("[DATA_DIR]");
   opts.add_options()
-      ("dir", "data directory", cxxopts::value<std::string>()->default_value("data"))
+      ("dir", "data directory", cxxopts::value<std::string>()->default_value("cartridge-data"))
       ("model", "model (first open; later opens use the recorded one)", cxxopts::value<std::string>()->default_value(""))
       ("tokenizer", "tokenizer (default: recorded, or beside the model)", cxxopts::value<std::string>()->default_value(""))
       ("device", "cpu or cuda[:n]", cxxopts::value<std::string>()->default_value("cpu"))

@@ -76,9 +76,8 @@ std::string mutate(std::string m, std::mt19937& rng) {
 TEST(Fuzz, TenThousandBadMessagesThenCorrectAnswers) {
   ServerProcess server;
   ASSERT_EQ(server.psql(kSetupPets).status, 0);
-  const std::string ask = "psql -X -At " + shell_quote(server.conninfo()) + " -c " +
-                          shell_quote("ASK 'Mia has a cat' USING pets WITH (max_tokens = 6)");
-  const auto before = run_command(ask);
+  auto ask = [&] { return server.psql_rows("ASK 'Mia has a cat' USING pets WITH (max_tokens = 6)"); };
+  const auto before = ask();
   ASSERT_EQ(before.status, 0) << before.output;
 
   const auto base = templates();
@@ -116,7 +115,7 @@ TEST(Fuzz, TenThousandBadMessagesThenCorrectAnswers) {
   EXPECT_GT(answered.load(), kThreads * kConnections / 2);  // replies came, not only refusals
 
   // Still serving, and the same answer as before.
-  const auto after = run_command(ask);
+  const auto after = ask();
   ASSERT_EQ(after.status, 0) << after.output << server.log();
   EXPECT_EQ(after.output, before.output);
   EXPECT_EQ(server.psql("SHOW CORPORA").status, 0);

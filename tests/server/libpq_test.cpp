@@ -12,13 +12,9 @@
 namespace cdb::test {
 namespace {
 
-class LibpqTest : public ::testing::Test {
+class LibpqTest : public PetsServerTest {
  protected:
-  void SetUp() override {
-    auto r = server.psql(kSetupPets);
-    ASSERT_EQ(r.status, 0) << r.output << server.log();
-  }
-  ServerProcess server{{"--auth", "trust", "--max-connections", "80"}};
+  LibpqTest() : PetsServerTest({"--auth", "trust", "--max-connections", "80"}) {}
 };
 
 TEST_F(LibpqTest, LibpqxxParametersPreparedAndErrors) {
@@ -77,7 +73,7 @@ TEST_F(LibpqTest, SixtyFourSessionsAskWhileATrainRuns) {
     });
   }
   // The job was still training while the sessions asked.
-  auto jobs = run_command("psql -X -At " + shell_quote(server.conninfo()) + " -c " + shell_quote("SELECT state FROM jobs"));
+  auto jobs = server.psql_rows("SELECT state FROM jobs");
   for (auto& th : threads) th.join();
   for (const auto& f : failures) EXPECT_EQ(f, "");
   EXPECT_EQ(ok.load(), kClients);

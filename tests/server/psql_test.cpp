@@ -6,14 +6,7 @@
 namespace cdb::test {
 namespace {
 
-class PsqlTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto r = server.psql(kSetupPets);
-    ASSERT_EQ(r.status, 0) << r.output << server.log();
-  }
-  ServerProcess server;
-};
+using PsqlTest = PetsServerTest;
 
 TEST_F(PsqlTest, AskReturnsTheAnswerTable) {
   auto r = server.psql("ASK 'Mia has a cat' USING pets WITH (max_tokens = 8)");
@@ -25,10 +18,8 @@ TEST_F(PsqlTest, AskReturnsTheAnswerTable) {
 
   // Unaligned, tuples only: the answer alone, identical on a second ask
   // (the default sampling is deterministic).
-  auto a1 = run_command("psql -X -At " + shell_quote(server.conninfo()) + " -c " +
-                        shell_quote("ASK 'Mia has a cat' USING pets WITH (max_tokens = 8)"));
-  auto a2 = run_command("psql -X -At " + shell_quote(server.conninfo()) + " -c " +
-                        shell_quote("ASK 'Mia has a cat' USING pets WITH (max_tokens = 8)"));
+  auto a1 = server.psql_rows("ASK 'Mia has a cat' USING pets WITH (max_tokens = 8)");
+  auto a2 = server.psql_rows("ASK 'Mia has a cat' USING pets WITH (max_tokens = 8)");
   ASSERT_EQ(a1.status, 0) << a1.output;
   EXPECT_GT(a1.output.size(), 5u);
   EXPECT_EQ(a1.output, a2.output);
@@ -45,8 +36,7 @@ TEST_F(PsqlTest, ShowAndCatalogSelect) {
   auto r = server.psql("SHOW CORPORA");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("pets"), std::string::npos) << r.output;
-  r = run_command("psql -X -At " + shell_quote(server.conninfo()) + " -c " +
-                  shell_quote("SELECT name, (SELECT count(*) FROM documents) FROM corpora"));
+  r = server.psql_rows("SELECT name, (SELECT count(*) FROM documents) FROM corpora");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, "pets|2\n");
 }
@@ -56,7 +46,7 @@ TEST_F(PsqlTest, SeveralStatementsInOneQuery) {
   auto r = server.psql("CREATE CORPUS notes; ADD DOCUMENT 'a; b' TO notes; SHOW DOCUMENTS IN notes");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("notes"), std::string::npos) << r.output;
-  r = run_command("psql -X -At " + shell_quote(server.conninfo()) + " -c " + shell_quote("SELECT count(*) FROM documents"));
+  r = server.psql_rows("SELECT count(*) FROM documents");
   EXPECT_EQ(r.output, "3\n");
 }
 
@@ -75,8 +65,7 @@ TEST_F(PsqlTest, ErrorsCarrySqlstateAndPosition) {
   // The statements before the error ran; the ones after it did not.
   r = server.psql("CREATE CORPUS first_one; FOO; CREATE CORPUS never");
   EXPECT_NE(r.status, 0);
-  r = run_command("psql -X -At " + shell_quote(server.conninfo()) + " -c " +
-                  shell_quote("SELECT name FROM corpora ORDER BY name"));
+  r = server.psql_rows("SELECT name FROM corpora ORDER BY name");
   EXPECT_EQ(r.output, "first_one\npets\n");
 }
 

@@ -7,14 +7,7 @@
 namespace cdb::test {
 namespace {
 
-class PythonTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto r = server.psql(kSetupPets);
-    ASSERT_EQ(r.status, 0) << r.output << server.log();
-  }
-  ServerProcess server;
-};
+using PythonTest = PetsServerTest;
 
 TEST_F(PythonTest, Psycopg2ParameterizedAskAndErrorClasses) {
   auto r = server.python("pg2.py", R"PY(

@@ -156,6 +156,10 @@ class ServerProcess {
     return run_command(env + " psql -X -v ON_ERROR_STOP=1 -v VERBOSITY=verbose " +
                        shell_quote(conninfo("tester", extra_conninfo)) + " -c " + shell_quote(command));
   }
+  // psql -X -At: unaligned rows only, "a|b\n" per row.
+  CommandResult psql_rows(const std::string& command) const {
+    return run_command("psql -X -At " + shell_quote(conninfo()) + " -c " + shell_quote(command));
+  }
   // Runs a Python script written into the test directory.
   CommandResult python(const std::string& name, const std::string& script) const {
     const auto path = dir_.path() / name;
@@ -176,5 +180,16 @@ inline constexpr const char* kSetupPets =
     "CREATE CORPUS pets; "
     "ADD DOCUMENT 'Mia has a cat named Tom. Tom likes to sleep in the sun.' TO pets; "
     "ADD DOCUMENT 'Ben has a dog named Rex. Rex runs in the park every day.' TO pets";
+
+// A fixture: a server (with `args`) and the `pets` corpus.
+class PetsServerTest : public ::testing::Test {
+ protected:
+  explicit PetsServerTest(std::vector<std::string> args = {"--auth", "trust"}) : server(std::move(args)) {}
+  void SetUp() override {
+    auto r = server.psql(kSetupPets);
+    ASSERT_EQ(r.status, 0) << r.output << server.log();
+  }
+  ServerProcess server;
+};
 
 }  // namespace cdb::test

@@ -26,13 +26,9 @@ std::string describe_portal(const std::string& portal) { return message('D', "P"
 std::string execute_msg(const std::string& portal, uint32_t max_rows = 0) { return message('E', portal + '\0' + be32(max_rows)); }
 std::string sync_msg() { return message('S', ""); }
 
-class WireTest : public ::testing::Test {
+class WireTest : public PetsServerTest {
  protected:
-  void SetUp() override {
-    auto r = server.psql(kSetupPets);
-    ASSERT_EQ(r.status, 0) << r.output << server.log();
-  }
-  ServerProcess server{{"--auth", "trust", "--max-message-size", "100000"}};
+  WireTest() : PetsServerTest({"--auth", "trust", "--max-message-size", "100000"}) {}
 };
 
 TEST_F(WireTest, StartupSendsParametersKeyAndReady) {
@@ -197,7 +193,7 @@ TEST_F(WireTest, CancelRequestStopsARunningTrain) {
   // TRAIN ... WAIT cancels its job too.
   CommandResult r;
   for (int i = 0; i < 100; ++i) {  // the worker may still be winding down
-    r = run_command("psql -X -At " + shell_quote(server.conninfo()) + " -c " + shell_quote("SELECT state FROM jobs"));
+    r = server.psql_rows("SELECT state FROM jobs");
     if (r.output == "cancelled\n") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
