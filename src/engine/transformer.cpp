@@ -104,6 +104,32 @@ at::Tensor merge_parts(const Partial& a, const Partial& b) {
   return (a.out * wa + b.out * wb) / (wa + wb);
 }
 
+// One layer's queries, keys and values for x [B, T, dim]: q [B, T, H, hd]
+// and k [B, T, n_kv, hd] after RoPE at the positions of cos/sin, v
+// [B, T, n_kv, hd].
+struct Qkv {
+  at::Tensor q, k, v;
+};
+Qkv project_qkv(const at::Tensor& x, const LayerWeights& lw, const ModelConfig& c, const Rope& rope,
+                const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t B = x.size(0), T = x.size(1);
+  at::Tensor h = rms_norm(x, lw.attn_norm, c.norm_eps);
+  at::Tensor q = linear(h, lw.wq, lw.bq).view({B, T, c.n_heads, c.head_dim});
+  at::Tensor k = linear(h, lw.wk, lw.bk).view({B, T, c.n_kv_heads, c.head_dim});
+  at::Tensor v = linear(h, lw.wv, lw.bv).view({B, T, c.n_kv_heads, c.head_dim});
+  if (c.qk_norm) {  // Qwen3: per-head RMSNorm before RoPE
+    q = rms_norm(q, lw.q_norm, c.norm_eps);
+    k = rms_norm(k, lw.k_norm, c.norm_eps);
+  }
+  return {rope.apply(q, cos, sin), rope.apply(k, cos, sin), v};
+}
+
+// x + the layer's SwiGLU feed-forward of it.
+at::Tensor add_feed_forward(const at::Tensor& x, const LayerWeights& lw, const ModelConfig& c) {
+  at::Tensor h = rms_norm(x, lw.ffn_norm, c.norm_eps);
+  return x + at::linear(at::silu(at::linear(h, lw.w_gate)) * at::linear(h, lw.w_up), lw.w_down);
+}
+
 void check_prefix(const Cartridge& p, const ModelConfig& c) {
   if (p.layers() != c.n_layers || p.values.size() != p.keys.size())
     throw InvalidArgument("Cartridge has " + std::to_string(p.layers()) + " layers, the model " +
@@ -167,7 +193,6 @@ at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, con
 
   const int64_t B = tokens.size(0), T = tokens.size(1), L = cache.length(), S = L + T;
   const int64_t P = prefix ? prefix->tokens() : 0;
-  const int64_t H = c.n_heads, KV = c.n_kv_heads, hd = c.head_dim;
   auto longs = at::TensorOptions().device(device_).dtype(at::kLong);
 
   // Positions [B or 1, T] and the visibility of cache slots [B or 1, 1, T, S].
@@ -189,25 +214,14 @@ at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, con
   at::Tensor x = at::embedding(w.tok_embeddings, tokens);  // [B, T, dim]
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
-    at::Tensor h = rms_norm(x, lw.attn_norm, c.norm_eps);
-    at::Tensor q = linear(h, lw.wq, lw.bq).view({B, T, H, hd});
-    at::Tensor k = linear(h, lw.wk, lw.bk).view({B, T, KV, hd});
-    at::Tensor v = linear(h, lw.wv, lw.bv).view({B, T, KV, hd});
-    if (c.qk_norm) {  // Qwen3: per-head RMSNorm before RoPE
-      q = rms_norm(q, lw.q_norm, c.norm_eps);
-      k = rms_norm(k, lw.k_norm, c.norm_eps);
-    }
-    q = rope_.apply(q, cos, sin);
-    k = rope_.apply(k, cos, sin);
+    auto [q, k, v] = project_qkv(x, lw, c, rope_, cos, sin);
     auto [K, V] = cache.append(l, k.transpose(1, 2), v.transpose(1, 2));
     at::Tensor pk, pv;
     if (prefix) {
       pk = prefix->keys[static_cast<size_t>(l)].to(device_, dtype_);
       pv = prefix->values[static_cast<size_t>(l)].to(device_, dtype_);
     }
-    x = x + at::linear(attend(q.transpose(1, 2), K, V, pk, pv, mask), lw.wo);
-    h = rms_norm(x, lw.ffn_norm, c.norm_eps);
-    x = x + at::linear(at::silu(at::linear(h, lw.w_gate)) * at::linear(h, lw.w_up), lw.w_down);
+    x = add_feed_forward(x + at::linear(attend(q.transpose(1, 2), K, V, pk, pv, mask), lw.wo), lw, c);
   }
   cache.advance(T);
   if (last_only) x = x.narrow(1, T - 1, 1);
@@ -234,19 +248,12 @@ at::Tensor Transformer::decode(const DecodeBatch& b, KVSlots& kv) {
   std::vector<at::Tensor> group_rows;
   for (const auto& g : b.shared) group_rows.push_back(g.rows.to(device_, at::kLong));
 
-  at::Tensor x = at::embedding(w.tok_embeddings, tokens);  // [N, dim]
+  at::Tensor x = at::embedding(w.tok_embeddings, tokens).view({N, 1, c.dim});
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
-    at::Tensor h = rms_norm(x, lw.attn_norm, c.norm_eps);
-    at::Tensor q = linear(h, lw.wq, lw.bq).view({N, 1, H, hd});
-    at::Tensor k = linear(h, lw.wk, lw.bk).view({N, 1, KV, hd});
-    at::Tensor v = linear(h, lw.wv, lw.bv).view({N, KV, hd});
-    if (c.qk_norm) {
-      q = rms_norm(q, lw.q_norm, c.norm_eps);
-      k = rms_norm(k, lw.k_norm, c.norm_eps);
-    }
-    q = rope_.apply(q, cos, sin).view({N, KV, G, hd}) * scale;
-    k = rope_.apply(k, cos, sin).view({N, KV, hd});
+    auto [q1, k1, v1] = project_qkv(x, lw, c, rope_, cos, sin);
+    const at::Tensor q = q1.view({N, KV, G, hd}) * scale;
+    const at::Tensor k = k1.view({N, KV, hd}), v = v1.view({N, KV, hd});
     at::Tensor& K = kv.keys(l);
     at::Tensor& V = kv.values(l);
     using at::indexing::Slice;
@@ -269,11 +276,9 @@ at::Tensor Transformer::decode(const DecodeBatch& b, KVSlots& kv) {
       Partial mine{own.out.index_select(0, r), own.lse.index_select(0, r)};
       out = out.index_copy(0, r, merge_parts(pre, mine));
     }
-    x = x + at::linear(out.to(dtype_).reshape({N, H * hd}), lw.wo);
-    h = rms_norm(x, lw.ffn_norm, c.norm_eps);
-    x = x + at::linear(at::silu(at::linear(h, lw.w_gate)) * at::linear(h, lw.w_up), lw.w_down);
+    x = add_feed_forward(x + at::linear(out.to(dtype_).reshape({N, 1, H * hd}), lw.wo), lw, c);
   }
-  return at::linear(rms_norm(x, w.norm, c.norm_eps), w.output).to(at::kFloat);
+  return at::linear(rms_norm(x.view({N, c.dim}), w.norm, c.norm_eps), w.output).to(at::kFloat);
 }
 
 Cartridge Transformer::prefill_cartridge(const std::vector<int32_t>& tokens, const Cartridge* prefix) {

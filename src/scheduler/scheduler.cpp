@@ -188,7 +188,7 @@ void Scheduler::drop_cancelled_and_expired(std::vector<Pending>& failed) {
   }
 }
 
-bool Scheduler::admit_one(Pending p) {
+void Scheduler::admit_one(Pending p) {
   const size_t row = running_.size();
   auto a = std::make_unique<Active>(p.request.sampling);
   a->ticket = p.ticket;
@@ -225,7 +225,6 @@ bool Scheduler::admit_one(Pending p) {
   } catch (...) {
     finish(row, std::current_exception());
   }
-  return !r.done;
 }
 
 void Scheduler::decode_step() {

@@ -68,7 +68,7 @@ class Scheduler {
 
   void loop();
   void drop_cancelled_and_expired(std::vector<Pending>& failed);
-  bool admit_one(Pending p);
+  void admit_one(Pending p);
   void decode_step();
   // Records token `id` for running_[row]; true when the request is done.
   bool take_token(size_t row, int32_t id);
