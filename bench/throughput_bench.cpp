@@ -60,8 +60,7 @@ int64_t weight_bytes(const Transformer& m) {
   int64_t b = w.tok_embeddings.nbytes() + w.norm.nbytes();
   if (!w.output.is_same(w.tok_embeddings)) b += w.output.nbytes();
   for (const auto& l : w.layers)
-    for (const at::Tensor* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm,
-                                &l.ffn_norm, &l.w_gate, &l.w_down, &l.w_up})
+    for (const at::Tensor* t : l.all())
       if (t->defined()) b += t->nbytes();
   return b;
 }

@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -25,6 +26,15 @@ struct LayerWeights {
   at::Tensor w_gate;      // [hidden_dim, dim]   (llama2.c w1)
   at::Tensor w_down;      // [dim, hidden_dim]   (llama2.c w2)
   at::Tensor w_up;        // [hidden_dim, dim]   (llama2.c w3)
+
+  // Every tensor of the layer (undefined ones included), for code that
+  // treats them alike: device moves, byte counts.
+  std::array<at::Tensor*, 14> all() {
+    return {&attn_norm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &q_norm, &k_norm, &ffn_norm, &w_gate, &w_down, &w_up};
+  }
+  std::array<const at::Tensor*, 14> all() const {
+    return {&attn_norm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &q_norm, &k_norm, &ffn_norm, &w_gate, &w_down, &w_up};
+  }
 };
 
 struct ModelWeights {

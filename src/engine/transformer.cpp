@@ -169,9 +169,7 @@ Transformer::Transformer(LoadedModel model, at::Device device, at::ScalarType dt
   if (tied) w.output = w.tok_embeddings;
   else conv(w.output);
   for (auto& l : w.layers)
-    for (at::Tensor* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm,
-                          &l.ffn_norm, &l.w_gate, &l.w_down, &l.w_up})
-      conv(*t);
+    for (at::Tensor* t : l.all()) conv(*t);
 }
 
 KVCache Transformer::new_cache(int64_t batch, int64_t capacity) const {
