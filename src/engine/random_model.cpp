@@ -116,7 +116,7 @@ ModelConfig random_model_config(std::string_view shape) {
   throw InvalidArgument("unknown model shape '" + std::string(shape) + "'; known shapes: " + known);
 }
 
-void write_random_model(const ModelConfig& config, uint64_t seed, const std::filesystem::path& dir) {
+void write_random_model(const ModelConfig& config, uint64_t seed, const std::filesystem::path& dir, float init_std) {
   const at::ScalarType dtype = dtype_of(config);
   if (config.rope_style != RopeStyle::Half)
     throw InvalidArgument("random model: the HF layout uses rotate-half RoPE (RopeStyle::Half)");
@@ -125,7 +125,10 @@ void write_random_model(const ModelConfig& config, uint64_t seed, const std::fil
   SafetensorsWriter writer(dir / "model.safetensors", layout);
   // Slabs of about 8M values bound memory for the 128K-row embeddings.
   constexpr int64_t kSlabElems = int64_t{1} << 23;
-  const float half_width = 0.02f * std::sqrt(3.0f);  // uniform[-a, a] has std a/sqrt(3)
+  if (!(init_std > 0.0f && init_std < 1.0f))
+    throw InvalidArgument("random model: init_std must be in (0, 1), got " + std::to_string(init_std));
+  // uniform[-a, a] has std a/sqrt(3); norm weights keep their 0.02 jitter.
+  const float half_width = init_std * std::sqrt(3.0f), norm_half_width = 0.02f * std::sqrt(3.0f);
   std::vector<float> buf;
   for (const SafetensorsSpec& s : layout) {
     // Seeding by name (not by position in the stream) keeps each tensor's
@@ -142,7 +145,7 @@ void write_random_model(const ModelConfig& config, uint64_t seed, const std::fil
       for (float& v : buf) {
         // 24 random bits -> u in [0, 1) exactly representable in f32.
         const float u = static_cast<float>(splitmix64(state) >> 40) * (1.0f / 16777216.0f);
-        v = (2.0f * u - 1.0f) * half_width + (norm ? 1.0f : 0.0f);
+        v = norm ? 1.0f + (2.0f * u - 1.0f) * norm_half_width : (2.0f * u - 1.0f) * half_width;
       }
       std::vector<int64_t> part_shape = s.shape;
       part_shape[0] = n_rows;

