@@ -177,7 +177,7 @@ KVCache Transformer::new_cache(int64_t batch, int64_t capacity) const {
 }
 
 at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, const Cartridge* prefix,
-                                bool last_only) {
+                                bool last_only, const at::Tensor& segments) {
   const ModelConfig& c = model_.config;
   const ModelWeights& w = model_.weights;
   if (tokens_in.dim() != 2 || tokens_in.size(1) == 0 || tokens_in.size(0) != cache.batch())
@@ -197,9 +197,25 @@ at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, con
   const at::Tensor& pad = cache.padding();
   at::Tensor pos = at::arange(P + L, P + S, longs).unsqueeze(0);
   if (pad.defined()) pos = pos - pad.unsqueeze(1);
+  at::Tensor mask, seg;
+  if (segments.defined()) {
+    if (segments.sizes() != tokens.sizes() || L != 0 || pad.defined())
+      throw InvalidArgument("Transformer::forward: segments must be [B, T] like the tokens (" +
+                            c10::str(tokens.sizes()) + "), on an empty cache without padding; got " +
+                            c10::str(segments.sizes()) + " with " + std::to_string(L) + " cached tokens");
+    seg = segments.to(device_, at::kLong);
+    // Each segment restarts at position P: its index minus that of the
+    // segment's first token (a running max of the start indices).
+    at::Tensor idx = at::arange(T, longs).unsqueeze(0).expand({B, T});
+    at::Tensor starts = at::ones({B, T}, longs.dtype(at::kBool));
+    if (T > 1) starts.narrow(1, 1, T - 1).copy_(seg.narrow(1, 1, T - 1) != seg.narrow(1, 0, T - 1));
+    at::Tensor first = std::get<0>(at::cummax(at::where(starts, idx, at::zeros_like(idx)), 1));
+    pos = idx - first + P;
+    at::Tensor causal = at::arange(S, longs).view({1, S}) <= at::arange(S, longs).view({S, 1});
+    mask = (causal.unsqueeze(0) & (seg.unsqueeze(2) == seg.unsqueeze(1))).unsqueeze(1);
+  }
   auto [cos, sin] = rope_.tables(pos);
-  at::Tensor mask;
-  if (T > 1 || pad.defined()) {
+  if (!seg.defined() && (T > 1 || pad.defined())) {
     at::Tensor q_slot = at::arange(L, S, longs).view({T, 1});
     at::Tensor k_slot = at::arange(0, S, longs).view({1, S});
     mask = (k_slot <= q_slot).unsqueeze(0);

@@ -60,8 +60,14 @@ class Transformer {
   // vocab] when last_only. Differentiable w.r.t. the prefix tensors when
   // called outside InferenceMode with requires_grad prefix tensors (one
   // forward per backward: the cache is written in place).
+  //
+  // Packing: with `segments` [B, T] (int64; an empty cache, no padding),
+  // several sequences share a row: a token sees the prefix and the earlier
+  // tokens of its own segment only, and each segment's positions restart at
+  // prefix->tokens(), so every packed sequence reads as if it ran alone.
+  // Padding is a segment of its own (any id not used by a real one).
   at::Tensor forward(const at::Tensor& tokens, KVCache& cache, const Cartridge* prefix = nullptr,
-                     bool last_only = false);
+                     bool last_only = false, const at::Tensor& segments = {});
 
   // Appends each sequence's new token to its row of `kv` and returns fp32
   // logits [N, vocab]. Equal (to rounding) to forward() of each sequence

@@ -4,6 +4,7 @@
 #include <c10/core/GradMode.h>
 #include <torch/autograd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/error.h"
@@ -34,12 +35,12 @@ std::string make_fingerprint(const SyntheticDataset& d, const TrainOptions& o, c
     h ^= xxh3_64(e.topk_logprobs.data(), e.topk_logprobs.size() * sizeof(float)) + (h << 6) + (h >> 2);
   }
   char buf[256];
-  std::snprintf(buf, sizeof buf, "data=%s k=%lld n=%zu p=%lld steps=%lld bs=%lld acc=%lld lr=%.9g b1=%.9g b2=%.9g eps=%.9g seed=%llu sink=%d",
+  std::snprintf(buf, sizeof buf, "data=%s k=%lld n=%zu p=%lld steps=%lld bs=%lld acc=%lld lr=%.9g b1=%.9g b2=%.9g eps=%.9g seed=%llu sink=%d pack=%lld",
                 hex64(h).c_str(), static_cast<long long>(d.top_k), d.examples.size(),
                 static_cast<long long>(init.tokens()), static_cast<long long>(o.steps),
                 static_cast<long long>(o.batch_size), static_cast<long long>(o.grad_accum), o.adam.lr,
                 o.adam.beta1, o.adam.beta2, o.adam.eps, static_cast<unsigned long long>(o.seed),
-                o.freeze_sink ? 1 : 0);
+                o.freeze_sink ? 1 : 0, o.pack ? static_cast<long long>(std::max<int64_t>(o.pack_tokens, 1)) : 0LL);
   return buf;
 }
 
@@ -126,31 +127,56 @@ double CartridgeTrainer::step_once(int64_t step, int64_t* tokens_out) {
   for (auto& p : params_) p.mutable_grad() = at::Tensor();
   double loss_total = 0;
   for (int64_t a = 0; a < A; ++a) {
-    int64_t T = 0;
-    for (int64_t b = 0; b < B; ++b)
-      T = std::max<int64_t>(T, static_cast<int64_t>(data_.examples[static_cast<size_t>(idx[a * B + b])].tokens.size()));
-    T = std::min(T, room);
-    at::Tensor tok = at::zeros({B, T}, at::kLong), ids = at::zeros({B, T, k}, at::kLong);
-    at::Tensor lps = at::zeros({B, T, k}, at::kFloat), mask = at::zeros({B, T}, at::kFloat);
+    // Packing, first fit in data order: rows of at most `cap` tokens, each
+    // conversation whole in one row (cut to the window if it is longer).
+    std::vector<const SyntheticExample*> ex;
+    int64_t longest = 0;
+    for (int64_t b = 0; b < B; ++b) {
+      ex.push_back(&data_.examples[static_cast<size_t>(idx[a * B + b])]);
+      longest = std::max<int64_t>(longest, std::min<int64_t>(static_cast<int64_t>(ex.back()->tokens.size()), room));
+    }
+    const int64_t cap = opt_.pack ? std::min(std::max(longest, opt_.pack_tokens), room) : longest;
+    std::vector<std::vector<size_t>> rows;
+    std::vector<int64_t> used;
+    for (size_t e = 0; e < ex.size(); ++e) {
+      const int64_t len = std::min<int64_t>(static_cast<int64_t>(ex[e]->tokens.size()), room);
+      size_t r = 0;
+      while (r < rows.size() && (!opt_.pack || used[r] + len > cap)) ++r;
+      if (r == rows.size()) {
+        rows.emplace_back();
+        used.push_back(0);
+      }
+      rows[r].push_back(e);
+      used[r] += len;
+    }
+    const int64_t R = static_cast<int64_t>(rows.size()), T = *std::max_element(used.begin(), used.end());
+    at::Tensor tok = at::zeros({R, T}, at::kLong), seg = at::full({R, T}, -1, at::kLong);
+    at::Tensor ids = at::zeros({R, T, k}, at::kLong), lps = at::zeros({R, T, k}, at::kFloat);
+    at::Tensor mask = at::zeros({R, T}, at::kFloat);
     auto tk = tok.accessor<int64_t, 2>();
+    auto sk = seg.accessor<int64_t, 2>();
     auto ik = ids.accessor<int64_t, 3>();
     auto lk = lps.accessor<float, 3>();
     auto mk = mask.accessor<float, 2>();
-    for (int64_t b = 0; b < B; ++b) {
-      const auto& e = data_.examples[static_cast<size_t>(idx[a * B + b])];
-      int64_t len = std::min<int64_t>(static_cast<int64_t>(e.tokens.size()), T);
-      for (int64_t t = 0; t < len; ++t) {
-        tk[b][t] = e.tokens[static_cast<size_t>(t)];
-        mk[b][t] = 1.f;
-        for (int64_t j = 0; j < k; ++j) {
-          ik[b][t][j] = e.topk_ids[static_cast<size_t>(t * k + j)];
-          lk[b][t][j] = e.topk_logprobs[static_cast<size_t>(t * k + j)];
+    for (int64_t r = 0; r < R; ++r) {
+      int64_t at_t = 0;
+      for (size_t e : rows[static_cast<size_t>(r)]) {
+        const SyntheticExample& x = *ex[e];
+        const int64_t len = std::min<int64_t>(static_cast<int64_t>(x.tokens.size()), room);
+        for (int64_t t = 0; t < len; ++t, ++at_t) {
+          tk[r][at_t] = x.tokens[static_cast<size_t>(t)];
+          sk[r][at_t] = static_cast<int64_t>(e);
+          mk[r][at_t] = 1.f;
+          for (int64_t j = 0; j < k; ++j) {
+            ik[r][at_t][j] = x.topk_ids[static_cast<size_t>(t * k + j)];
+            lk[r][at_t][j] = x.topk_logprobs[static_cast<size_t>(t * k + j)];
+          }
         }
       }
     }
     Cartridge cart = assemble();
-    KVCache cache = model_.new_cache(B, T);
-    at::Tensor logits = model_.forward(tok.to(model_.device()), cache, &cart);
+    KVCache cache = model_.new_cache(R, T);
+    at::Tensor logits = model_.forward(tok.to(model_.device()), cache, &cart, false, seg);
     at::Tensor loss = distill_loss_sum(logits, ids.to(model_.device()), lps.to(model_.device()),
                                        mask.to(model_.device())) /
                       static_cast<double>(total_tokens);

@@ -1,11 +1,13 @@
 // Trains a Cartridge on a SyntheticDataset with the model frozen.
 //
-// Batching: the conversations of a micro-batch are right-padded to the
-// longest and padded positions are masked out of the loss. Causal attention
-// means a real token never sees the padding after it, and each row is its
-// own sequence, so no conversation attends to another (batch padding rather
-// than packing with a block-diagonal mask: simpler, exact, and the waste is
-// small when conversations have similar lengths).
+// Batching: the conversations of a micro-batch are packed into rows, first
+// fit in data order, each row at most max(longest conversation,
+// pack_tokens) tokens. In a row, a conversation attends to the Cartridge and
+// its own earlier tokens only, at positions restarting after the Cartridge
+// (Transformer::forward's segments), so packing changes no result beyond
+// rounding; it saves the forward, backward and full-vocabulary log-softmax
+// that padded positions would cost. The tail of a row is padding, masked out
+// of the loss.
 //
 // The Cartridge's first token (the attention sink) stays frozen; the other
 // p-1 keys and values per layer are trained with Adam. The loss of a step is
@@ -32,6 +34,8 @@ struct TrainOptions {
   int64_t steps = 100;
   int64_t batch_size = 8;   // sequences per micro-batch
   int64_t grad_accum = 1;   // micro-batches per optimizer step
+  bool pack = true;         // false: one conversation per row (right-padded)
+  int64_t pack_tokens = 0;  // row length when packing, if above the longest conversation
   AdamOptions adam;         // lr 2e-2 by default
   uint64_t seed = 0;        // data order
   int64_t checkpoint_every = 0;  // steps; 0: only at the end and on cancel

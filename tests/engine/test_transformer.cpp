@@ -143,6 +143,59 @@ TEST(Transformer, BatchedRowsWithLeftPaddingEqualSingleRows) {
   }
 }
 
+// Packing: three sequences in one row (and one in a second row, followed by
+// padding) read exactly as each alone after the same Cartridge, with and
+// without one, and gradients reach the Cartridge through the packed rows.
+TEST(Transformer, PackedSegmentsEqualEachSequenceAlone) {
+  Transformer m(stories());
+  const auto ids = long_text_tokens();
+  Cartridge c;
+  {
+    c10::InferenceMode guard;
+    c = m.prefill_cartridge(std::vector<int32_t>(ids.begin(), ids.begin() + 9));
+  }
+  const std::vector<std::pair<size_t, size_t>> spans = {{20, 27}, {40, 43}, {60, 65}, {80, 84}};
+  // Row 0: spans 0, 1, 2 (segments 0, 1, 2; 15 tokens); row 1: span 3 then
+  // 11 padding tokens (segment -1).
+  at::Tensor tokens = at::zeros({2, 15}, at::kLong), seg = at::full({2, 15}, -1, at::kLong);
+  int64_t at_t = 0;
+  for (int64_t i = 0; i < 4; ++i) {
+    auto [from, to] = spans[static_cast<size_t>(i)];
+    const int64_t row = i < 3 ? 0 : 1, n = static_cast<int64_t>(to - from);
+    if (i == 3) at_t = 0;
+    tokens[row].narrow(0, at_t, n).copy_(as_batch(ids, from, to)[0]);
+    seg[row].narrow(0, at_t, n).fill_(i);
+    at_t += n;
+  }
+  for (const Cartridge* prefix : {static_cast<const Cartridge*>(&c), static_cast<const Cartridge*>(nullptr)}) {
+    c10::InferenceMode guard;
+    KVCache packed = m.new_cache(2, 15);
+    at::Tensor got = m.forward(tokens, packed, prefix, false, seg);
+    int64_t start = 0;
+    for (int64_t i = 0; i < 4; ++i) {
+      auto [from, to] = spans[static_cast<size_t>(i)];
+      const int64_t row = i < 3 ? 0 : 1, n = static_cast<int64_t>(to - from);
+      if (i == 3) start = 0;
+      KVCache one = m.new_cache(1, n);
+      at::Tensor want = m.forward(as_batch(ids, from, to), one, prefix);
+      EXPECT_LE(max_diff(got[row].narrow(0, start, n), want[0]), 1e-4)
+          << "sequence " << i << (prefix ? " after the Cartridge" : " alone");
+      start += n;
+    }
+  }
+  // Gradients flow to the Cartridge from a packed forward.
+  Cartridge t;
+  for (const auto& k : c.keys) t.keys.push_back(k.clone().set_requires_grad(true));
+  for (const auto& v : c.values) t.values.push_back(v.clone().set_requires_grad(true));
+  KVCache packed = m.new_cache(2, 15);
+  m.forward(tokens, packed, &t, false, seg).select(2, 7).sum().backward();
+  ASSERT_TRUE(t.keys[0].grad().defined());
+  EXPECT_GT(t.keys[0].grad().abs().sum().item<double>(), 0.0);
+  // Misuse is an error, not a silent misread.
+  KVCache other = m.new_cache(2, 15);
+  EXPECT_THROW(m.forward(tokens, other, &c, false, seg.narrow(1, 0, 14)), InvalidArgument);
+}
+
 TEST(Transformer, RejectsMismatchedCartridgeAndTokens) {
   c10::InferenceMode guard;
   Transformer m(stories());

@@ -150,6 +150,37 @@ Cartridge resume_init(Model& m) {
   return initial_cartridge(*m.tf, c, 32);
 }
 
+// Packing several conversations per row is an optimization only: the losses
+// and the trained Cartridge equal those of one conversation per row, to
+// rounding. Conversations of 9..40 tokens, packed into rows of 64.
+TEST(SelfStudyTraining, PackingChangesNothingButRounding) {
+  Model m;
+  const auto corpus = m.tok->encode(test::kStoriesCorpus, false);
+  SyntheticDataset data = corpus_ntp_dataset(corpus, 12, 40, 5);
+  for (size_t i = 0; i < data.examples.size(); ++i) {
+    auto& e = data.examples[i];
+    const size_t n = 9 + (i * 7) % 32;
+    e.tokens.resize(n);
+    e.topk_ids.resize(n);
+    e.topk_logprobs.resize(n);
+  }
+  auto run = [&](bool pack) {
+    TrainOptions t = evidence_training(3);
+    t.batch_size = 6;
+    t.pack = pack;
+    t.pack_tokens = 64;
+    CartridgeTrainer trainer(*m.tf, data, resume_init(m), t);
+    return trainer.train();
+  };
+  TrainResult packed = run(true), padded = run(false);
+  ASSERT_EQ(packed.losses.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(packed.losses[i], padded.losses[i], 1e-5 * std::abs(padded.losses[i]));
+  for (size_t l = 0; l < packed.cartridge.keys.size(); ++l) {
+    EXPECT_LE((packed.cartridge.keys[l] - padded.cartridge.keys[l]).abs().max().item<double>(), 1e-4);
+    EXPECT_LE((packed.cartridge.values[l] - padded.cartridge.values[l]).abs().max().item<double>(), 1e-4);
+  }
+}
+
 // Run only as the child of KilledRunResumesToTheSameCartridge: trains with
 // checkpoints into the parent's store and reports each checkpoint.
 TEST(SelfStudyResume, DISABLED_ChildTrainer) {
