@@ -98,6 +98,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
 
   ResidencyOptions ro;
   ro.device = device;
+  ro.dtype = dtype;  // resident in the query model's dtype: decode reads them without converting
   ro.device_budget_bytes = options.memory_budget_bytes;
   residency_ = std::make_unique<ResidencyManager>(*store_, ro);
   for (int64_t corpus : settings_->pinned()) {

@@ -202,6 +202,28 @@ TEST_F(ResidencyTest, CompositionEqualsComposeOfThePartsAndIsCached) {
   EXPECT_EQ(m.stats().device.bytes, bytes_of(16) * 2 + bytes_of(7) + bytes_of(23));
 }
 
+// Resident in the model's dtype: f32 Cartridges on a bf16 model are
+// converted once, on load, and the budget counts the resident bytes. A part
+// already resident is reused as it is.
+TEST_F(ResidencyTest, CartridgesAreResidentInTheRequestedDtype) {
+  const auto a = add(16), b = add(8);
+  ResidencyOptions o = cpu_budget(bytes_of(16) + bytes_of(8));  // f32 bytes: room for bf16 a, b and a+b
+  o.dtype = at::kBFloat16;
+  ResidencyManager m(*store_, o);
+  CartridgeRef ra = m.acquire({a});
+  ASSERT_EQ(ra->cartridge().keys[0].scalar_type(), at::kBFloat16);
+  for (size_t l = 0; l < cartridges_[0].keys.size(); ++l) {
+    EXPECT_TRUE(at::equal(ra->cartridge().keys[l], cartridges_[0].keys[l].to(at::kBFloat16)));
+    EXPECT_TRUE(at::equal(ra->cartridge().values[l], cartridges_[0].values[l].to(at::kBFloat16)));
+  }
+  EXPECT_EQ(m.stats().device.bytes, bytes_of(16) / 2);
+  CartridgeRef rab = m.acquire({a, b});
+  const Cartridge want = compose({&cartridges_[0], &cartridges_[1]});
+  for (size_t l = 0; l < want.keys.size(); ++l)
+    EXPECT_TRUE(at::equal(rab->cartridge().keys[l], want.keys[l].to(at::kBFloat16)));
+  EXPECT_EQ(m.stats().device.bytes, (bytes_of(16) + bytes_of(24)) / 2);
+}
+
 TEST_F(ResidencyTest, CompositionOfSingleHeadPartsDecompressesIntoPlace) {
   // kv_heads = 1: each part's token slice is contiguous, read in place.
   const auto a = add(6, 1), b = add(9, 1);

@@ -28,6 +28,10 @@ int64_t CartridgeLayout::bytes() const {
   return n;
 }
 
+int64_t CartridgeLayout::resident_bytes() const {
+  return 2 * layers * kv_heads * tokens() * head_dim * static_cast<int64_t>(c10::elementSize(resident_dtype));
+}
+
 namespace {
 
 // The layout of one row, with part_tokens = {its tokens}.
@@ -84,6 +88,7 @@ CartridgeLayout CartridgeLayout::of(const std::vector<CartridgeRow>& rows) {
                             c10::toString(out.dtype) + ")");
     out.part_tokens.push_back(part.part_tokens.front());
   }
+  out.resident_dtype = out.dtype;
   return out;
 }
 

@@ -17,12 +17,14 @@ struct CartridgeLayout {
   int64_t layers = 0;
   int64_t kv_heads = 0;
   int64_t head_dim = 0;
-  at::ScalarType dtype = at::kFloat;
+  at::ScalarType dtype = at::kFloat;           // as stored (and kept on the host tier)
+  at::ScalarType resident_dtype = at::kFloat;  // as loaded on the device; of() sets it to dtype
   std::vector<int64_t> part_tokens;  // tokens of each row, in order
 
   int64_t tokens() const;                // all parts
-  int64_t part_bytes(size_t part) const;  // K and V of all layers of one part
-  int64_t bytes() const;                 // all parts: the bytes of the composed Cartridge
+  int64_t part_bytes(size_t part) const;  // K and V of all layers of one part, as stored
+  int64_t bytes() const;                 // all parts, as stored
+  int64_t resident_bytes() const;        // the composed Cartridge on the device
 
   // Reads the layout from rows: each must be "ready" or "superseded" and have keys and values
   // [kv_heads, tokens, head_dim] for every layer (CorruptData otherwise), and

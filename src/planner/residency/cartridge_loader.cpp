@@ -36,7 +36,8 @@ LoadedCartridge CartridgeLoader::load(const CartridgeLayout& layout, const std::
   // the stream the queries use (see residency_manager.h on releasing refs).
   LoadedCartridge out;
   out.from_disk.resize(sources.size());
-  const auto device_options = at::TensorOptions().dtype(layout.dtype).device(device_);
+  const auto device_options = at::TensorOptions().dtype(layout.resident_dtype).device(device_);
+  const bool same_dtype = layout.resident_dtype == layout.dtype;
   for (int64_t l = 0; l < layout.layers; ++l) {
     out.cartridge.keys.push_back(at::empty({layout.kv_heads, layout.tokens(), layout.head_dim}, device_options));
     out.cartridge.values.push_back(at::empty({layout.kv_heads, layout.tokens(), layout.head_dim}, device_options));
@@ -87,7 +88,7 @@ LoadedCartridge CartridgeLoader::load(const CartridgeLayout& layout, const std::
           }
           const std::string name = cartridge_tensor_name(l, keys);
           out.disk_bytes += tensor_bytes;
-          if (!cuda && dst.is_contiguous()) {
+          if (!cuda && same_dtype && dst.is_contiguous()) {
             store_.read_cartridge_tensor_into(src.row->id, name, dst.data_ptr(), static_cast<size_t>(tensor_bytes));
             continue;
           }

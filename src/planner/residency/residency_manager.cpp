@@ -187,8 +187,9 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
       throw InvalidArgument("cartridge " + std::to_string(r.id) + " appears twice in one composition");
     ids.push_back(r.id);
   }
-  const CartridgeLayout layout = CartridgeLayout::of(rows);  // InvalidArgument for no rows
-  const int64_t need = layout.bytes();
+  CartridgeLayout layout = CartridgeLayout::of(rows);  // InvalidArgument for no rows
+  if (s.options.dtype) layout.resident_dtype = *s.options.dtype;
+  const int64_t need = layout.resident_bytes();
   if (need > s.options.device_budget_bytes)
     throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " on " + s.options.device.str() +
                             ", more than the whole residency budget of " + mib(s.options.device_budget_bytes) +

@@ -11,13 +11,21 @@
 
 #include <c10/core/Device.h>
 
+#include <c10/core/ScalarType.h>
+
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 namespace cdb {
 
 struct ResidencyOptions {
   at::Device device = at::kCPU;
+  // The dtype Cartridges are resident in: the query model's, so that a
+  // decode step reads them as they are instead of converting them (f32 as
+  // trained, bf16 on a GPU) at every layer of every step. Converted once,
+  // on load; the host tier keeps them as stored. Unset: as stored.
+  std::optional<at::ScalarType> dtype;
   int64_t device_budget_bytes = 0;  // 0: default (see above)
   int64_t host_budget_bytes = 0;    // 0: default; ignored on CPU (no host tier)
   // How long acquire() waits for in-use Cartridges to be released before
