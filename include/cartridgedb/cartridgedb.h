@@ -12,7 +12,9 @@
 // resumes from its last checkpoint at the next open) and closes the
 // directory. One process opens a directory at a time (IoError otherwise).
 // A Database may be used from several threads; each call is independent
-// except the SET values, which the handle's session shares.
+// except the SET values, which belong to a session: Database::execute runs
+// in the handle's own session, and new_session() gives one per client (a
+// server connection, say) with its own SET values.
 //
 // Errors: every failure throws a cartridgedb::Error subclass (below) whose
 // message names what is wrong and, where there is one, what to do.
@@ -151,7 +153,33 @@ struct Callbacks {
 };
 
 
-// ---- the handle ---------------------------------------------------------------
+// ---- the handles --------------------------------------------------------------
+
+class Database;
+
+// A session over a Database: statements run as with Database::execute, with
+// SET values of its own (defaults for ASK's options; they start at the
+// defaults). Cheap to make; any number per Database. Use one from one thread
+// at a time; sessions of one Database may run concurrently (their questions
+// join one batch). A session must not outlive its Database.
+class Session {
+ public:
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Result execute(std::string_view statement, const Callbacks& callbacks = {});
+  std::vector<Result> execute_script(std::string_view script, const Callbacks& callbacks = {});
+  // The columns execute() would return for one statement, without running
+  // it (a SELECT is prepared, not stepped). Errors as execute()'s.
+  std::vector<std::string> columns(std::string_view statement);
+
+ private:
+  friend class Database;
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 class Database {
  public:
@@ -165,6 +193,10 @@ class Database {
   Result execute(std::string_view statement, const Callbacks& callbacks = {});
   // Every statement of a script, in order; stops at the first error.
   std::vector<Result> execute_script(std::string_view script, const Callbacks& callbacks = {});
+
+  // A new session with its own SET values (the handle's own session, which
+  // execute() uses, is not affected by it).
+  std::unique_ptr<Session> new_session();
 
   const std::string& dir() const;
   std::string model_fingerprint() const;

@@ -85,10 +85,48 @@ const std::string& Result::at(size_t row, std::string_view column) const {
   throw NotFound(statement + ": no column '" + std::string(column) + "'");
 }
 
+struct Session::Impl {
+  explicit Impl(cdb::Database& db) : exec(db) {}
+  cdb::Executor exec;  // holds the session's SET values
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+Result Session::execute(std::string_view statement, const Callbacks& callbacks) {
+  try {
+    cdb::lang::Statement s = cdb::lang::parse_statement(statement);
+    return to_public(impl_->exec.execute(s, to_internal(callbacks)));
+  } catch (...) {
+    rethrow_public(statement);
+  }
+}
+
+std::vector<Result> Session::execute_script(std::string_view script, const Callbacks& callbacks) {
+  try {
+    std::vector<Result> out;
+    for (const auto& s : cdb::lang::parse_script(script)) {
+      out.push_back(to_public(impl_->exec.execute(s, to_internal(callbacks))));
+      if (callbacks.on_result) callbacks.on_result(out.back());
+    }
+    return out;
+  } catch (...) {
+    rethrow_public(script);
+  }
+}
+
+std::vector<std::string> Session::columns(std::string_view statement) {
+  try {
+    return impl_->exec.columns(cdb::lang::parse_statement(statement));
+  } catch (...) {
+    rethrow_public(statement);
+  }
+}
+
 struct Database::Impl {
   std::string dir;
   std::unique_ptr<cdb::Database> db;
-  std::unique_ptr<cdb::Executor> exec;
+  std::unique_ptr<Session> session;  // the handle's own, for execute()
 };
 
 Database::Database(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -108,7 +146,7 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptio
     o.start_workers = options.start_workers;
     o.create_if_missing = options.create_if_missing;
     impl->db = std::make_unique<cdb::Database>(dir, o);
-    impl->exec = std::make_unique<cdb::Executor>(*impl->db);
+    impl->session.reset(new Session(std::make_unique<Session::Impl>(*impl->db)));
     return std::unique_ptr<Database>(new Database(std::move(impl)));
   } catch (...) {
     rethrow_public(dir);
@@ -116,25 +154,15 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptio
 }
 
 Result Database::execute(std::string_view statement, const Callbacks& callbacks) {
-  try {
-    cdb::lang::Statement s = cdb::lang::parse_statement(statement);
-    return to_public(impl_->exec->execute(s, to_internal(callbacks)));
-  } catch (...) {
-    rethrow_public(statement);
-  }
+  return impl_->session->execute(statement, callbacks);
 }
 
 std::vector<Result> Database::execute_script(std::string_view script, const Callbacks& callbacks) {
-  try {
-    std::vector<Result> out;
-    for (const auto& s : cdb::lang::parse_script(script)) {
-      out.push_back(to_public(impl_->exec->execute(s, to_internal(callbacks))));
-      if (callbacks.on_result) callbacks.on_result(out.back());
-    }
-    return out;
-  } catch (...) {
-    rethrow_public(script);
-  }
+  return impl_->session->execute_script(script, callbacks);
+}
+
+std::unique_ptr<Session> Database::new_session() {
+  return std::unique_ptr<Session>(new Session(std::make_unique<Session::Impl>(*impl_->db)));
 }
 
 const std::string& Database::dir() const { return impl_->dir; }

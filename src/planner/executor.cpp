@@ -45,6 +45,30 @@ std::string num(double v, int digits = 4) {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
+// The result columns of each statement, in one place: the statements fill
+// them, and columns() describes a statement without running it.
+using Columns = std::vector<std::string>;
+const Columns kCreateCorpusColumns = {"corpus", "id"};
+const Columns kDocumentsAddedColumns = {"corpus", "documents", "added", "version", "auto_train_job"};
+const Columns kRemoveDocumentColumns = {"corpus", "document", "version", "auto_train_job"};
+const Columns kShowDocumentsColumns = {"document", "bytes", "content_hash", "status", "created_at"};
+const Columns kShowCartridgesColumns = {"id",     "corpus", "version",    "tokens",    "bytes",
+                                        "status", "model",  "location", "final_loss", "created_at"};
+const Columns kShowCacheColumns = {"tier", "bytes", "budget", "entries", "hits", "misses", "evictions"};
+const Columns kShowModelColumns = {"property", "value"};
+const Columns kJobResultColumns = {"job", "state", "corpus_version", "cartridge", "steps", "loss", "error"};
+const Columns kExplainColumns = {"position", "corpus", "source",   "cartridge", "version",
+                                 "tokens",   "bytes",  "location", "load_s",    "note"};
+const Columns kAskColumns = {"answer", "tokens", "finish", "sources"};
+const Columns kPinColumns = {"corpus", "cartridge"};
+const Columns kSetColumns = {"setting", "value"};
+const Columns kShowCorporaColumns = {"corpus",    "description",       "documents",  "bytes",          "version",
+                                     "cartridge", "cartridge_version", "auto_train", "cartridge_tokens"};
+const Columns kShowJobsColumns = {"id",   "corpus",       "state", "progress", "step",     "total_steps", "loss",      "tokens_per_s",
+                                  "eta_s", "version", "cartridge", "attempts", "message", "error",       "created_at"};
+const Columns kJobColumns = {"job"};
+const Columns kCorpusColumns = {"corpus"};
+
 }  // namespace
 
 std::vector<QueryResult> Executor::execute_script(std::string_view script, const ExecCallbacks& cb) {
@@ -83,13 +107,48 @@ QueryResult Executor::execute(const lang::Statement& st, const ExecCallbacks& cb
   return r;
 }
 
+std::vector<std::string> Executor::columns(const lang::Statement& st) {
+  return std::visit(
+      Overloaded{
+          [](const lang::CreateCorpus&) { return kCreateCorpusColumns; },
+          [](const lang::AddDocument&) { return kDocumentsAddedColumns; },
+          [](const lang::LoadFile&) { return kDocumentsAddedColumns; },
+          [](const lang::LoadDirectory&) { return kDocumentsAddedColumns; },
+          [](const lang::RemoveDocument&) { return kRemoveDocumentColumns; },
+          [](const lang::DropCorpus&) { return kCorpusColumns; },
+          [](const lang::ShowCorpora&) { return kShowCorporaColumns; },
+          [](const lang::ShowDocuments&) { return kShowDocumentsColumns; },
+          [](const lang::ShowCartridges&) { return kShowCartridgesColumns; },
+          [](const lang::ShowJobs&) { return kShowJobsColumns; },
+          [](const lang::ShowCache&) { return kShowCacheColumns; },
+          [](const lang::ShowModel&) { return kShowModelColumns; },
+          [](const lang::TrainCartridge& s) { return s.wait ? kJobResultColumns : kJobColumns; },
+          [](const lang::WaitJob&) { return kJobResultColumns; },
+          [](const lang::CancelJob&) { return kJobColumns; },
+          [](const lang::Ask&) { return kAskColumns; },
+          [](const lang::Explain&) { return kExplainColumns; },
+          [](const lang::PinCartridge&) { return kPinColumns; },
+          [](const lang::UnpinCartridge&) { return kCorpusColumns; },
+          [](const lang::Set&) { return kSetColumns; },
+          [&](const lang::RawSelect& s) {
+            Catalog& cat = db_.store().catalog();
+            std::lock_guard lock(cat.mutex());
+            PreparedSelect stmt = prepare_select(s);
+            Columns out;
+            for (int i = 0; i < sqlite3_column_count(stmt.get()); ++i) out.emplace_back(sqlite3_column_name(stmt.get(), i));
+            return out;
+          },
+      },
+      st);
+}
+
 // ---- corpora and documents -------------------------------------------------
 
 QueryResult Executor::create_corpus(const lang::CreateCorpus& s) {
   const CorpusOptions o = CorpusOptions::from_statement(s.options);
   CorpusRow c = db_.store().create_corpus(s.name, o.description, o.to_json());
   QueryResult r;
-  r.columns = {"corpus", "id"};
+  r.columns = kCreateCorpusColumns;
   r.rows = {{c.name, num(c.id)}};
   r.text = "created corpus '" + c.name + "'";
   return r;
@@ -101,7 +160,7 @@ QueryResult Executor::documents_added(const std::string& corpus, int64_t files, 
   auto v = cat.latest_version(c.id);
   const int64_t job = added > 0 ? db_.maybe_auto_train(c.id) : 0;
   QueryResult r;
-  r.columns = {"corpus", "documents", "added", "version", "auto_train_job"};
+  r.columns = kDocumentsAddedColumns;
   r.rows = {{c.name, num(files), num(added), num(v ? v->version : 0), job ? num(job) : ""}};
   r.text = std::to_string(added) + " of " + std::to_string(files) + " documents added to '" + c.name + "'" +
            (v ? " (version " + std::to_string(v->version) + ")" : "") +
@@ -136,7 +195,7 @@ QueryResult Executor::remove_document(const lang::RemoveDocument& s) {
   CorpusVersionRow v = db_.store().remove_document(s.corpus, s.name);
   const int64_t job = db_.maybe_auto_train(v.corpus_id);
   QueryResult r;
-  r.columns = {"corpus", "document", "version", "auto_train_job"};
+  r.columns = kRemoveDocumentColumns;
   r.rows = {{s.corpus, s.name, num(v.version), job ? num(job) : ""}};
   r.text = "removed '" + s.name + "' from '" + s.corpus + "' (version " + std::to_string(v.version) + ")";
   return r;
@@ -145,7 +204,7 @@ QueryResult Executor::remove_document(const lang::RemoveDocument& s) {
 QueryResult Executor::drop_corpus(const lang::DropCorpus& s) {
   db_.drop_corpus(s.name);
   QueryResult r;
-  r.columns = {"corpus"};
+  r.columns = kCorpusColumns;
   r.rows = {{s.name}};
   r.text = "dropped corpus '" + s.name + "'";
   return r;
@@ -157,8 +216,7 @@ QueryResult Executor::show_corpora() {
   Catalog& cat = db_.store().catalog();
   AskPlanner planner = db_.planner();
   QueryResult r;
-  r.columns = {"corpus", "description", "documents", "bytes", "version", "cartridge", "cartridge_version",
-               "auto_train", "cartridge_tokens"};
+  r.columns = kShowCorporaColumns;
   for (const auto& c : cat.list_corpora()) {
     auto v = cat.latest_version(c.id);
     auto cart = planner.newest_cartridge(c.id);
@@ -175,7 +233,7 @@ QueryResult Executor::show_documents(const lang::ShowDocuments& s) {
   Catalog& cat = db_.store().catalog();
   const CorpusRow c = cat.corpus(s.corpus);
   QueryResult r;
-  r.columns = {"document", "bytes", "content_hash", "status", "created_at"};
+  r.columns = kShowDocumentsColumns;
   for (const auto& d : cat.list_documents(c.id))
     r.rows.push_back({d.name, num(d.bytes), d.content_hash, d.status, d.created_at});
   r.text = std::to_string(r.rows.size()) + " documents in '" + c.name + "'";
@@ -189,7 +247,7 @@ QueryResult Executor::show_cartridges(const lang::ShowCartridges& s) {
   std::map<int64_t, std::string> names;
   for (const auto& c : cat.list_corpora()) names[c.id] = c.name;
   QueryResult r;
-  r.columns = {"id", "corpus", "version", "tokens", "bytes", "status", "model", "location", "final_loss", "created_at"};
+  r.columns = kShowCartridgesColumns;
   for (const auto& c : cat.list_cartridges(only)) {
     const bool mine = c.model_fingerprint == db_.model_fingerprint();
     auto m = nlohmann::json::parse(c.metrics, nullptr, false);
@@ -208,8 +266,7 @@ QueryResult Executor::show_jobs() {
   std::map<int64_t, std::string> names;
   for (const auto& c : cat.list_corpora()) names[c.id] = c.name;
   QueryResult r;
-  r.columns = {"id", "corpus", "state", "progress", "step", "total_steps", "loss", "tokens_per_s", "eta_s",
-               "version", "cartridge", "attempts", "message", "error", "created_at"};
+  r.columns = kShowJobsColumns;
   for (const auto& d : db_.jobs().table().list()) {
     const JobRow& j = d.row;
     r.rows.push_back({num(j.id), j.corpus_id ? names[*j.corpus_id] : "", j.state, num(j.progress, 3), num(d.step),
@@ -224,7 +281,7 @@ QueryResult Executor::show_jobs() {
 QueryResult Executor::show_cache() {
   const auto st = db_.residency().stats();
   QueryResult r;
-  r.columns = {"tier", "bytes", "budget", "entries", "hits", "misses", "evictions"};
+  r.columns = kShowCacheColumns;
   auto row = [&](const char* name, const ResidencyManager::TierStats& t) {
     r.rows.push_back({name, num(t.bytes), num(t.budget), num(t.entries), num(t.hits), num(t.misses), num(t.evictions)});
   };
@@ -240,7 +297,7 @@ QueryResult Executor::show_cache() {
 QueryResult Executor::show_model() {
   const ModelConfig& c = db_.model().config();
   QueryResult r;
-  r.columns = {"property", "value"};
+  r.columns = kShowModelColumns;
   r.rows = {{"path", db_.model_path().string()},
             {"tokenizer", db_.tokenizer_path().string()},
             {"fingerprint", db_.model_fingerprint()},
@@ -262,7 +319,7 @@ QueryResult Executor::show_model() {
 QueryResult Executor::job_result(const JobDetails& d) {
   const JobRow& j = d.row;
   QueryResult r;
-  r.columns = {"job", "state", "corpus_version", "cartridge", "steps", "loss", "error"};
+  r.columns = kJobResultColumns;
   r.rows = {{num(j.id), j.state, d.corpus_version ? num(*d.corpus_version) : "",
              d.cartridge_id ? num(*d.cartridge_id) : "", num(d.step), d.loss ? num(*d.loss) : "", j.error.value_or("")}};
   r.text = "job " + std::to_string(j.id) + " " + j.state;
@@ -280,7 +337,7 @@ QueryResult Executor::train(const lang::TrainCartridge& s, const ExecCallbacks& 
   db_.jobs().notify();
   if (s.wait) return wait_job(job.id, cb, /*cancel_job_too=*/true);
   QueryResult r;
-  r.columns = {"job"};
+  r.columns = kJobColumns;
   r.rows = {{num(job.id)}};
   r.text = "training job " + std::to_string(job.id) + " queued for '" + c.name + "'; WAIT JOB " +
            std::to_string(job.id) + " blocks until it is done";
@@ -318,7 +375,7 @@ QueryResult Executor::wait_job(int64_t job, const ExecCallbacks& cb, bool cancel
 QueryResult Executor::cancel_job(const lang::CancelJob& s) {
   db_.jobs().cancel(s.job);
   QueryResult r;
-  r.columns = {"job"};
+  r.columns = kJobColumns;
   r.rows = {{num(s.job)}};
   r.text = "job " + std::to_string(s.job) + " cancelled (a running job stops after its current step)";
   return r;
@@ -330,7 +387,7 @@ QueryResult Executor::explain(const lang::Explain& s) {
   const AskSettings settings = session_.for_ask(s.ask.options);
   const AskPlan plan = db_.planner().plan(s.ask.question, s.ask.corpora, settings);
   QueryResult r;
-  r.columns = {"position", "corpus", "source", "cartridge", "version", "tokens", "bytes", "location", "load_s", "note"};
+  r.columns = kExplainColumns;
   for (const auto& p : plan.parts) {
     const bool cart = p.source == CorpusSource::Cartridge;
     r.rows.push_back({num(p.position), p.corpus.name, cart ? "cartridge" : "icl", cart ? num(p.cartridge->id) : "",
@@ -398,7 +455,7 @@ QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
                                                    : std::string("icl");
   }
   QueryResult r;
-  r.columns = {"answer", "tokens", "finish", "sources"};
+  r.columns = kAskColumns;
   r.rows = {{text, num(static_cast<int64_t>(gen.tokens.size())), finish_reason_name(gen.finish), sources}};
   r.text = text;
   return r;
@@ -410,7 +467,7 @@ QueryResult Executor::pin(const lang::PinCartridge& s) {
   const CorpusRow c = db_.store().catalog().corpus(s.corpus);
   const int64_t id = db_.pin(c.id);
   QueryResult r;
-  r.columns = {"corpus", "cartridge"};
+  r.columns = kPinColumns;
   r.rows = {{c.name, id ? num(id) : ""}};
   r.text = id ? "pinned Cartridge " + std::to_string(id) + " of '" + c.name + "'"
               : "'" + c.name + "' is pinned; it has no Cartridge yet, its first one will be kept loaded";
@@ -421,7 +478,7 @@ QueryResult Executor::unpin(const lang::UnpinCartridge& s) {
   const CorpusRow c = db_.store().catalog().corpus(s.corpus);
   db_.unpin(c.id);
   QueryResult r;
-  r.columns = {"corpus"};
+  r.columns = kCorpusColumns;
   r.rows = {{c.name}};
   r.text = "unpinned '" + c.name + "'";
   return r;
@@ -430,16 +487,15 @@ QueryResult Executor::unpin(const lang::UnpinCartridge& s) {
 QueryResult Executor::set(const lang::Set& s) {
   session_.set(s.setting);
   QueryResult r;
-  r.columns = {"setting", "value"};
+  r.columns = kSetColumns;
   for (const auto& [k, v] : session_.list())
     if (k == s.setting.key) r.rows.push_back({k, v});
   r.text = "set " + s.setting.key;
   return r;
 }
 
-QueryResult Executor::select(const lang::RawSelect& s) {
+Executor::PreparedSelect Executor::prepare_select(const lang::RawSelect& s) {
   Catalog& cat = db_.store().catalog();
-  std::lock_guard lock(cat.mutex());
   sqlite3* h = cat.db().handle();
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
@@ -448,11 +504,20 @@ QueryResult Executor::select(const lang::RawSelect& s) {
     sqlite3_finalize(stmt);
     throw ParseError(s.span.begin, "the catalog rejects this SELECT: " + msg, "SQL error");
   }
-  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
+  PreparedSelect guard(stmt, sqlite3_finalize);
   if (!stmt) throw InvalidArgument("empty SELECT");
   // The pass-through reads: changing the catalog behind the Store's back
   // would break its invariants.
   if (!sqlite3_stmt_readonly(stmt)) throw InvalidArgument("SELECT pass-through must only read the catalog");
+  return guard;
+}
+
+QueryResult Executor::select(const lang::RawSelect& s) {
+  Catalog& cat = db_.store().catalog();
+  std::lock_guard lock(cat.mutex());
+  sqlite3* h = cat.db().handle();
+  PreparedSelect guard = prepare_select(s);
+  sqlite3_stmt* stmt = guard.get();
   QueryResult r;
   const int n = sqlite3_column_count(stmt);
   for (int i = 0; i < n; ++i) r.columns.emplace_back(sqlite3_column_name(stmt, i));

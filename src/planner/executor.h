@@ -9,6 +9,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -16,6 +18,8 @@
 #include "planner/language/ast.h"
 #include "planner/query_result.h"
 #include "planner/session_settings.h"
+
+struct sqlite3_stmt;
 
 namespace cdb {
 
@@ -39,6 +43,9 @@ class Executor {
   explicit Executor(Database& db) : db_(db) {}
 
   QueryResult execute(const lang::Statement& statement, const ExecCallbacks& callbacks = {});
+  // The columns execute() would return, without running the statement
+  // (a SELECT is prepared, not stepped). Errors as execute()'s.
+  std::vector<std::string> columns(const lang::Statement& statement);
   // Parses and runs every statement; one result per statement.
   std::vector<QueryResult> execute_script(std::string_view script, const ExecCallbacks& callbacks = {});
 
@@ -67,6 +74,9 @@ class Executor {
   QueryResult select(const lang::RawSelect& s);
 
  private:
+  using PreparedSelect = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+  // Prepares a read-only SELECT on the catalog; the caller holds its mutex.
+  PreparedSelect prepare_select(const lang::RawSelect& s);
   QueryResult documents_added(const std::string& corpus, int64_t files, int64_t added);
   QueryResult job_result(const JobDetails& d);
 

@@ -22,6 +22,12 @@ bool numeric_oid(int32_t oid) {
 }
 constexpr int32_t kBoolOid = 16;
 
+ParamKind param_kind(int32_t oid) {
+  if (oid == 0) return ParamKind::Unknown;  // from context (sql_text.h)
+  if (numeric_oid(oid)) return ParamKind::Number;
+  return oid == kBoolOid ? ParamKind::Boolean : ParamKind::Text;
+}
+
 // A parameter sent in binary format, as text. Text-like types are their
 // bytes; integers, floats and booleans are decoded.
 std::string binary_to_text(int32_t oid, std::string_view v, int n) {
@@ -80,7 +86,7 @@ std::string tag_for(const cartridgedb::Result& r) {
 }  // namespace
 
 Session::Session(cartridgedb::Database& db, Sink sink, SessionOptions options)
-    : db_(db), sink_(std::move(sink)), options_(std::move(options)) {}
+    : sql_(db.new_session()), sink_(std::move(sink)), options_(std::move(options)) {}
 
 void Session::flush() {
   if (!out_.empty()) sink_(out_.take());
@@ -229,7 +235,7 @@ cartridgedb::Result Session::run_engine(std::string_view text) {
     return true;
   };
   cb.on_progress = [this](const cartridgedb::Progress& p) { progress_notice(p); };
-  return db_.execute(text, cb);
+  return sql_->execute(text, cb);
 }
 
 void Session::progress_notice(const cartridgedb::Progress& p) {
@@ -306,10 +312,7 @@ void Session::bind(std::string_view body) {
     std::vector<Parameter> params(raw.size());
     for (size_t i = 0; i < raw.size(); ++i) {
       const int32_t oid = st.param_types[i];
-      params[i].kind = oid == 0              ? ParamKind::Unknown
-                       : numeric_oid(oid)    ? ParamKind::Number
-                       : oid == kBoolOid     ? ParamKind::Boolean
-                                             : ParamKind::Text;
+      params[i].kind = param_kind(oid);
       if (raw[i])
         params[i].value = format_for(param_formats, i) == 1 ? binary_to_text(oid, *raw[i], static_cast<int>(i + 1))
                                                              : *raw[i];
@@ -338,12 +341,25 @@ void Session::describe(std::string_view body) {
     auto it = statements_.find(name);
     if (it == statements_.end())
       throw SqlError(sqlstate::kUndefinedPreparedStatement, "prepared statement \"" + name + "\" does not exist");
-    out_.begin('t').i16(static_cast<int16_t>(it->second.param_types.size()));
-    for (int32_t oid : it->second.param_types) out_.i32(oid ? oid : 25);
+    const Prepared& st = it->second;
+    out_.begin('t').i16(static_cast<int16_t>(st.param_types.size()));
+    for (int32_t oid : st.param_types) out_.i32(oid ? oid : 25);
     out_.end();
-    // A statement's columns are known only once it has run, and running
-    // it here could have effects: the portal's Describe gives them.
-    out_.begin('n').end();
+    // The columns without running it (running could have effects): the
+    // statement is parsed with a placeholder for each parameter.
+    std::vector<std::string> columns;
+    if (!st.text.empty() && transaction_verb(st.text) == TransactionVerb::None) {
+      std::vector<Parameter> placeholders(st.param_types.size());
+      for (size_t i = 0; i < placeholders.size(); ++i) {
+        placeholders[i].kind = param_kind(st.param_types[i]);
+        placeholders[i].value = placeholders[i].kind == ParamKind::Boolean ? "true" : "1";
+      }
+      columns = sql_->columns(substitute_parameters(st.text, placeholders));
+    }
+    if (columns.empty())
+      out_.begin('n').end();
+    else
+      write_row_description(out_, columns);
   } else if (kind == 'P') {
     auto it = portals_.find(name);
     if (it == portals_.end()) throw SqlError(sqlstate::kInvalidCursorName, "portal \"" + name + "\" does not exist");

@@ -97,7 +97,7 @@ class Session {
   bool report_error(std::string_view query = {}, size_t statement_offset = 0);
   void progress_notice(const cartridgedb::Progress& p);
 
-  cartridgedb::Database& db_;
+  std::unique_ptr<cartridgedb::Session> sql_;  // this connection's SET values
   Sink sink_;
   SessionOptions options_;
   MessageWriter out_;

@@ -88,5 +88,33 @@ TEST(EmbeddedApi, AskStreamsTrainsAndReopens) {
   EXPECT_THROW(cartridgedb::Database::open((tmp.path() / "fresh").string()), cartridgedb::InvalidArgument);
 }
 
+// SET belongs to a session: each of new_session() has its own values, and
+// the handle's own session (execute) is a third one.
+TEST(EmbeddedApi, SessionsHaveTheirOwnSettings) {
+  TempDir tmp;
+  auto db = cartridgedb::Database::open((tmp.path() / "db").string(), stories());
+  db->execute_script("CREATE CORPUS pip; ADD DOCUMENT 'Pip was a small green frog.' TO pip;");
+  auto one = db->new_session(), two = db->new_session();
+  const std::string explain = "EXPLAIN ASK 'Pip' USING pip";
+  auto limit = [&](const cartridgedb::Result& r) {
+    for (const auto& row : r.rows)
+      for (const auto& cell : row)
+        if (cell.rfind("answer up to ", 0) == 0) return cell.substr(0, cell.find(" tokens"));
+    return std::string("(no answer limit in the plan)");
+  };
+  EXPECT_EQ(one->execute("SET max_tokens = 3").at(0, "value"), "3");
+  two->execute("SET max_tokens = 5");
+  EXPECT_EQ(limit(one->execute(explain)), "answer up to 3");
+  EXPECT_EQ(limit(two->execute(explain)), "answer up to 5");
+  EXPECT_EQ(limit(db->execute(explain)), "answer up to 64");
+  auto r = one->execute("ASK 'Pip was' USING pip");
+  EXPECT_LE(std::stoi(r.at(0, "tokens")), 3);
+  EXPECT_EQ(one->columns("ASK 'Pip was' USING pip"), (std::vector<std::string>{"answer", "tokens", "finish", "sources"}));
+  EXPECT_THROW(one->columns("ASK 'Pip' USING"), cartridgedb::ParseError);
+  // Errors are the same typed errors as Database::execute's.
+  EXPECT_THROW(one->execute("SET max_tokens = 0"), cartridgedb::InvalidArgument);
+  EXPECT_THROW(two->execute("ASK 'x' USING nope"), cartridgedb::NotFound);
+}
+
 }  // namespace
 }  // namespace cdb::test

@@ -218,4 +218,37 @@ TEST_F(PlannerTest, DocumentsVersionsAndDrop) {
 }
 
 }  // namespace
+// columns() (Describe without running) agrees with what each statement
+// returns when it runs, and runs nothing itself.
+TEST(Describe, ColumnsWithoutRunningEqualTheResultsColumns) {
+  TempDir tmp;
+  Session s(tmp.path() / "db", stories_options(/*workers=*/false));
+  const std::vector<std::string> script = {
+      "CREATE CORPUS pip WITH (auto_train = false)",
+      "ADD DOCUMENT '" + std::string(kPipText) + "' AS 'pip.txt' TO pip",
+      "SHOW CORPORA",
+      "SHOW DOCUMENTS IN pip",
+      "SHOW CARTRIDGES",
+      "SHOW CACHE",
+      "SHOW MODEL",
+      "SET max_tokens = 4",
+      "EXPLAIN ASK 'Pip' USING pip",
+      "ASK 'Pip' USING pip",
+      "SELECT name, id FROM corpora",
+      "TRAIN CARTRIDGE FOR pip WITH (steps = 1)",
+      "SHOW JOBS",
+      "CANCEL JOB 1",
+      "REMOVE DOCUMENT 'pip.txt' FROM pip",
+      "DROP CORPUS pip",
+  };
+  for (const auto& text : script) {
+    const lang::Statement st = lang::parse_statement(text);
+    const size_t jobs = s.db->jobs().table().list().size();
+    const std::vector<std::string> described = s.exec->columns(st);
+    EXPECT_EQ(s.db->jobs().table().list().size(), jobs) << text << ": columns() must not run it";
+    EXPECT_EQ(described, s.exec->execute(st).columns) << text;
+  }
+  EXPECT_THROW(s.exec->columns(lang::parse_statement("SELECT nope FROM corpora")), ParseError);
+}
+
 }  // namespace cdb::test

@@ -2,6 +2,7 @@
 // limits and the skip-until-Sync recovery; message limits; CancelRequest.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "server/server_process.h"
@@ -23,6 +24,7 @@ std::string bind_msg(const std::string& portal, const std::string& stmt, const s
 }
 
 std::string describe_portal(const std::string& portal) { return message('D', "P" + portal + '\0'); }
+std::string describe_statement(const std::string& name) { return message('D', "S" + name + '\0'); }
 std::string execute_msg(const std::string& portal, uint32_t max_rows = 0) { return message('E', portal + '\0' + be32(max_rows)); }
 std::string sync_msg() { return message('S', ""); }
 
@@ -67,6 +69,57 @@ TEST_F(WireTest, ExtendedProtocolWithParameters) {
   EXPECT_EQ(sqlstate_of(ms[0]), "08P01");
   ms = c.until_ready();
   EXPECT_EQ(types_of(ms), "2DCZ");
+}
+
+// SET belongs to the connection: another session keeps its own value.
+TEST_F(WireTest, SetIsPerSession) {
+  WireClient a(server.port()), b(server.port());
+  a.startup();
+  b.startup();
+  auto limit_of = [](const std::vector<BackendMessage>& ms) {
+    for (const auto& m : ms) {
+      const size_t at = m.type == 'D' ? m.body.find("answer up to ") : std::string::npos;
+      if (at != std::string::npos) return m.body.substr(at, m.body.find(" tokens", at) - at);
+    }
+    return std::string("(none)");
+  };
+  a.send(query_message("SET max_tokens = 3"));
+  ASSERT_EQ(types_of(a.until_ready()), "TDCZ");
+  b.send(query_message("SET max_tokens = 7"));
+  ASSERT_EQ(types_of(b.until_ready()), "TDCZ");
+  a.send(query_message("EXPLAIN ASK 'Mia' USING pets"));
+  EXPECT_EQ(limit_of(a.until_ready()), "answer up to 3");
+  b.send(query_message("EXPLAIN ASK 'Mia' USING pets"));
+  EXPECT_EQ(limit_of(b.until_ready()), "answer up to 7");
+  WireClient c(server.port());
+  c.startup();
+  c.send(query_message("EXPLAIN ASK 'Mia' USING pets"));
+  EXPECT_EQ(limit_of(c.until_ready()), "answer up to 64") << "a new session starts at the defaults";
+}
+
+// Describe of a prepared statement gives its parameters and its columns
+// without running it (JDBC's getMetaData() before executing).
+TEST_F(WireTest, DescribeStatementGivesColumnsWithoutRunningIt) {
+  WireClient c(server.port());
+  c.startup();
+  auto jobs = [&] {
+    c.send(query_message("SHOW JOBS"));
+    auto r = c.until_ready();
+    return std::count_if(r.begin(), r.end(), [](const BackendMessage& m) { return m.type == 'D'; });
+  };
+  const auto jobs_before = jobs();
+  c.send(parse_msg("ask", "ASK $1 USING pets WITH (max_tokens = $2)", {25, 0}) + describe_statement("ask") +
+         parse_msg("sel", "SELECT name, id FROM corpora WHERE name = $1") + describe_statement("sel") +
+         parse_msg("train", "TRAIN CARTRIDGE FOR pets WITH (steps = $1)") + describe_statement("train") + sync_msg());
+  auto ms = c.until_ready();
+  ASSERT_EQ(types_of(ms), "1tT1tT1tTZ") << (ms.size() > 2 ? ms[2].body : "");
+  EXPECT_EQ(ms[1].body, be16(2) + be32(25) + be32(25)) << "an unspecified type is reported as text";
+  EXPECT_NE(ms[2].body.find(std::string("answer") + '\0'), std::string::npos);
+  EXPECT_NE(ms[2].body.find(std::string("sources") + '\0'), std::string::npos);
+  EXPECT_NE(ms[5].body.find(std::string("name") + '\0'), std::string::npos);
+  EXPECT_NE(ms[5].body.find(std::string("id") + '\0'), std::string::npos);
+  EXPECT_NE(ms[8].body.find(std::string("job") + '\0'), std::string::npos);
+  EXPECT_EQ(jobs(), jobs_before) << "nothing ran: no training job was queued";
 }
 
 TEST_F(WireTest, ErrorSkipsToSyncThenRecovers) {
