@@ -42,6 +42,21 @@ at::Tensor prompt_logits(Transformer& m, const std::vector<int32_t>& ids, size_t
   return m.forward(as_batch(ids, 0, n), cache);
 }
 
+// The KV of ids[0:n] as a Cartridge whose tensors are trainable leaves.
+Cartridge trainable_prefix(Transformer& m, const std::vector<int32_t>& ids, size_t n) {
+  Cartridge init;
+  {
+    c10::InferenceMode guard;
+    init = m.prefill_cartridge(std::vector<int32_t>(ids.begin(), ids.begin() + static_cast<long>(n)));
+  }
+  Cartridge c;
+  for (int64_t l = 0; l < init.layers(); ++l) {
+    c.keys.push_back(init.keys[l].clone().requires_grad_(true));
+    c.values.push_back(init.values[l].clone().requires_grad_(true));
+  }
+  return c;
+}
+
 TEST(Transformer, CartridgeEqualsItsTokensInThePrompt) {
   c10::InferenceMode guard;
   Transformer m(stories());
@@ -89,16 +104,7 @@ TEST(Transformer, ComposedCartridgesEqualTheConcatenatedPrompt) {
 TEST(Transformer, GradientsReachTheCartridgeWithFrozenWeights) {
   Transformer m(stories());
   const auto ids = long_text_tokens();
-  Cartridge init;
-  {
-    c10::InferenceMode guard;
-    init = m.prefill_cartridge(std::vector<int32_t>(ids.begin(), ids.begin() + 12));
-  }
-  Cartridge c;
-  for (int64_t l = 0; l < init.layers(); ++l) {
-    c.keys.push_back(init.keys[l].clone().requires_grad_(true));
-    c.values.push_back(init.values[l].clone().requires_grad_(true));
-  }
+  Cartridge c = trainable_prefix(m, ids, 12);
   const size_t q = 8;
   KVCache cache = m.new_cache(1, q);
   at::Tensor logits = m.forward(as_batch(ids, 12, 12 + q), cache, &c);
@@ -149,11 +155,7 @@ TEST(Transformer, BatchedRowsWithLeftPaddingEqualSingleRows) {
 TEST(Transformer, PackedSegmentsEqualEachSequenceAlone) {
   Transformer m(stories());
   const auto ids = long_text_tokens();
-  Cartridge c;
-  {
-    c10::InferenceMode guard;
-    c = m.prefill_cartridge(std::vector<int32_t>(ids.begin(), ids.begin() + 9));
-  }
+  Cartridge c = trainable_prefix(m, ids, 9);
   const std::vector<std::pair<size_t, size_t>> spans = {{20, 27}, {40, 43}, {60, 65}, {80, 84}};
   // Row 0: spans 0, 1, 2 (segments 0, 1, 2; 15 tokens); row 1: span 3 then
   // 11 padding tokens (segment -1).
@@ -184,13 +186,10 @@ TEST(Transformer, PackedSegmentsEqualEachSequenceAlone) {
     }
   }
   // Gradients flow to the Cartridge from a packed forward.
-  Cartridge t;
-  for (const auto& k : c.keys) t.keys.push_back(k.clone().set_requires_grad(true));
-  for (const auto& v : c.values) t.values.push_back(v.clone().set_requires_grad(true));
   KVCache packed = m.new_cache(2, 15);
-  m.forward(tokens, packed, &t, false, seg).select(2, 7).sum().backward();
-  ASSERT_TRUE(t.keys[0].grad().defined());
-  EXPECT_GT(t.keys[0].grad().abs().sum().item<double>(), 0.0);
+  m.forward(tokens, packed, &c, false, seg).select(2, 7).sum().backward();
+  ASSERT_TRUE(c.keys[0].grad().defined());
+  EXPECT_GT(c.keys[0].grad().abs().sum().item<double>(), 0.0);
   // Misuse is an error, not a silent misread.
   KVCache other = m.new_cache(2, 15);
   EXPECT_THROW(m.forward(tokens, other, &c, false, seg.narrow(1, 0, 14)), InvalidArgument);
