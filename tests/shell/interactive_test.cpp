@@ -61,6 +61,9 @@ TEST_F(ShellInteractive, MultiLineStatementsHistoryAndMetaCommands) {
     type(sh, "\\x\r", "Expanded display is on.", at);
     type(sh, "SHOW CORPORA;\r", "-[ RECORD 2 ]", at);
     type(sh, "\\?\r", "\\i FILE", at);
+    // Keys sent before readline is back at the prompt land in the
+    // terminal's cooked mode, where Ctrl-D is no character: wait for it.
+    expect(sh, "db=> ", at);
     sh.send("\x04");  // Ctrl-D
     EXPECT_EQ(sh.wait_exit(), 0) << sh.transcript();
   }
@@ -73,6 +76,7 @@ TEST_F(ShellInteractive, MultiLineStatementsHistoryAndMetaCommands) {
   expect(again, "db=> ", at);
   // Newest first: \?, then the SHOW CORPORA typed after \x.
   type(again, "\x1b[A\x1b[A\r", "(2 corpora)", at);
+  expect(again, "db=> ", at);
   again.send("\\q\r");
   EXPECT_EQ(again.wait_exit(), 0) << again.transcript();
 }
@@ -93,6 +97,7 @@ TEST_F(ShellInteractive, CtrlCCancelsTheRunningStatementNotTheShell) {
   type(sh, "WAIT JOB 1;\r", "job 1 was cancelled", at);
   type(sh, "SHOW JOBS;\r", "cancelled", at);
   expect(sh, "(1 jobs)", at);
+  expect(sh, "db=> ", at);
   sh.send("\\q\r");
   EXPECT_EQ(sh.wait_exit(), 0) << sh.transcript();
 }
