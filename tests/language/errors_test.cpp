@@ -96,8 +96,6 @@ const Case kCases[] = {
 
 class InvalidStatement : public testing::TestWithParam<Case> {};
 
-}  // namespace
-
 TEST_P(InvalidStatement, FailsAtTheExactPosition) {
   const Case& c = GetParam();
   try {
@@ -173,3 +171,5 @@ TEST(ParseErrorTest, PrefixesAndCorruptionsFailCleanly) {
     }
   }
 }
+
+}  // namespace
