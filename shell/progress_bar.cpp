@@ -15,11 +15,14 @@ std::string clock_text(double s) {
 }
 
 std::string progress_line(const cartridgedb::Progress& p) {
-  constexpr int kWidth = 30;
+  constexpr size_t kWidth = 30;
   const double fraction = std::clamp(std::isfinite(p.fraction) ? p.fraction : 0.0, 0.0, 1.0);
-  const int filled = static_cast<int>(std::lround(fraction * kWidth));
+  const size_t filled = std::min<size_t>(static_cast<size_t>(std::lround(fraction * kWidth)), kWidth);
   char b[256];
-  std::string s = "[" + std::string(filled, '#') + std::string(kWidth - filled, '-') + "]";
+  // Appended piece by piece: "[" + std::string(...) trips GCC 12's
+  // -Wrestrict false positive at -O3.
+  std::string s = "[";
+  s.append(filled, '#').append(kWidth - filled, '-') += ']';
   std::snprintf(b, sizeof b, " %3.0f%% job %lld %-12s", 100 * fraction, static_cast<long long>(p.job),
                 p.state == "running" ? p.phase.c_str() : p.state.c_str());
   s += b;
