@@ -252,5 +252,45 @@ TEST(ChatSelfStudy, EvaluationScoresChatModelsInTheirTemplate) {
   EXPECT_NEAR(icl->ll_per_token, (want.logprob + want2.logprob) / static_cast<double>(want.tokens + want2.tokens), 1e-5);
 }
 
+// The same contract in ChatML (Qwen3's template: no BOS, <|im_start|>
+// turns, an empty <think> block before the answer) on a tiny Qwen3 shape
+// with the real Qwen3 tokenizer and its 151,936-entry vocabulary.
+TEST(ChatSelfStudy, Qwen3ChatMLConversationsKeepTheContract) {
+  test::TempDir dir("qwen3-model");
+  test::write_tiny_chat_model(dir.path(), 7, "qwen3");
+  ASSERT_EQ(detect_chat_format(dir.path()), ChatFormat::ChatML);
+  auto tok = load_tokenizer(dir.path());
+  Transformer tf(load_model(dir.path()));
+  EXPECT_EQ(tf.config().vocab_size, test::kQwen3Vocab);
+  EXPECT_LT(tok->bos_id(), 0) << "Qwen3 has no BOS";
+  const auto corpus = tok->encode(test::kStoriesCorpus, false);
+  SynthesisOptions o;
+  o.conversations = 4;
+  o.batch_size = 4;
+  o.min_chunk_tokens = 48;
+  o.max_chunk_tokens = 160;
+  o.corpus_description = kDescription;
+  o.format = ChatFormat::ChatML;
+  o.a_max_tokens = 16;
+  o.b_max_tokens = 24;
+  o.seed = 3;
+  const SyntheticDataset d = synthesize(tf, *tok, corpus, o);
+  ASSERT_EQ(d.examples.size(), 4u);
+  const auto user = tok->encode("<|im_start|>user\n", false);
+  const auto assistant = tok->encode("<|im_end|>\n<|im_start|>assistant\n", false);
+  ASSERT_EQ(user.front(), 151644) << "<|im_start|> is one special token";
+  for (const auto& e : d.examples) {
+    EXPECT_TRUE(starts_with(e.tokens, user)) << tok->decode(e.tokens);
+    EXPECT_EQ(count_of(e.tokens, user), 1) << tok->decode(e.tokens);
+    EXPECT_EQ(count_of(e.tokens, assistant), 1) << tok->decode(e.tokens);
+  }
+  const auto& e = d.examples[0];
+  std::vector<int32_t> chunk(corpus.begin() + e.chunk.begin, corpus.begin() + e.chunk.end);
+  const auto ctx = tok->encode(
+      render_chat(ChatFormat::ChatML, {{"system", chat_system_prompt(kDescription, tok->decode(chunk))}}, false), false);
+  const auto ref = logprobs_at(tf, ctx, e.tokens, e.topk_ids, 20);
+  for (size_t j = 0; j < ref.size(); ++j) ASSERT_NEAR(e.topk_logprobs[j], ref[j], 2e-4) << "entry " << j;
+}
+
 }  // namespace
 }  // namespace cdb
