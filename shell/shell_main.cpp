@@ -11,6 +11,7 @@
 #include <memory>
 #include <sstream>
 
+#include "common/command_line.h"
 #include "shell/embedded_session.h"
 #include "shell/interrupt.h"
 #include "shell/line_reader.h"
@@ -58,16 +59,7 @@ int shell_main(int argc, char** argv, const CommandInfo& info) {
       ("h,help", "this help");
   opts.parse_positional({"dir"});
   cxxopts::ParseResult args;
-  try {
-    args = opts.parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n%s", info.name, e.what(), opts.help().c_str());
-    return 2;
-  }
-  if (args.count("help")) {
-    std::printf("%s", opts.help().c_str());
-    return 0;
-  }
+  if (auto status = parse_command_line(opts, argc, argv, args)) return *status;
   const bool scripted = args.count("command") || args.count("file");
   if (info.script_required && !scripted) {
     std::fprintf(stderr, "%s: give -c 'statements' or -f script.sql\n%s", info.name, opts.help().c_str());

@@ -7,9 +7,9 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 
 #include "cli/commands.h"
+#include "common/command_line.h"
 #include "common/error.h"
 #include "common/models_dir.h"
 #include "engine/load_model.h"
@@ -77,16 +77,7 @@ int cmd_convert(int argc, char** argv) {
       ("dtype", "weight dtype: f32, bf16 or f16", cxxopts::value<std::string>()->default_value("f32"))
       ("h,help", "this help");
   cxxopts::ParseResult args;
-  try {
-    args = opts.parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cartridge convert: %s\n%s", e.what(), opts.help().c_str());
-    return 2;
-  }
-  if (args.count("help")) {
-    std::cout << opts.help();
-    return 0;
-  }
+  if (auto status = parse_command_line(opts, argc, argv, args)) return *status;
   if (!args.count("model") || !args.count("out")) {
     std::fprintf(stderr, "cartridge convert: --model and --out are required\n%s", opts.help().c_str());
     return 2;

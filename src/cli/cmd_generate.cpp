@@ -13,9 +13,9 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <iostream>
 
 #include "cli/commands.h"
+#include "common/command_line.h"
 #include "common/error.h"
 #include "engine/generator.h"
 #include "engine/load_model.h"
@@ -56,16 +56,7 @@ int cmd_generate(int argc, char** argv) {
       ("seed", "random seed (default: the time)", cxxopts::value<uint64_t>())
       ("h,help", "this help");
   cxxopts::ParseResult args;
-  try {
-    args = opts.parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cartridge generate: %s\n%s", e.what(), opts.help().c_str());
-    return 2;
-  }
-  if (args.count("help")) {
-    std::cout << opts.help();
-    return 0;
-  }
+  if (auto status = parse_command_line(opts, argc, argv, args)) return *status;
   if (!args.count("model")) {
     std::fprintf(stderr, "cartridge generate: --model is required\n%s", opts.help().c_str());
     return 2;

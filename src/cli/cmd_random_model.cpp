@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 
 #include "cli/commands.h"
+#include "common/command_line.h"
 #include "common/error.h"
 #include "engine/random_model.h"
 
@@ -28,16 +28,7 @@ int cmd_random_model(int argc, char** argv) {
       ("out", "output directory", cxxopts::value<std::string>())
       ("h,help", "this help");
   cxxopts::ParseResult args;
-  try {
-    args = opts.parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cartridge random-model: %s\n%s", e.what(), opts.help().c_str());
-    return 2;
-  }
-  if (args.count("help")) {
-    std::cout << opts.help();
-    return 0;
-  }
+  if (auto status = parse_command_line(opts, argc, argv, args)) return *status;
   if (!args.count("shape") || !args.count("out")) {
     std::fprintf(stderr, "cartridge random-model: --shape and --out are required\n%s", opts.help().c_str());
     return 2;

@@ -10,6 +10,7 @@
 
 #include "cartridgedb/cartridgedb.h"
 #include "cli/commands.h"
+#include "common/command_line.h"
 #include "server/server.h"
 #include "server/users.h"
 
@@ -59,16 +60,7 @@ int cmd_serve(int argc, char** argv) {
       ("h,help", "this help");
   opts.parse_positional({"dir"});
   cxxopts::ParseResult args;
-  try {
-    args = opts.parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cartridge serve: %s\n%s", e.what(), opts.help().c_str());
-    return 2;
-  }
-  if (args.count("help")) {
-    std::printf("%s", opts.help().c_str());
-    return 0;
-  }
+  if (auto status = parse_command_line(opts, argc, argv, args)) return *status;
   const std::string users = args["users"].as<std::string>();
   if (args.count("add-user")) {
     if (users.empty()) {
