@@ -130,24 +130,24 @@ double CartridgeTrainer::step_once(int64_t step, int64_t* tokens_out) {
     // Packing, first fit in data order: rows of at most `cap` tokens, each
     // conversation whole in one row (cut to the window if it is longer).
     std::vector<const SyntheticExample*> ex;
-    int64_t longest = 0;
+    std::vector<int64_t> len;  // tokens of each conversation that are read
     for (int64_t b = 0; b < B; ++b) {
       ex.push_back(&data_.examples[static_cast<size_t>(idx[a * B + b])]);
-      longest = std::max<int64_t>(longest, std::min<int64_t>(static_cast<int64_t>(ex.back()->tokens.size()), room));
+      len.push_back(std::min<int64_t>(static_cast<int64_t>(ex.back()->tokens.size()), room));
     }
+    const int64_t longest = *std::max_element(len.begin(), len.end());
     const int64_t cap = opt_.pack ? std::min(std::max(longest, opt_.pack_tokens), room) : longest;
     std::vector<std::vector<size_t>> rows;
     std::vector<int64_t> used;
     for (size_t e = 0; e < ex.size(); ++e) {
-      const int64_t len = std::min<int64_t>(static_cast<int64_t>(ex[e]->tokens.size()), room);
       size_t r = 0;
-      while (r < rows.size() && (!opt_.pack || used[r] + len > cap)) ++r;
+      while (r < rows.size() && (!opt_.pack || used[r] + len[e] > cap)) ++r;
       if (r == rows.size()) {
         rows.emplace_back();
         used.push_back(0);
       }
       rows[r].push_back(e);
-      used[r] += len;
+      used[r] += len[e];
     }
     const int64_t R = static_cast<int64_t>(rows.size()), T = *std::max_element(used.begin(), used.end());
     at::Tensor tok = at::zeros({R, T}, at::kLong), seg = at::full({R, T}, -1, at::kLong);
@@ -162,8 +162,7 @@ double CartridgeTrainer::step_once(int64_t step, int64_t* tokens_out) {
       int64_t at_t = 0;
       for (size_t e : rows[static_cast<size_t>(r)]) {
         const SyntheticExample& x = *ex[e];
-        const int64_t len = std::min<int64_t>(static_cast<int64_t>(x.tokens.size()), room);
-        for (int64_t t = 0; t < len; ++t, ++at_t) {
+        for (int64_t t = 0; t < len[e]; ++t, ++at_t) {
           tk[r][at_t] = x.tokens[static_cast<size_t>(t)];
           sk[r][at_t] = static_cast<int64_t>(e);
           mk[r][at_t] = 1.f;
