@@ -45,6 +45,12 @@ std::string num(double v, int digits = 4) {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
+std::vector<std::string> select_columns(sqlite3_stmt* stmt) {
+  std::vector<std::string> out;
+  for (int i = 0; i < sqlite3_column_count(stmt); ++i) out.emplace_back(sqlite3_column_name(stmt, i));
+  return out;
+}
+
 // The result columns of each statement, in one place: the statements fill
 // them, and columns() describes a statement without running it.
 using Columns = std::vector<std::string>;
@@ -133,10 +139,7 @@ std::vector<std::string> Executor::columns(const lang::Statement& st) {
           [&](const lang::RawSelect& s) {
             Catalog& cat = db_.store().catalog();
             std::lock_guard lock(cat.mutex());
-            PreparedSelect stmt = prepare_select(s);
-            Columns out;
-            for (int i = 0; i < sqlite3_column_count(stmt.get()); ++i) out.emplace_back(sqlite3_column_name(stmt.get(), i));
-            return out;
+            return select_columns(prepare_select(s).get());
           },
       },
       st);
@@ -519,8 +522,8 @@ QueryResult Executor::select(const lang::RawSelect& s) {
   PreparedSelect guard = prepare_select(s);
   sqlite3_stmt* stmt = guard.get();
   QueryResult r;
-  const int n = sqlite3_column_count(stmt);
-  for (int i = 0; i < n; ++i) r.columns.emplace_back(sqlite3_column_name(stmt, i));
+  r.columns = select_columns(stmt);
+  const int n = static_cast<int>(r.columns.size());
   for (;;) {
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) break;

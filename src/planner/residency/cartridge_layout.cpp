@@ -18,9 +18,16 @@ int64_t CartridgeLayout::tokens() const {
   return n;
 }
 
-int64_t CartridgeLayout::part_bytes(size_t part) const {
-  return 2 * layers * kv_heads * part_tokens.at(part) * head_dim * static_cast<int64_t>(c10::elementSize(dtype));
+namespace {
+
+// K and V of every layer for `tokens` tokens in `dtype`.
+int64_t kv_bytes(const CartridgeLayout& l, int64_t tokens, at::ScalarType dtype) {
+  return 2 * l.layers * l.kv_heads * tokens * l.head_dim * static_cast<int64_t>(c10::elementSize(dtype));
 }
+
+}  // namespace
+
+int64_t CartridgeLayout::part_bytes(size_t part) const { return kv_bytes(*this, part_tokens.at(part), dtype); }
 
 int64_t CartridgeLayout::bytes() const {
   int64_t n = 0;
@@ -28,9 +35,7 @@ int64_t CartridgeLayout::bytes() const {
   return n;
 }
 
-int64_t CartridgeLayout::resident_bytes() const {
-  return 2 * layers * kv_heads * tokens() * head_dim * static_cast<int64_t>(c10::elementSize(resident_dtype));
-}
+int64_t CartridgeLayout::resident_bytes() const { return kv_bytes(*this, tokens(), resident_dtype); }
 
 namespace {
 
