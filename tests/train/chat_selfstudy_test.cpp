@@ -34,6 +34,22 @@ namespace {
 
 constexpr const char* kDescription = "short stories about invented children and their pets";
 
+// Small synthesis runs: short chunks and speaker turns, top-20, seed 3.
+SynthesisOptions small_synthesis(ChatFormat format, int64_t conversations, int64_t a_max, int64_t b_max) {
+  SynthesisOptions o;
+  o.conversations = conversations;
+  o.batch_size = 4;
+  o.min_chunk_tokens = 48;
+  o.max_chunk_tokens = 160;
+  o.corpus_description = kDescription;
+  o.format = format;
+  o.a_max_tokens = a_max;
+  o.b_max_tokens = b_max;
+  o.top_k = 20;
+  o.seed = 3;
+  return o;
+}
+
 struct ChatModel {
   test::TempDir dir{"chat-model"};
   std::unique_ptr<Tokenizer> tok;
@@ -48,16 +64,7 @@ struct ChatModel {
     tf = std::make_unique<Transformer>(load_model(dir.path()));
     at::set_num_threads(1);  // results independent of the machine's core count
     corpus = tok->encode(test::kStoriesCorpus, false);
-    options.conversations = 12;
-    options.batch_size = 4;
-    options.min_chunk_tokens = 48;
-    options.max_chunk_tokens = 160;
-    options.corpus_description = kDescription;
-    options.format = detect_chat_format(dir.path());
-    options.a_max_tokens = 24;
-    options.b_max_tokens = 40;
-    options.top_k = 20;
-    options.seed = 3;
+    options = small_synthesis(detect_chat_format(dir.path()), 12, 24, 40);
     data = synthesize(*tf, *tok, corpus, options);
   }
 };
@@ -264,17 +271,7 @@ TEST(ChatSelfStudy, Qwen3ChatMLConversationsKeepTheContract) {
   EXPECT_EQ(tf.config().vocab_size, test::kQwen3Vocab);
   EXPECT_LT(tok->bos_id(), 0) << "Qwen3 has no BOS";
   const auto corpus = tok->encode(test::kStoriesCorpus, false);
-  SynthesisOptions o;
-  o.conversations = 4;
-  o.batch_size = 4;
-  o.min_chunk_tokens = 48;
-  o.max_chunk_tokens = 160;
-  o.corpus_description = kDescription;
-  o.format = ChatFormat::ChatML;
-  o.a_max_tokens = 16;
-  o.b_max_tokens = 24;
-  o.seed = 3;
-  const SyntheticDataset d = synthesize(tf, *tok, corpus, o);
+  const SyntheticDataset d = synthesize(tf, *tok, corpus, small_synthesis(ChatFormat::ChatML, 4, 16, 24));
   ASSERT_EQ(d.examples.size(), 4u);
   const auto user = tok->encode("<|im_start|>user\n", false);
   const auto assistant = tok->encode("<|im_end|>\n<|im_start|>assistant\n", false);
