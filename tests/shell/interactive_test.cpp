@@ -28,6 +28,14 @@ class ShellInteractive : public ::testing::Test {
     sh.send(keys);
     expect(sh, until, at);
   }
+  // Waits for the prompt, then ends the session with `keys`: keys sent
+  // before readline is back at the prompt land in the terminal's cooked
+  // mode, where Ctrl-D is no character and can be lost.
+  void quit(PtyShell& sh, size_t& at, const std::string& keys = "\\q\r") {
+    expect(sh, "db=> ", at);
+    sh.send(keys);
+    EXPECT_EQ(sh.wait_exit(), 0) << sh.transcript();
+  }
   TempDir home{"shell-pty"};
 };
 
@@ -38,9 +46,7 @@ TEST_F(ShellInteractive, CompletesKeywordsAndCorpusNames) {
   type(sh, "SHO\t", "SHOW ", at);
   type(sh, "DOCUMENTS IN far\t", "farmyard", at);
   type(sh, ";\r", "(1 documents in 'farmyard')", at);
-  expect(sh, "db=> ", at);
-  sh.send("\\q\r");
-  EXPECT_EQ(sh.wait_exit(), 0) << sh.transcript();
+  quit(sh, at);
 }
 
 TEST_F(ShellInteractive, MultiLineStatementsHistoryAndMetaCommands) {
@@ -61,11 +67,7 @@ TEST_F(ShellInteractive, MultiLineStatementsHistoryAndMetaCommands) {
     type(sh, "\\x\r", "Expanded display is on.", at);
     type(sh, "SHOW CORPORA;\r", "-[ RECORD 2 ]", at);
     type(sh, "\\?\r", "\\i FILE", at);
-    // Keys sent before readline is back at the prompt land in the
-    // terminal's cooked mode, where Ctrl-D is no character: wait for it.
-    expect(sh, "db=> ", at);
-    sh.send("\x04");  // Ctrl-D
-    EXPECT_EQ(sh.wait_exit(), 0) << sh.transcript();
+    quit(sh, at, "\x04");  // Ctrl-D
   }
   const std::string history = slurp(home.path() / "history");
   EXPECT_NE(history.find("SHOW CORPORA;"), std::string::npos) << history;
@@ -76,9 +78,7 @@ TEST_F(ShellInteractive, MultiLineStatementsHistoryAndMetaCommands) {
   expect(again, "db=> ", at);
   // Newest first: \?, then the SHOW CORPORA typed after \x.
   type(again, "\x1b[A\x1b[A\r", "(2 corpora)", at);
-  expect(again, "db=> ", at);
-  again.send("\\q\r");
-  EXPECT_EQ(again.wait_exit(), 0) << again.transcript();
+  quit(again, at);
 }
 
 TEST_F(ShellInteractive, CtrlCCancelsTheRunningStatementNotTheShell) {
@@ -97,9 +97,7 @@ TEST_F(ShellInteractive, CtrlCCancelsTheRunningStatementNotTheShell) {
   type(sh, "WAIT JOB 1;\r", "job 1 was cancelled", at);
   type(sh, "SHOW JOBS;\r", "cancelled", at);
   expect(sh, "(1 jobs)", at);
-  expect(sh, "db=> ", at);
-  sh.send("\\q\r");
-  EXPECT_EQ(sh.wait_exit(), 0) << sh.transcript();
+  quit(sh, at);
 }
 
 }  // namespace
