@@ -160,6 +160,8 @@ int main(int argc, char** argv) {
       ("question", "question tokens per request", cxxopts::value<int64_t>()->default_value("32"))
       ("decode", "tokens generated per request", cxxopts::value<int64_t>()->default_value("128"))
       ("max-batch", "batch cap", cxxopts::value<int64_t>()->default_value("256"))
+      ("attention", "decode attention over own tokens: auto (the fused CUDA kernel where it applies) or matmul",
+       cxxopts::value<std::string>()->default_value("auto"))
       ("h,help", "help");
   auto args = opts.parse(argc, argv);
   if (args.count("help")) {
@@ -181,6 +183,17 @@ int main(int argc, char** argv) {
     Transformer m = name == "stories260K"
                         ? Transformer(load_llama2c(model_file("stories260K/stories260K.bin")), device, dtype)
                         : Transformer(bench::shaped_model(name, args["layers"].as<int64_t>(), device, dtype), device, dtype);
+    const std::string attention = args["attention"].as<std::string>();
+    if (attention != "auto" && attention != "matmul")
+      throw InvalidArgument("--attention must be auto or matmul, not '" + attention + "'");
+    m.set_decode_attention(attention == "auto" ? DecodeAttention::kAuto : DecodeAttention::kMatmul);
+    // What decode() will run, asked of a pool like the Scheduler's.
+    const ModelConfig& mc = m.config();
+    KVSlots probe(mc, 1, 16, m.options());
+    const bool fused = attention == "auto" &&
+                       fused_decode_attention_applies(
+                           at::empty({1, mc.n_kv_heads, mc.n_heads / mc.n_kv_heads, mc.head_dim}, m.options()),
+                           probe.keys(0), probe.values(0));
     const int64_t budget = static_cast<int64_t>(args["budget-gb"].as<double>() * 1e9);
     const int64_t question = args["question"].as<int64_t>(), decode = args["decode"].as<int64_t>();
     const int64_t max_batch = args["max-batch"].as<int64_t>();
@@ -198,10 +211,12 @@ int main(int argc, char** argv) {
     nlohmann::json result = {{"bench", "throughput"}, {"model", name}, {"layers", m.config().n_layers},
                              {"device", device.str()}, {"dtype", dt}, {"budget_gb", budget / 1e9},
                              {"question", question}, {"decode", decode}, {"weight_bytes", weight_bytes(m)},
-                             {"torch_threads", at::get_num_threads()}, {"runs", nlohmann::json::array()}};
+                             {"torch_threads", at::get_num_threads()},
+                             {"decode_attention", fused ? "fused kernel" : "matmul"}, {"runs", nlohmann::json::array()}};
     if (verbose)
-      std::printf("%s (%lld layers) on %s %s, KV budget %.1f GB, weights %.2f GB\n", name.c_str(),
-                  (long long)m.config().n_layers, device.str().c_str(), dt.c_str(), budget / 1e9, weight_bytes(m) / 1e9);
+      std::printf("%s (%lld layers) on %s %s, KV budget %.1f GB, weights %.2f GB, decode attention: %s\n",
+                  name.c_str(), (long long)m.config().n_layers, device.str().c_str(), dt.c_str(), budget / 1e9,
+                  weight_bytes(m) / 1e9, fused ? "fused kernel" : "matmul");
     for (const auto& w : work) result["runs"].push_back(run(m, w, budget, question, decode, max_batch, verbose));
     // Cartridge / ICL ratios, per sharing and corpus size.
     nlohmann::json ratios = nlohmann::json::array();

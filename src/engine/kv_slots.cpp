@@ -12,11 +12,13 @@ KVSlots::KVSlots(const ModelConfig& config, int64_t slots, int64_t capacity, at:
   if (slots <= 0 || capacity <= 0)
     throw InvalidArgument("KVSlots needs slots > 0 and capacity > 0, got " + std::to_string(slots) + " x " +
                           std::to_string(capacity));
-  // Uninitialized: a row's tokens are always written before they are read,
-  // and touching the whole pool up front would cost as much as a step.
+  // Zeroed once: the LibTorch attention path multiplies a padded block of
+  // rows, so slots past a row's length are read with weight 0, and 0 * NaN
+  // from uninitialized memory would be NaN. (The fused kernel reads only
+  // visible slots.) Old tokens of finished requests stay finite.
   for (int64_t l = 0; l < config.n_layers; ++l) {
-    keys_.push_back(at::empty({slots, config.n_kv_heads, capacity, config.head_dim}, options));
-    values_.push_back(at::empty({slots, config.n_kv_heads, capacity, config.head_dim}, options));
+    keys_.push_back(at::zeros({slots, config.n_kv_heads, capacity, config.head_dim}, options));
+    values_.push_back(at::zeros({slots, config.n_kv_heads, capacity, config.head_dim}, options));
   }
 }
 

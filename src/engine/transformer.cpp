@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "engine/decode_attention.h"
 
 namespace cdb {
 namespace {
@@ -77,31 +78,6 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& K, const at::Tensor& V,
     y = y + at::matmul(pp, pv).view({KV, B, G * T, hd}).permute({1, 0, 2, 3});
   }
   return merge_heads(y);
-}
-
-// Attention of one part of the keys, kept unnormalized across parts: the
-// output and the log-sum-exp of the scores of each query row, so that parts
-// computed apart (a shared Cartridge, a sequence's own tokens) merge exactly.
-struct Partial {
-  at::Tensor out;  // [..., rows, hd] fp32
-  at::Tensor lse;  // [..., rows] fp32
-};
-
-// q [..., R, hd] (pre-scaled), K/V [..., S, hd]; mask broadcastable to
-// [..., R, S] (true = visible) or undefined.
-Partial attend_part(const at::Tensor& q, const at::Tensor& K, const at::Tensor& V, const at::Tensor& mask) {
-  at::Tensor scores = at::matmul(q, K.transpose(-1, -2)).to(at::kFloat);
-  if (mask.defined()) scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
-  at::Tensor lse = at::logsumexp(scores, -1, /*keepdim=*/true);
-  at::Tensor p = at::exp(scores - lse);
-  return {at::matmul(p.to(V.scalar_type()), V).to(at::kFloat), lse.squeeze(-1)};
-}
-
-// softmax over the union of two key sets, from the two partial results.
-at::Tensor merge_parts(const Partial& a, const Partial& b) {
-  at::Tensor m = at::maximum(a.lse, b.lse);
-  at::Tensor wa = at::exp(a.lse - m).unsqueeze(-1), wb = at::exp(b.lse - m).unsqueeze(-1);
-  return (a.out * wa + b.out * wb) / (wa + wb);
 }
 
 // One layer's queries, keys and values for x [B, T, dim]: q [B, T, H, hd]
@@ -255,9 +231,8 @@ at::Tensor Transformer::decode(const DecodeBatch& b, KVSlots& kv) {
   const at::Tensor tokens = b.tokens.to(device_, at::kLong), lengths = b.lengths.to(device_, at::kLong);
   const at::Tensor rows = at::arange(N, longs);
   auto [cos, sin] = rope_.tables(b.positions.to(device_, at::kLong).view({N, 1}));
-  const int64_t S = b.max_length + 1;
   // Row i sees its own slots 0..lengths[i] (the new token included).
-  const at::Tensor visible = (at::arange(S, longs).view({1, S}) <= lengths.view({N, 1})).view({N, 1, 1, S});
+  const int64_t S = b.max_length + 1;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   std::vector<at::Tensor> group_rows;
   for (const auto& g : b.shared) group_rows.push_back(g.rows.to(device_, at::kLong));
@@ -273,8 +248,8 @@ at::Tensor Transformer::decode(const DecodeBatch& b, KVSlots& kv) {
     using at::indexing::Slice;
     K.index_put_({rows, Slice(), lengths}, k);
     V.index_put_({rows, Slice(), lengths}, v);
-    // Own tokens: one batched product over the pool's first N rows (a view).
-    Partial own = attend_part(q, K.narrow(0, 0, N).narrow(2, 0, S), V.narrow(0, 0, N).narrow(2, 0, S), visible);
+    // Own tokens, read in place from the pool's first N rows.
+    AttentionPartial own = attend_own_tokens(q, K, V, lengths, S, decode_attention_);
     at::Tensor out = own.out;  // [N, KV, G, hd]
     for (size_t gi = 0; gi < b.shared.size(); ++gi) {
       const Cartridge& cart = *b.shared[gi].cartridge;
@@ -283,11 +258,11 @@ at::Tensor Transformer::decode(const DecodeBatch& b, KVSlots& kv) {
       // [n, KV, G, hd] -> [KV, n*G, hd]: every query of the group against
       // the Cartridge in one product, which reads its KV once.
       at::Tensor qg = q.index_select(0, r).permute({1, 0, 2, 3}).reshape({KV, n * G, hd});
-      Partial pre = attend_part(qg, cart.keys[static_cast<size_t>(l)].to(device_, dtype_),
+      AttentionPartial pre = attend_part(qg, cart.keys[static_cast<size_t>(l)].to(device_, dtype_),
                                 cart.values[static_cast<size_t>(l)].to(device_, dtype_), {});
       pre.out = pre.out.view({KV, n, G, hd}).permute({1, 0, 2, 3});
       pre.lse = pre.lse.view({KV, n, G}).permute({1, 0, 2});
-      Partial mine{own.out.index_select(0, r), own.lse.index_select(0, r)};
+      AttentionPartial mine{own.out.index_select(0, r), own.lse.index_select(0, r)};
       out = out.index_copy(0, r, merge_parts(pre, mine));
     }
     x = add_feed_forward(x + at::linear(out.to(dtype_).reshape({N, 1, H * hd}), lw.wo), lw, c);

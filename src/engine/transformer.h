@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/cartridge.h"
+#include "engine/decode_attention.h"
 #include "engine/kv_cache.h"
 #include "engine/kv_slots.h"
 #include "engine/model_weights.h"
@@ -73,6 +74,9 @@ class Transformer {
   // logits [N, vocab]. Equal (to rounding) to forward() of each sequence
   // alone with its shared Cartridge as prefix.
   at::Tensor decode(const DecodeBatch& batch, KVSlots& kv);
+  // How decode() attends to the sequences' own tokens (kAuto: the fused
+  // CUDA kernel where it applies). kMatmul is the reference, for comparison.
+  void set_decode_attention(DecodeAttention how) { decode_attention_ = how; }
 
   // The KV of running `tokens` after `prefix` (from position 0 without one):
   // per layer [n_kv, n, hd], post-RoPE keys. The truncation baseline, and the
@@ -85,6 +89,7 @@ class Transformer {
   at::Device device_;
   at::ScalarType dtype_;
   Rope rope_;
+  DecodeAttention decode_attention_ = DecodeAttention::kAuto;
 };
 
 }  // namespace cdb

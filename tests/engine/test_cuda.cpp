@@ -7,9 +7,17 @@
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "common/models_dir.h"
+#include "engine/decode_attention.h"
 #include "engine/generator.h"
 #include "engine/llama2c_loader.h"
+#include "engine/load_model.h"
+#include "engine/random_model.h"
+#include "support/temp_dir.h"
 
 namespace cdb {
 namespace {
@@ -69,6 +77,113 @@ TEST(Cuda, CartridgePrefixEqualsItsTokensInThePrompt) {
   KVCache plain = gpu.new_cache(1, 16);
   at::Tensor lf = gpu.forward(tokens(all), plain).narrow(1, 8, 3);
   EXPECT_TRUE(at::allclose(lp.cpu(), lf.cpu(), 1e-4, 1e-3)) << (lp - lf).abs().max().item<float>();
+}
+
+// The fused decode-attention kernel against the LibTorch products it
+// replaces (computed in fp32 on the same values): every dtype, both head
+// sizes, 1 to 8 query heads per KV head, a batch of one (many splits) and
+// rows of one key up to the full pool row. The tokens a row may not see, and
+// the pool rows past the batch, hold NaN: reading any of them would show.
+TEST(Cuda, DecodeAttentionKernelEqualsTheMatmulPath) {
+  REQUIRE_CUDA();
+  c10::InferenceMode guard;
+  at::manual_seed(3);
+  struct Shape {
+    at::ScalarType type;
+    int64_t N, KV, G, hd, capacity;
+    double tol;
+  };
+  const Shape shapes[] = {{at::kFloat, 5, 2, 4, 128, 700, 1e-5},     {at::kBFloat16, 70, 8, 3, 128, 2300, 2e-3},
+                          {at::kHalf, 1, 4, 8, 64, 5000, 2e-3},      {at::kBFloat16, 3, 2, 1, 64, 40, 2e-3},
+                          {at::kFloat, 16, 2, 2, 64, 300, 1e-5},     {at::kBFloat16, 1, 8, 4, 128, 9000, 2e-3},
+                          {at::kHalf, 33, 1, 5, 128, 260, 2e-3}};
+  for (const Shape& s : shapes) {
+    SCOPED_TRACE(std::string(c10::toString(s.type)) + " N=" + std::to_string(s.N) + " KV=" + std::to_string(s.KV) +
+                 " G=" + std::to_string(s.G) + " hd=" + std::to_string(s.hd) + " capacity=" + std::to_string(s.capacity));
+    const auto o = at::TensorOptions().device(at::kCUDA).dtype(s.type);
+    at::Tensor K = at::randn({s.N + 2, s.KV, s.capacity, s.hd}, o), V = at::randn({s.N + 2, s.KV, s.capacity, s.hd}, o);
+    at::Tensor q = at::randn({s.N, s.KV, s.G, s.hd}, o) * (2.0 / std::sqrt(static_cast<double>(s.hd)));
+    at::Tensor lengths = at::randint(0, s.capacity, {s.N}, at::kLong);
+    lengths[0] = s.capacity - 1;
+    if (s.N > 1) lengths[1] = 0;
+    const int64_t keys = lengths.max().item<int64_t>() + 1;
+    AttentionPartial ref = attend_own_tokens(q.to(at::kFloat).cpu(), K.to(at::kFloat).cpu(), V.to(at::kFloat).cpu(),
+                                             lengths, keys, DecodeAttention::kMatmul);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (int64_t i = 0; i < s.N; ++i) {
+      const int64_t seen = lengths[i].item<int64_t>() + 1;
+      K[i].narrow(1, seen, s.capacity - seen).fill_(nan);
+      V[i].narrow(1, seen, s.capacity - seen).fill_(nan);
+    }
+    K.narrow(0, s.N, 2).fill_(nan);
+    V.narrow(0, s.N, 2).fill_(nan);
+    ASSERT_TRUE(fused_decode_attention_applies(q, K, V));
+    AttentionPartial got = attend_own_tokens(q, K, V, lengths.cuda(), keys, DecodeAttention::kAuto);
+    ASSERT_EQ(got.out.sizes(), ref.out.sizes());
+    ASSERT_EQ(got.lse.sizes(), ref.lse.sizes());
+    EXPECT_TRUE(at::allclose(got.out.cpu(), ref.out, s.tol, s.tol)) << (got.out.cpu() - ref.out).abs().max().item<float>();
+    EXPECT_TRUE(at::allclose(got.lse.cpu(), ref.lse, s.tol, s.tol)) << (got.lse.cpu() - ref.lse).abs().max().item<float>();
+  }
+}
+
+// A model whose heads the kernel serves (head_dim 64, 3 query heads per KV
+// head): decode() on the device, with a shared Cartridge, a private one and
+// none, equals each sequence run alone through forward(), step after step.
+TEST(Cuda, DecodeEqualsEachSequenceAloneThroughTheKernel) {
+  REQUIRE_CUDA();
+  c10::InferenceMode guard;
+  test::TempDir dir("cuda-decode");
+  ModelConfig c = random_model_config("tiny-llama3");
+  c.dim = 384, c.n_heads = 6, c.n_kv_heads = 2, c.head_dim = 64, c.hidden_dim = 256, c.weight_dtype = "f32";
+  write_random_model(c, 11, dir.path(), 0.1f);
+  Transformer m(load_model(dir.path()), at::Device(at::kCUDA), at::kFloat);
+  auto ids = [](std::vector<int64_t> v) { return at::tensor(v, at::kLong).view({1, static_cast<int64_t>(v.size())}); };
+  auto cart = [&](std::vector<int32_t> t) { return m.prefill_cartridge(t); };
+  const Cartridge A = cart({1, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50}), B = cart({1, 300, 301, 302, 303});
+  struct Seq {
+    std::vector<int64_t> prompt;
+    const Cartridge* prefix;
+    bool shared;
+  };
+  const std::vector<Seq> seqs = {{{7, 8, 9}, &A, true}, {{10, 11}, &A, true}, {{12, 13, 14, 15}, &B, false},
+                                 {{16, 17, 18, 19, 20, 21}, nullptr, false}};
+  const int64_t N = static_cast<int64_t>(seqs.size());
+  KVSlots slots(c, 5, 64, m.options());
+  std::vector<KVCache> alone;
+  std::vector<int64_t> length(N), shared_tokens(N), next(N);
+  for (int64_t i = 0; i < N; ++i) {
+    const Seq& q = seqs[static_cast<size_t>(i)];
+    alone.push_back(m.new_cache(1, 64));
+    at::Tensor ref = m.forward(ids(q.prompt), alone.back(), q.prefix, true);
+    const int64_t own = q.prefix && !q.shared ? slots.write_prefix(i, *q.prefix) : 0;
+    KVCache view = slots.cache(i, own);
+    m.forward(ids(q.prompt), view, q.shared ? q.prefix : nullptr, true);
+    length[i] = own + static_cast<int64_t>(q.prompt.size());
+    shared_tokens[i] = q.shared ? q.prefix->tokens() : 0;
+    next[i] = ref.argmax(-1).item<int64_t>();
+  }
+  for (int step = 0; step < 8; ++step) {
+    DecodeBatch b;
+    std::vector<int64_t> pos(N);
+    for (int64_t i = 0; i < N; ++i) pos[i] = shared_tokens[i] + length[i];
+    b.tokens = at::tensor(next, at::kLong);
+    b.lengths = at::tensor(length, at::kLong);
+    b.positions = at::tensor(pos, at::kLong);
+    b.max_length = *std::max_element(length.begin(), length.end());
+    b.shared.push_back({&A, at::tensor(std::vector<int64_t>{0, 1}, at::kLong)});
+    const at::Tensor logits = m.decode(b, slots).cpu();
+    for (int64_t i = 0; i < N; ++i) {
+      const Seq& q = seqs[static_cast<size_t>(i)];
+      at::Tensor ref = m.forward(ids({next[i]}), alone[static_cast<size_t>(i)], q.prefix, true).view({-1}).cpu();
+      EXPECT_TRUE(at::allclose(logits[i], ref, 1e-4, 1e-4))
+          << "step " << step << " sequence " << i << ": max diff " << (logits[i] - ref).abs().max().item<float>();
+      length[i] += 1;
+      next[i] = ref.argmax().item<int64_t>();
+    }
+  }
+  // The kernel served those steps: the pool's tensors qualify.
+  const at::Tensor q = at::zeros({N, c.n_kv_heads, c.n_heads / c.n_kv_heads, c.head_dim}, m.options());
+  EXPECT_TRUE(fused_decode_attention_applies(q, slots.keys(0), slots.values(0)));
 }
 
 }  // namespace
