@@ -70,7 +70,7 @@ void sync(const Transformer& m) {
 }
 
 nlohmann::json run(Transformer& m, const Workload& w, int64_t budget, int64_t question, int64_t decode,
-                   int64_t max_batch, bool verbose) {
+                   int64_t max_batch, bool graphs, bool verbose) {
   const ModelConfig& c = m.config();
   const bool shared = w.sharing == "shared";
   const int64_t kv_token = KVSlots::slot_bytes(c, 1, m.dtype());
@@ -88,7 +88,8 @@ nlohmann::json run(Transformer& m, const Workload& w, int64_t budget, int64_t qu
   Scheduler sched(m, SchedulerOptions{.kv_budget_bytes = batch * slot_bytes,
                                       .slot_tokens = slot_tokens,
                                       .max_batch = batch,
-                                      .max_queue_wait_s = 3600});
+                                      .max_queue_wait_s = 3600,
+                                      .cuda_graphs = graphs});
   std::mutex mu;
   Clock::time_point last_first{};
   std::atomic<int64_t> tokens_after{0};
@@ -134,11 +135,13 @@ nlohmann::json run(Transformer& m, const Workload& w, int64_t budget, int64_t qu
               {"tokens_per_s", tps},
               {"step_ms", step_s * 1e3},
               {"read_gb_per_s", bw / 1e9},
-              {"wall_s", all_s}});
+              {"wall_s", all_s},
+              {"graph_replays", sched.stats().graph_replays}});
   if (verbose)
-    std::printf("%-9s %-8s n=%-7lld batch=%-5lld kv/request=%9.1f MB  %10.1f tok/s  step %8.2f ms  %7.1f GB/s\n",
+    std::printf("%-9s %-8s n=%-7lld batch=%-5lld kv/request=%9.1f MB  %10.1f tok/s  step %8.2f ms  %7.1f GB/s"
+                "  graph steps %lld\n",
                 w.method.c_str(), w.sharing.c_str(), (long long)w.context, (long long)batch, slot_bytes / 1e6, tps,
-                step_s * 1e3, bw / 1e9);
+                step_s * 1e3, bw / 1e9, (long long)sched.stats().graph_replays);
   return out;
 }
 
@@ -160,6 +163,7 @@ int main(int argc, char** argv) {
       ("question", "question tokens per request", cxxopts::value<int64_t>()->default_value("32"))
       ("decode", "tokens generated per request", cxxopts::value<int64_t>()->default_value("128"))
       ("max-batch", "batch cap", cxxopts::value<int64_t>()->default_value("256"))
+      ("graphs", "replay decode steps as CUDA graphs: on or off", cxxopts::value<std::string>()->default_value("on"))
       ("attention", "decode attention over own tokens: auto (the fused CUDA kernel where it applies) or matmul",
        cxxopts::value<std::string>()->default_value("auto"))
       ("h,help", "help");
@@ -187,6 +191,8 @@ int main(int argc, char** argv) {
     if (attention != "auto" && attention != "matmul")
       throw InvalidArgument("--attention must be auto or matmul, not '" + attention + "'");
     m.set_decode_attention(attention == "auto" ? DecodeAttention::kAuto : DecodeAttention::kMatmul);
+    const std::string graphs = args["graphs"].as<std::string>();
+    if (graphs != "on" && graphs != "off") throw InvalidArgument("--graphs must be on or off, not '" + graphs + "'");
     // What decode() will run, asked of a pool like the Scheduler's.
     const ModelConfig& mc = m.config();
     KVSlots probe(mc, 1, 16, m.options());
@@ -212,12 +218,12 @@ int main(int argc, char** argv) {
                              {"device", device.str()}, {"dtype", dt}, {"budget_gb", budget / 1e9},
                              {"question", question}, {"decode", decode}, {"weight_bytes", weight_bytes(m)},
                              {"torch_threads", at::get_num_threads()},
-                             {"decode_attention", fused ? "fused kernel" : "matmul"}, {"runs", nlohmann::json::array()}};
+                             {"decode_attention", fused ? "fused kernel" : "matmul"}, {"cuda_graphs", graphs}, {"runs", nlohmann::json::array()}};
     if (verbose)
       std::printf("%s (%lld layers) on %s %s, KV budget %.1f GB, weights %.2f GB, decode attention: %s\n",
                   name.c_str(), (long long)m.config().n_layers, device.str().c_str(), dt.c_str(), budget / 1e9,
                   weight_bytes(m) / 1e9, fused ? "fused kernel" : "matmul");
-    for (const auto& w : work) result["runs"].push_back(run(m, w, budget, question, decode, max_batch, verbose));
+    for (const auto& w : work) result["runs"].push_back(run(m, w, budget, question, decode, max_batch, graphs == "on", verbose));
     // Cartridge / ICL ratios, per sharing and corpus size.
     nlohmann::json ratios = nlohmann::json::array();
     for (const auto& a : result["runs"])

@@ -2,7 +2,7 @@
 # Run THERE (a GPU machine, after scripts/gpu-debs.sh here and with .devcarry
 # carried): builds the CUDA variant of the engine tests and throughput_bench,
 # runs the CUDA tests, then the GPU figures of README's throughput table,
-# most important first. Logs and JSON go to $1 (default: ./gpu-out).
+# most important first (CDB_GPU_HF=1 adds Hugging Face generate's). Logs and JSON go to $1 (default: ./gpu-out).
 # Each step has its own time limit, and the optional ones start only while
 # the whole run is under $2 seconds (default 480), so that a slow machine
 # still returns the first results within the device tool's limits.
@@ -20,7 +20,7 @@ mkdir -p "$OUT_DIR"
 export CDB_MODELS=${CDB_MODELS:-$ROOT/.devcarry/models}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT_DIR/gpu.txt"
 SECONDS=0
-if ! bash "$ROOT/scripts/gpu-build.sh" engine_tests throughput_bench >"$OUT_DIR/build.log" 2>&1; then
+if ! bash "$ROOT/scripts/gpu-build.sh" engine_tests throughput_bench decode_attention_bench >"$OUT_DIR/build.log" 2>&1; then
   grep -E "error|Error" "$OUT_DIR/build.log" | head -20
   exit 1
 fi
@@ -40,13 +40,20 @@ bench() {  # name, limit, args...
   timeout "$limit" "$BIN/throughput_bench" --device cuda "$@" >"$OUT_DIR/$name.txt" 2>&1
   echo "== $name rc=$? (${SECONDS}s)"; grep -E "tok/s|x$|attention" "$OUT_DIR/$name.txt"
 }
-# Decode bandwidth at batch >= 64: the fused kernel against the matmul path.
-bench 3b-cartridge-fused 60 --model llama-3.2-3b --budget-gb "$B3" --max-batch 256 --sharing distinct --contexts=
-bench 3b-cartridge-matmul 60 --model llama-3.2-3b --budget-gb "$B3" --max-batch 256 --sharing distinct --contexts= --attention matmul
+# The attention kernel alone, at the shapes below (Llama 3.2 3B and 3.1 8B
+# at the Cartridge's 2048 + 160 tokens, and ICL at 128k).
+for shape in "--rows 256 --groups 3" "--rows 64 --groups 4" "--rows 7 --groups 3 --keys 131072"; do
+  timeout 60 "$BIN/decode_attention_bench" --device cuda $shape >"$OUT_DIR/attention.txt" 2>&1
+  grep -vE '^\{' "$OUT_DIR/attention.txt"
+done
+# Decode bandwidth at batch >= 64: CUDA graphs on and off, and the matmul path.
+bench 3b-cartridge 60 --model llama-3.2-3b --budget-gb "$B3" --max-batch 256 --sharing distinct --contexts=
+bench 3b-cartridge-eager 60 --model llama-3.2-3b --budget-gb "$B3" --max-batch 256 --sharing distinct --contexts= --graphs off
 bench 8b-batch64 60 --model llama-3.1-8b --budget-gb 100 --max-batch 64 --sharing distinct --contexts=
+bench 8b-batch64-eager 60 --model llama-3.1-8b --budget-gb 100 --max-batch 64 --sharing distinct --contexts= --graphs off
 # Weights alone (a 16-token Cartridge): what the attention costs on top.
 bench 8b-batch64-weights 60 --model llama-3.1-8b --budget-gb 100 --max-batch 64 --sharing distinct --contexts= --cartridge-tokens 16
-if (( SECONDS <= DEADLINE )); then
+if [[ ${CDB_GPU_HF:-0} == 1 ]] && (( SECONDS <= DEADLINE )); then
   PYTHONUNBUFFERED=1 timeout 150 python3 "$ROOT/bench/hf_baseline.py" --shape llama-3.1-8b --batch 64 --prefix 2048 \
     >"$OUT_DIR/hf-8b-batch64.json" 2>"$OUT_DIR/hf.err"
   echo "== hf rc=$? (${SECONDS}s)"; tail -1 "$OUT_DIR/hf-8b-batch64.json"; grep -v Warning "$OUT_DIR/hf.err" | tail -3

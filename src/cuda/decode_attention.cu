@@ -8,9 +8,13 @@ namespace cdb::cuda {
 namespace {
 
 constexpr int kThreads = 128;
-// Keys a team loads before it uses any: 2 * kUnroll 16-byte loads in flight
-// per thread (K and V), which is what keeps HBM busy at low occupancy.
-constexpr int kUnroll = 4;
+// Keys a team loads per trip: 2 * kUnroll 16-byte loads (K and V) a thread,
+// issued a trip ahead of their use. By default 2 from 3 groups up, whose
+// state takes the registers: then 4 blocks of 128 threads still fit a
+// multiprocessor up to 4 groups.
+constexpr int default_unroll(int groups) { return groups <= 2 ? 4 : 2; }
+// Registers allow 4 blocks a multiprocessor without spilling up to here.
+constexpr int min_blocks(int groups, int unroll) { return groups <= 2 || (groups <= 4 && unroll == 2) ? 4 : 1; }
 
 // 16 bytes of T, the unit a thread loads, as floats.
 template <typename T>
@@ -50,114 +54,125 @@ struct Pack<__half> {
 // One block per (split of the keys, KV head, row). The block's threads form
 // teams of kLanes threads; a team holds one key row (head_dim elements, 16
 // bytes a thread) and walks the split's keys with stride kTeams, keeping a
-// running max, sum and weighted V sum for each of the head's G queries
+// running max, sum and weighted V sum for each of the head's kGroups queries
 // (online softmax). The teams' states are then merged through shared memory
 // into the split's output and log-sum-exp, which the caller merges across
 // splits (and with any other key set, such as a shared Cartridge).
 //
+// The loads of the next trip's keys are issued before the current ones are
+// used, so a thread always has memory requests in flight: with 4 blocks a
+// multiprocessor (the registers allow no more) that is what hides HBM's
+// latency.
+//
 // Every thread of a block runs the same number of loop trips (the bounds
 // depend on the block only), so the warp shuffles see full warps.
-template <typename T, int kHeadDim, int kMaxGroups>
-__global__ void __launch_bounds__(kThreads)
+template <typename T, int kHeadDim, int kGroups, int kUnroll>
+__global__ void __launch_bounds__(kThreads, min_blocks(kGroups, kUnroll))
     decode_attention_kernel(DecodeAttentionArgs a) {
   constexpr int kElems = Pack<T>::kElems;
   constexpr int kLanes = kHeadDim / kElems;
   constexpr int kTeams = kThreads / kLanes;
+  constexpr int kStep = kTeams * kUnroll;
   static_assert(kHeadDim % kElems == 0 && kLanes <= 32 && 32 % kLanes == 0, "a key row must fit a warp");
-  __shared__ float sm_max[kTeams][kMaxGroups], sm_sum[kTeams][kMaxGroups];
-  __shared__ float sm_acc[kTeams][kMaxGroups][kHeadDim];
+  __shared__ float sm_max[kTeams][kGroups], sm_sum[kTeams][kGroups];
+  __shared__ float sm_acc[kTeams][kGroups][kHeadDim];
 
   const int split = blockIdx.x, head = blockIdx.y, row = blockIdx.z;
   const int team = threadIdx.x / kLanes, lane = threadIdx.x % kLanes;
-  const int groups = a.groups;
   const long long visible = a.lengths[row] + 1;
   const long long begin = static_cast<long long>(split) * a.keys_per_split;
   const long long end = min(begin + static_cast<long long>(a.keys_per_split), visible);
 
-  float q[kMaxGroups][kElems];
-  const T* qp = static_cast<const T*>(a.q) + (static_cast<long long>(row) * a.kv_heads + head) * groups * kHeadDim +
+  float q[kGroups][kElems];
+  const T* qp = static_cast<const T*>(a.q) + (static_cast<long long>(row) * a.kv_heads + head) * kGroups * kHeadDim +
                 lane * kElems;
 #pragma unroll
-  for (int g = 0; g < kMaxGroups; ++g) {
-    if (g < groups) {
-      Pack<T>::to_float(*reinterpret_cast<const uint4*>(qp + g * kHeadDim), q[g]);
-    } else {
+  for (int g = 0; g < kGroups; ++g) Pack<T>::to_float(*reinterpret_cast<const uint4*>(qp + g * kHeadDim), q[g]);
+  float run_max[kGroups], run_sum[kGroups], acc[kGroups][kElems];
 #pragma unroll
-      for (int e = 0; e < kElems; ++e) q[g][e] = 0.f;
-    }
-  }
-  float run_max[kMaxGroups], run_sum[kMaxGroups], acc[kMaxGroups][kElems];
-#pragma unroll
-  for (int g = 0; g < kMaxGroups; ++g) {
+  for (int g = 0; g < kGroups; ++g) {
     run_max[g] = -INFINITY, run_sum[g] = 0.f;
 #pragma unroll
     for (int e = 0; e < kElems; ++e) acc[g][e] = 0.f;
   }
   const T* kp = static_cast<const T*>(a.k) + row * a.k_row + head * a.k_head + lane * kElems;
   const T* vp = static_cast<const T*>(a.v) + row * a.v_row + head * a.v_head + lane * kElems;
-
-  for (long long k0 = begin; k0 < end; k0 += kTeams * kUnroll) {
-    uint4 kraw[kUnroll], vraw[kUnroll];
-    bool ok[kUnroll];
+  // This team's keys k0 + u * kTeams + team, u < kUnroll; zeros past `end`.
+  auto load = [&](long long k0, uint4 (&kr)[kUnroll], uint4 (&vr)[kUnroll]) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const long long idx = k0 + u * kTeams + team;
-      ok[u] = idx < end;
-      if (ok[u]) {
-        kraw[u] = *reinterpret_cast<const uint4*>(kp + idx * a.k_token);
-        vraw[u] = *reinterpret_cast<const uint4*>(vp + idx * a.v_token);
+      if (idx < end) {
+        kr[u] = *reinterpret_cast<const uint4*>(kp + idx * a.k_token);
+        vr[u] = *reinterpret_cast<const uint4*>(vp + idx * a.v_token);
       } else {
-        kraw[u] = make_uint4(0, 0, 0, 0), vraw[u] = make_uint4(0, 0, 0, 0);
+        kr[u] = make_uint4(0, 0, 0, 0), vr[u] = make_uint4(0, 0, 0, 0);
       }
     }
-    float s[kUnroll][kMaxGroups];
+  };
+
+  uint4 kcur[kUnroll], vcur[kUnroll];
+  load(begin, kcur, vcur);
+  for (long long k0 = begin; k0 < end; k0 += kStep) {
+    uint4 knext[kUnroll], vnext[kUnroll];
+    load(k0 + kStep, knext, vnext);
+    float s[kUnroll][kGroups];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float kf[kElems];
-      Pack<T>::to_float(kraw[u], kf);
+      Pack<T>::to_float(kcur[u], kf);
+      const bool ok = k0 + u * kTeams + team < end;
 #pragma unroll
-      for (int g = 0; g < kMaxGroups; ++g) {
+      for (int g = 0; g < kGroups; ++g) {
         float d = 0.f;
 #pragma unroll
         for (int e = 0; e < kElems; ++e) d = fmaf(q[g][e], kf[e], d);
         // Sum over the team's lanes (aligned groups of kLanes in the warp).
 #pragma unroll
         for (int off = kLanes / 2; off > 0; off /= 2) d += __shfl_xor_sync(0xffffffffu, d, off);
-        s[u][g] = ok[u] ? d : -INFINITY;
+        s[u][g] = ok ? d : -INFINITY;
       }
     }
+    // Rescale the running state to the new max, and turn scores into
+    // weights (0 for keys past the end, and while no key was visible).
 #pragma unroll
-    for (int g = 0; g < kMaxGroups; ++g) {
-      if (g >= groups) continue;
+    for (int g = 0; g < kGroups; ++g) {
       float m = run_max[g];
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) m = fmaxf(m, s[u][g]);
-      if (m == -INFINITY) continue;  // no visible key for this team yet
-      const float rescale = __expf(run_max[g] - m);
+      const float base = m == -INFINITY ? 0.f : m;
+      const float rescale = __expf(run_max[g] - base);
+      run_max[g] = m;
       run_sum[g] *= rescale;
 #pragma unroll
       for (int e = 0; e < kElems; ++e) acc[g][e] *= rescale;
-      run_max[g] = m;
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
-        const float p = __expf(s[u][g] - m);
-        run_sum[g] += p;
-        float vf[kElems];
-        Pack<T>::to_float(vraw[u], vf);
-#pragma unroll
-        for (int e = 0; e < kElems; ++e) acc[g][e] = fmaf(p, vf[e], acc[g][e]);
+        s[u][g] = __expf(s[u][g] - base);
+        run_sum[g] += s[u][g];
       }
     }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      float vf[kElems];
+      Pack<T>::to_float(vcur[u], vf);
+#pragma unroll
+      for (int g = 0; g < kGroups; ++g)
+#pragma unroll
+        for (int e = 0; e < kElems; ++e) acc[g][e] = fmaf(s[u][g], vf[e], acc[g][e]);
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) kcur[u] = knext[u], vcur[u] = vnext[u];
   }
 
 #pragma unroll
-  for (int g = 0; g < kMaxGroups; ++g) {
+  for (int g = 0; g < kGroups; ++g) {
     if (lane == 0) sm_max[team][g] = run_max[g], sm_sum[team][g] = run_sum[g];
 #pragma unroll
     for (int e = 0; e < kElems; ++e) sm_acc[team][g][lane * kElems + e] = acc[g][e];
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < groups * kHeadDim; i += kThreads) {
+  for (int i = threadIdx.x; i < kGroups * kHeadDim; i += kThreads) {
     const int g = i / kHeadDim, d = i % kHeadDim;
     float m = -INFINITY;
     for (int t = 0; t < kTeams; ++t) m = fmaxf(m, sm_max[t][g]);
@@ -168,25 +183,36 @@ __global__ void __launch_bounds__(kThreads)
         sum += sm_sum[t][g] * w;
         o += sm_acc[t][g][d] * w;
       }
-    const long long at = ((static_cast<long long>(split) * gridDim.z + row) * a.kv_heads + head) * groups + g;
+    const long long at = ((static_cast<long long>(split) * gridDim.z + row) * a.kv_heads + head) * kGroups + g;
     a.out[at * kHeadDim + d] = sum > 0.f ? o / sum : 0.f;
     if (d == 0) a.lse[at] = sum > 0.f ? m + logf(sum) : -INFINITY;
   }
 }
 
-template <typename T, int kHeadDim, int kMaxGroups>
+template <typename T, int kHeadDim, int kGroups>
 int launch(const DecodeAttentionArgs& a, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(a.splits), static_cast<unsigned>(a.kv_heads), static_cast<unsigned>(a.rows));
-  decode_attention_kernel<T, kHeadDim, kMaxGroups><<<grid, kThreads, 0, stream>>>(a);
+  const int unroll = a.unroll > 0 ? a.unroll : default_unroll(kGroups);
+  if (unroll == 2) decode_attention_kernel<T, kHeadDim, kGroups, 2><<<grid, kThreads, 0, stream>>>(a);
+  else decode_attention_kernel<T, kHeadDim, kGroups, 4><<<grid, kThreads, 0, stream>>>(a);
   return static_cast<int>(cudaGetLastError());
 }
 
+// One instantiation per group count: a padded group would cost its share of
+// the products and shuffles (a third more for Llama 3.2 3B's 3 groups).
 template <typename T, int kHeadDim>
 int launch_groups(const DecodeAttentionArgs& a, cudaStream_t stream) {
-  if (a.groups <= 1) return launch<T, kHeadDim, 1>(a, stream);
-  if (a.groups <= 2) return launch<T, kHeadDim, 2>(a, stream);
-  if (a.groups <= 4) return launch<T, kHeadDim, 4>(a, stream);
-  return launch<T, kHeadDim, 8>(a, stream);
+  switch (a.groups) {
+    case 1: return launch<T, kHeadDim, 1>(a, stream);
+    case 2: return launch<T, kHeadDim, 2>(a, stream);
+    case 3: return launch<T, kHeadDim, 3>(a, stream);
+    case 4: return launch<T, kHeadDim, 4>(a, stream);
+    case 5: return launch<T, kHeadDim, 5>(a, stream);
+    case 6: return launch<T, kHeadDim, 6>(a, stream);
+    case 7: return launch<T, kHeadDim, 7>(a, stream);
+    case 8: return launch<T, kHeadDim, 8>(a, stream);
+  }
+  return static_cast<int>(cudaErrorInvalidValue);
 }
 
 template <typename T>
@@ -202,7 +228,8 @@ bool decode_attention_supports(ElementType type, int head_dim, int groups) {
 }
 
 int decode_attention(const DecodeAttentionArgs& a, void* stream) {
-  if (!decode_attention_supports(a.type, a.head_dim, a.groups) || a.rows <= 0 || a.splits <= 0 ||
+  if (!decode_attention_supports(a.type, a.head_dim, a.groups) || (a.unroll != 0 && a.unroll != 2 && a.unroll != 4) ||
+      a.rows <= 0 || a.splits <= 0 ||
       a.keys_per_split <= 0 || a.rows > 65535 || a.kv_heads > 65535)
     return static_cast<int>(cudaErrorInvalidValue);
   auto s = static_cast<cudaStream_t>(stream);
@@ -215,15 +242,6 @@ int decode_attention(const DecodeAttentionArgs& a, void* stream) {
       return launch_head_dim<__half>(a, s);
   }
   return static_cast<int>(cudaErrorInvalidValue);
-}
-
-int multiprocessor_count(int device) {
-  int n = 0;
-  if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-    cudaGetLastError();
-    return 0;
-  }
-  return n;
 }
 
 const char* error_string(int code) { return cudaGetErrorString(static_cast<cudaError_t>(code)); }

@@ -40,6 +40,7 @@ struct DecodeAttentionArgs {
   const long long* lengths = nullptr;
   int rows = 0, kv_heads = 0, groups = 0, head_dim = 0;
   int splits = 1, keys_per_split = 0;
+  int unroll = 0;  // keys a team loads per trip: 2 or 4, 0 = chosen by group count
   float* out = nullptr;
   float* lse = nullptr;
 };
@@ -47,8 +48,6 @@ struct DecodeAttentionArgs {
 bool decode_attention_supports(ElementType type, int head_dim, int groups);
 int decode_attention(const DecodeAttentionArgs& args, void* stream);
 
-// The device's streaming multiprocessors (0 when it cannot be queried).
-int multiprocessor_count(int device);
 // cudaGetErrorString of a launcher's return code.
 const char* error_string(int code);
 

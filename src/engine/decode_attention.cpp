@@ -9,6 +9,7 @@
 #include "common/error.h"
 
 #ifdef CDB_WITH_CUDA_KERNELS
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "cuda/kernels.h"
@@ -59,7 +60,7 @@ bool aligned_rows(const at::Tensor& t) {
 }
 
 AttentionPartial attend_own_fused(const at::Tensor& q_in, const at::Tensor& K, const at::Tensor& V,
-                                  const at::Tensor& lengths_in, int64_t keys) {
+                                  const at::Tensor& lengths_in, int64_t keys, int unroll) {
   const int64_t N = q_in.size(0), KV = q_in.size(1), G = q_in.size(2), hd = q_in.size(3);
   const at::Tensor q = q_in.contiguous();
   const at::Tensor lengths = lengths_in.to(q.device(), at::kLong).contiguous();
@@ -67,7 +68,8 @@ AttentionPartial attend_own_fused(const at::Tensor& q_in, const at::Tensor& K, c
   // several, but no split shorter than 256 keys (each split's output is
   // written and merged, which costs more than short splits save).
   const int64_t blocks = N * KV;
-  const int64_t sms = std::max(1, cuda::multiprocessor_count(q.device().index()));
+  // (Properties cached by LibTorch: no driver call, so a CUDA graph can record this.)
+  const int64_t sms = std::max(1, at::cuda::getDeviceProperties(q.device().index())->multiProcessorCount);
   int64_t splits = std::clamp<int64_t>((4 * sms + blocks - 1) / blocks, 1, (keys + 255) / 256);
   const int64_t per_split = (keys + splits - 1) / splits;
   splits = (keys + per_split - 1) / per_split;
@@ -83,6 +85,7 @@ AttentionPartial attend_own_fused(const at::Tensor& q_in, const at::Tensor& K, c
   a.rows = static_cast<int>(N), a.kv_heads = static_cast<int>(KV), a.groups = static_cast<int>(G);
   a.head_dim = static_cast<int>(hd), a.splits = static_cast<int>(splits);
   a.keys_per_split = static_cast<int>(per_split);
+  a.unroll = unroll;
   a.out = out.data_ptr<float>(), a.lse = lse.data_ptr<float>();
   const int rc = cuda::decode_attention(a, c10::cuda::getCurrentCUDAStream(q.device().index()).stream());
   if (rc != 0) throw Error(std::string("decode attention kernel: ") + cuda::error_string(rc));
@@ -109,17 +112,18 @@ bool fused_decode_attention_applies(const at::Tensor& q, const at::Tensor& K, co
 }
 
 AttentionPartial attend_own_tokens(const at::Tensor& q, const at::Tensor& K, const at::Tensor& V,
-                                   const at::Tensor& lengths, int64_t keys, DecodeAttention how) {
+                                   const at::Tensor& lengths, int64_t keys, DecodeAttention how, int unroll) {
   if (q.dim() != 4 || K.dim() != 4 || V.sizes() != K.sizes() || K.size(0) < q.size(0) || K.size(1) != q.size(1) ||
-      K.size(3) != q.size(3) || keys < 1 || keys > K.size(2) || lengths.numel() != q.size(0))
+      K.size(3) != q.size(3) || keys < 1 || keys > K.size(2) || lengths.numel() != q.size(0) ||
+      (unroll != 0 && unroll != 2 && unroll != 4))
     throw InvalidArgument("attend_own_tokens: q " + c10::str(q.sizes()) + ", K " + c10::str(K.sizes()) + ", V " +
                           c10::str(V.sizes()) + ", " + std::to_string(lengths.numel()) + " lengths, " +
                           std::to_string(keys) + " keys do not match");
 #ifdef CDB_WITH_CUDA_KERNELS
   if (how == DecodeAttention::kAuto && fused_decode_attention_applies(q, K, V))
-    return attend_own_fused(q, K, V, lengths, keys);
+    return attend_own_fused(q, K, V, lengths, keys, unroll);
 #else
-  (void)how;
+  (void)how, (void)unroll;
 #endif
   return attend_own_matmul(q, K, V, lengths.to(q.device(), at::kLong), keys);
 }

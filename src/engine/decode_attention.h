@@ -33,8 +33,10 @@ at::Tensor merge_parts(const AttentionPartial& a, const AttentionPartial& b);
 // against their own keys: K, V [>= N, KV, capacity, hd] (rows of a KV pool;
 // row i holds sequence i), of which row i sees tokens 0..lengths[i];
 // `keys` = max(lengths) + 1. Returns out [N, KV, G, hd] and lse [N, KV, G].
+// `unroll` (the kernel's keys per trip, 2 or 4; 0 = its default) is for
+// benchmarks.
 AttentionPartial attend_own_tokens(const at::Tensor& q, const at::Tensor& K, const at::Tensor& V,
-                                   const at::Tensor& lengths, int64_t keys, DecodeAttention how);
+                                   const at::Tensor& lengths, int64_t keys, DecodeAttention how, int unroll = 0);
 
 // Whether attend_own_tokens(..., kAuto) runs the fused kernel for these tensors.
 bool fused_decode_attention_applies(const at::Tensor& q, const at::Tensor& K, const at::Tensor& V);

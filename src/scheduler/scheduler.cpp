@@ -79,6 +79,7 @@ Scheduler::Scheduler(Transformer& model, SchedulerOptions options)
       }()),
       slots_(model.config(), slot_count(model.config(), options_, model.dtype()), options_.slot_tokens,
              model.options()),
+      graphs_(model, options_.cuda_graphs),
       slot_bytes_(KVSlots::slot_bytes(model.config(), options_.slot_tokens, model.dtype())) {
   stats_.slots = slots_.slots();
   stats_.slot_tokens = slots_.capacity();
@@ -248,7 +249,7 @@ void Scheduler::decode_step() {
   for (auto& [cart, rows] : groups) b.shared.push_back({cart, at::tensor(rows, at::kLong)});
   std::vector<int32_t> ids;
   try {
-    ids = pick_tokens(model_.decode(b, slots_), N,
+    ids = pick_tokens(graphs_.decode(b, slots_), N,
                       [&](int64_t i) -> Sampler& { return running_[static_cast<size_t>(i)]->sampler; });
   } catch (...) {
     // A failed step (out of device memory, say) ends this batch's requests,
@@ -264,6 +265,7 @@ void Scheduler::decode_step() {
   stats_.steps += 1;
   stats_.decoded_tokens += N;
   stats_.largest_batch = std::max(stats_.largest_batch, N);
+  stats_.graph_replays = graphs_.stats().replays;
 }
 
 bool Scheduler::take_token(size_t row, int32_t id) {

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/decode_graphs.h"
 #include "engine/kv_slots.h"
 #include "engine/transformer.h"
 #include "scheduler/serve_request.h"
@@ -34,6 +35,7 @@ struct SchedulerOptions {
   int64_t max_batch = 256;       // at most this many slots, whatever the budget
   double max_queue_wait_s = 120; // then ResourceExhausted
   int64_t prefill_tokens_per_step = 1024;  // prompt tokens admitted between two decode steps
+  bool cuda_graphs = true;       // replay steps of an unchanged batch as CUDA graphs (engine/decode_graphs.h)
 };
 
 class Scheduler {
@@ -53,6 +55,7 @@ class Scheduler {
     int64_t slots = 0, slot_tokens = 0, slot_bytes = 0;
     int64_t running = 0, queued = 0;
     int64_t steps = 0, decoded_tokens = 0, prefilled_tokens = 0, largest_batch = 0;
+    int64_t graph_replays = 0;  // decode steps replayed from a CUDA graph
   };
   Stats stats() const;
   const SchedulerOptions& options() const { return options_; }
@@ -78,6 +81,7 @@ class Scheduler {
   Transformer& model_;
   SchedulerOptions options_;
   KVSlots slots_;
+  DecodeGraphs graphs_;
   int64_t slot_bytes_;
 
   mutable std::mutex mu_;

@@ -13,6 +13,7 @@
 
 #include "common/models_dir.h"
 #include "engine/decode_attention.h"
+#include "engine/decode_graphs.h"
 #include "engine/generator.h"
 #include "engine/llama2c_loader.h"
 #include "engine/load_model.h"
@@ -126,64 +127,125 @@ TEST(Cuda, DecodeAttentionKernelEqualsTheMatmulPath) {
   }
 }
 
-// A model whose heads the kernel serves (head_dim 64, 3 query heads per KV
-// head): decode() on the device, with a shared Cartridge, a private one and
-// none, equals each sequence run alone through forward(), step after step.
-TEST(Cuda, DecodeEqualsEachSequenceAloneThroughTheKernel) {
-  REQUIRE_CUDA();
-  c10::InferenceMode guard;
-  test::TempDir dir("cuda-decode");
-  ModelConfig c = random_model_config("tiny-llama3");
-  c.dim = 384, c.n_heads = 6, c.n_kv_heads = 2, c.head_dim = 64, c.hidden_dim = 256, c.weight_dtype = "f32";
-  write_random_model(c, 11, dir.path(), 0.1f);
-  Transformer m(load_model(dir.path()), at::Device(at::kCUDA), at::kFloat);
-  auto ids = [](std::vector<int64_t> v) { return at::tensor(v, at::kLong).view({1, static_cast<int64_t>(v.size())}); };
-  auto cart = [&](std::vector<int32_t> t) { return m.prefill_cartridge(t); };
-  const Cartridge A = cart({1, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50}), B = cart({1, 300, 301, 302, 303});
+// A model whose heads the fused kernel serves (head_dim 64, 3 query heads
+// per KV head) on the device, and four sequences prefilled into a KV pool:
+// two sharing Cartridge A, one with B copied into its row, one without.
+struct DecodeFixture {
+  test::TempDir dir{"cuda-decode"};
+  ModelConfig c = [] {
+    ModelConfig c = random_model_config("tiny-llama3");
+    c.dim = 384, c.n_heads = 6, c.n_kv_heads = 2, c.head_dim = 64, c.hidden_dim = 256, c.weight_dtype = "f32";
+    return c;
+  }();
+  Transformer m = [this] {
+    write_random_model(c, 11, dir.path(), 0.1f);
+    return Transformer(load_model(dir.path()), at::Device(at::kCUDA), at::kFloat);
+  }();
+  Cartridge A = m.prefill_cartridge({1, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50});
+  Cartridge B = m.prefill_cartridge({1, 300, 301, 302, 303});
   struct Seq {
     std::vector<int64_t> prompt;
     const Cartridge* prefix;
     bool shared;
   };
-  const std::vector<Seq> seqs = {{{7, 8, 9}, &A, true}, {{10, 11}, &A, true}, {{12, 13, 14, 15}, &B, false},
-                                 {{16, 17, 18, 19, 20, 21}, nullptr, false}};
-  const int64_t N = static_cast<int64_t>(seqs.size());
-  KVSlots slots(c, 5, 64, m.options());
-  std::vector<KVCache> alone;
-  std::vector<int64_t> length(N), shared_tokens(N), next(N);
-  for (int64_t i = 0; i < N; ++i) {
-    const Seq& q = seqs[static_cast<size_t>(i)];
-    alone.push_back(m.new_cache(1, 64));
-    at::Tensor ref = m.forward(ids(q.prompt), alone.back(), q.prefix, true);
-    const int64_t own = q.prefix && !q.shared ? slots.write_prefix(i, *q.prefix) : 0;
-    KVCache view = slots.cache(i, own);
-    m.forward(ids(q.prompt), view, q.shared ? q.prefix : nullptr, true);
-    length[i] = own + static_cast<int64_t>(q.prompt.size());
-    shared_tokens[i] = q.shared ? q.prefix->tokens() : 0;
-    next[i] = ref.argmax(-1).item<int64_t>();
+  std::vector<Seq> seqs = {{{7, 8, 9}, &A, true}, {{10, 11}, &A, true}, {{12, 13, 14, 15}, &B, false},
+                           {{16, 17, 18, 19, 20, 21}, nullptr, false}};
+  std::vector<int64_t> length, shared_tokens, next;
+
+  static at::Tensor ids(const std::vector<int64_t>& v) {
+    return at::tensor(v, at::kLong).view({1, static_cast<int64_t>(v.size())});
   }
-  for (int step = 0; step < 8; ++step) {
+  // Prefills every sequence into `pool` (rows 0..3); also records each
+  // sequence's state, and into `alone` (when given) its cache run alone.
+  void prefill(KVSlots& pool, std::vector<KVCache>* alone = nullptr) {
+    length.assign(seqs.size(), 0), shared_tokens.assign(seqs.size(), 0), next.assign(seqs.size(), 0);
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      const Seq& q = seqs[i];
+      const int64_t own = q.prefix && !q.shared ? pool.write_prefix(static_cast<int64_t>(i), *q.prefix) : 0;
+      KVCache view = pool.cache(static_cast<int64_t>(i), own);
+      at::Tensor last = m.forward(ids(q.prompt), view, q.shared ? q.prefix : nullptr, true);
+      if (alone) {
+        alone->push_back(m.new_cache(1, 64));
+        m.forward(ids(q.prompt), alone->back(), q.prefix, true);
+      }
+      length[i] = own + static_cast<int64_t>(q.prompt.size());
+      shared_tokens[i] = q.shared ? q.prefix->tokens() : 0;
+      next[i] = last.argmax(-1).item<int64_t>();
+    }
+  }
+  // The step feeding next[0..n-1].
+  DecodeBatch batch(int64_t n) const {
     DecodeBatch b;
-    std::vector<int64_t> pos(N);
-    for (int64_t i = 0; i < N; ++i) pos[i] = shared_tokens[i] + length[i];
-    b.tokens = at::tensor(next, at::kLong);
-    b.lengths = at::tensor(length, at::kLong);
+    std::vector<int64_t> pos(n), len(length.begin(), length.begin() + n), tok(next.begin(), next.begin() + n);
+    for (int64_t i = 0; i < n; ++i) pos[i] = shared_tokens[i] + length[i];
+    b.tokens = at::tensor(tok, at::kLong);
+    b.lengths = at::tensor(len, at::kLong);
     b.positions = at::tensor(pos, at::kLong);
-    b.max_length = *std::max_element(length.begin(), length.end());
+    b.max_length = *std::max_element(len.begin(), len.end());
     b.shared.push_back({&A, at::tensor(std::vector<int64_t>{0, 1}, at::kLong)});
-    const at::Tensor logits = m.decode(b, slots).cpu();
+    return b;
+  }
+};
+
+// decode() on the device, through the kernel, equals each sequence run alone
+// through forward(), step after step.
+TEST(Cuda, DecodeEqualsEachSequenceAloneThroughTheKernel) {
+  REQUIRE_CUDA();
+  c10::InferenceMode guard;
+  DecodeFixture f;
+  KVSlots slots(f.c, 5, 64, f.m.options());
+  std::vector<KVCache> alone;
+  f.prefill(slots, &alone);
+  const int64_t N = static_cast<int64_t>(f.seqs.size());
+  for (int step = 0; step < 8; ++step) {
+    const at::Tensor logits = f.m.decode(f.batch(N), slots).cpu();
     for (int64_t i = 0; i < N; ++i) {
-      const Seq& q = seqs[static_cast<size_t>(i)];
-      at::Tensor ref = m.forward(ids({next[i]}), alone[static_cast<size_t>(i)], q.prefix, true).view({-1}).cpu();
+      const auto& q = f.seqs[static_cast<size_t>(i)];
+      at::Tensor ref = f.m.forward(f.ids({f.next[i]}), alone[static_cast<size_t>(i)], q.prefix, true).view({-1}).cpu();
       EXPECT_TRUE(at::allclose(logits[i], ref, 1e-4, 1e-4))
           << "step " << step << " sequence " << i << ": max diff " << (logits[i] - ref).abs().max().item<float>();
-      length[i] += 1;
-      next[i] = ref.argmax().item<int64_t>();
+      f.length[i] += 1;
+      f.next[i] = ref.argmax().item<int64_t>();
     }
   }
   // The kernel served those steps: the pool's tensors qualify.
-  const at::Tensor q = at::zeros({N, c.n_kv_heads, c.n_heads / c.n_kv_heads, c.head_dim}, m.options());
+  const at::Tensor q = at::zeros({N, f.c.n_kv_heads, f.c.n_heads / f.c.n_kv_heads, f.c.head_dim}, f.m.options());
   EXPECT_TRUE(fused_decode_attention_applies(q, slots.keys(0), slots.values(0)));
+}
+
+// Steps replayed from a CUDA graph equal eager steps on an identical pool:
+// the first step of a shape runs eagerly, the second records it, the rest
+// replay it (lengths and tokens change, the graph does not); a new shape (a
+// row fewer) starts over.
+TEST(Cuda, DecodeGraphsReplayWhatEagerStepsCompute) {
+  REQUIRE_CUDA();
+  c10::InferenceMode guard;
+  DecodeFixture f;
+  KVSlots eager_pool(f.c, 5, 64, f.m.options()), graph_pool(f.c, 5, 64, f.m.options());
+  f.prefill(graph_pool);
+  f.prefill(eager_pool);
+  DecodeGraphs graphs(f.m);
+  auto step = [&](int64_t n, const std::string& what) {
+    const DecodeBatch b = f.batch(n);
+    const at::Tensor want = f.m.decode(b, eager_pool).cpu();
+    const at::Tensor got = graphs.decode(b, graph_pool).cpu();
+    EXPECT_TRUE(at::allclose(got, want, 1e-5, 1e-5)) << what << ": max diff " << (got - want).abs().max().item<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      f.length[i] += 1;
+      f.next[i] = want[i].argmax().item<int64_t>();
+    }
+  };
+  for (int i = 0; i < 6; ++i) step(4, "4 rows, step " + std::to_string(i));
+  DecodeGraphs::Stats st = graphs.stats();
+  EXPECT_FALSE(st.failed);
+  EXPECT_EQ(st.eager, 1);
+  EXPECT_EQ(st.captures, 1);
+  EXPECT_EQ(st.replays, 5);
+  for (int i = 0; i < 4; ++i) step(3, "3 rows, step " + std::to_string(i));
+  st = graphs.stats();
+  EXPECT_EQ(st.eager, 2);
+  EXPECT_EQ(st.captures, 2);
+  EXPECT_EQ(st.replays, 8);
 }
 
 }  // namespace
