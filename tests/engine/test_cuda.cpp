@@ -119,11 +119,15 @@ TEST(Cuda, DecodeAttentionKernelEqualsTheMatmulPath) {
     K.narrow(0, s.N, 2).fill_(nan);
     V.narrow(0, s.N, 2).fill_(nan);
     ASSERT_TRUE(fused_decode_attention_applies(q, K, V));
-    AttentionPartial got = attend_own_tokens(q, K, V, lengths.cuda(), keys, DecodeAttention::kAuto);
-    ASSERT_EQ(got.out.sizes(), ref.out.sizes());
-    ASSERT_EQ(got.lse.sizes(), ref.lse.sizes());
-    EXPECT_TRUE(at::allclose(got.out.cpu(), ref.out, s.tol, s.tol)) << (got.out.cpu() - ref.out).abs().max().item<float>();
-    EXPECT_TRUE(at::allclose(got.lse.cpu(), ref.lse, s.tol, s.tol)) << (got.lse.cpu() - ref.lse).abs().max().item<float>();
+    for (int unroll : {0, 2, 4}) {  // the default, and both variants of keys per trip
+      AttentionPartial got = attend_own_tokens(q, K, V, lengths.cuda(), keys, DecodeAttention::kAuto, unroll);
+      ASSERT_EQ(got.out.sizes(), ref.out.sizes());
+      ASSERT_EQ(got.lse.sizes(), ref.lse.sizes());
+      EXPECT_TRUE(at::allclose(got.out.cpu(), ref.out, s.tol, s.tol))
+          << "unroll " << unroll << ": " << (got.out.cpu() - ref.out).abs().max().item<float>();
+      EXPECT_TRUE(at::allclose(got.lse.cpu(), ref.lse, s.tol, s.tol))
+          << "unroll " << unroll << ": " << (got.lse.cpu() - ref.lse).abs().max().item<float>();
+    }
   }
 }
 
