@@ -29,7 +29,10 @@ struct DecodeGraphs::Impl {
   std::vector<int64_t> candidate; // last step's shape, not yet recorded
   std::vector<int64_t> key;       // the recorded graph's shape
   std::unique_ptr<at::cuda::CUDAGraph> graph;
-  at::Tensor tokens, lengths, positions, logits;  // its inputs and output
+  // Everything the graph reads by address must outlive it: its inputs, each
+  // shared group's rows, and its output.
+  at::Tensor tokens, lengths, positions, logits;
+  std::vector<at::Tensor> group_rows;
 #endif
 };
 
@@ -112,12 +115,14 @@ at::Tensor DecodeGraphs::decode(const DecodeBatch& b, KVSlots& kv) {
   s.tokens = b.tokens.to(longs).clone();
   s.lengths = b.lengths.to(longs).clone();
   s.positions = b.positions.to(longs).clone();
+  s.group_rows.clear();
+  for (const auto& g : b.shared) s.group_rows.push_back(g.rows.to(longs).clone());
   DecodeBatch sb;
   sb.tokens = s.tokens;
   sb.lengths = s.lengths;
   sb.positions = s.positions;
   sb.max_length = kv.capacity() - 1;  // attend over whole rows, masked by length
-  for (const auto& g : b.shared) sb.shared.push_back({g.cartridge, g.rows.to(longs)});
+  for (size_t i = 0; i < b.shared.size(); ++i) sb.shared.push_back({b.shared[i].cartridge, s.group_rows[i]});
   c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(dev.index());
   c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, dev.index());
   at::cuda::CUDAEvent ready;
