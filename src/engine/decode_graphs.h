@@ -3,15 +3,16 @@
 // them than the GPU takes to run them, so the GPU waits. A graph issues the
 // whole step at once.
 //
-// A graph is recorded for a batch's shape (its size, the pool, its shared
-// Cartridges and their rows) the second step in a row that shape is seen, and
-// replayed for as long as it lasts: a running batch keeps its shape until a
-// request joins or leaves. Each replay copies the step's tokens, lengths and
-// positions into the graph's own input tensors. The graph attends over every
-// slot of the pool's rows, masked by length on the device, so the growing
-// lengths do not change it. Elsewhere (a CPU model, a build without CUDA, a
-// shape the fused attention kernel does not serve) steps run as
-// Transformer::decode.
+// A graph is recorded for a batch's shape (its size and the pool) the second
+// step in a row that shape is seen, and replayed for as long as it lasts: a
+// running batch keeps its shape until a request joins or leaves. Each replay
+// copies the step's tokens, lengths and positions into the graph's own input
+// tensors. The graph attends over every slot of the pool's rows, masked by
+// length on the device, so the growing lengths do not change it. Recording
+// runs the step eagerly too, and keeps the graph only if its first replay
+// gives the same logits. Elsewhere (a CPU model, a build without CUDA, a
+// shape the fused attention kernel does not serve, a batch with a shared
+// Cartridge) steps run as Transformer::decode.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -38,7 +39,7 @@ class DecodeGraphs {
 
   struct Stats {
     int64_t eager = 0, captures = 0, replays = 0;
-    bool failed = false;  // a capture failed; every later step runs eagerly
+    bool failed = false;  // a recording failed or disagreed; every later step runs eagerly
   };
   Stats stats() const;
 

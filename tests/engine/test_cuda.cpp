@@ -133,8 +133,12 @@ TEST(Cuda, DecodeAttentionKernelEqualsTheMatmulPath) {
 
 // A model whose heads the fused kernel serves (head_dim 64, 3 query heads
 // per KV head) on the device, and four sequences prefilled into a KV pool:
-// two sharing Cartridge A, one with B copied into its row, one without.
+// two sharing Cartridge A (or, without a shared group, each with A copied
+// into its row), one with B copied into its row, one without.
 struct DecodeFixture {
+  explicit DecodeFixture(bool shared_group = true) {
+    seqs[0].shared = seqs[1].shared = shared_group;
+  }
   test::TempDir dir{"cuda-decode"};
   ModelConfig c = [] {
     ModelConfig c = random_model_config("tiny-llama3");
@@ -186,7 +190,7 @@ struct DecodeFixture {
     b.lengths = at::tensor(len, at::kLong);
     b.positions = at::tensor(pos, at::kLong);
     b.max_length = *std::max_element(len.begin(), len.end());
-    b.shared.push_back({&A, at::tensor(std::vector<int64_t>{0, 1}, at::kLong)});
+    if (seqs[0].shared) b.shared.push_back({&A, at::tensor(std::vector<int64_t>{0, 1}, at::kLong)});
     return b;
   }
 };
@@ -220,34 +224,37 @@ TEST(Cuda, DecodeEqualsEachSequenceAloneThroughTheKernel) {
 // Steps replayed from a CUDA graph equal eager steps on an identical pool:
 // the first step of a shape runs eagerly, the second records it, the rest
 // replay it (lengths and tokens change, the graph does not); a new shape (a
-// row fewer) starts over.
+// row fewer) starts over; a batch with a shared Cartridge runs eagerly.
 TEST(Cuda, DecodeGraphsReplayWhatEagerStepsCompute) {
   REQUIRE_CUDA();
   c10::InferenceMode guard;
-  DecodeFixture f;
+  DecodeFixture f(/*shared_group=*/false);
   KVSlots eager_pool(f.c, 5, 64, f.m.options()), graph_pool(f.c, 5, 64, f.m.options());
   f.prefill(graph_pool);
   f.prefill(eager_pool);
   DecodeGraphs graphs(f.m);
-  auto step = [&](int64_t n, const std::string& what) {
-    const DecodeBatch b = f.batch(n);
+  auto step = [&](const DecodeBatch& b, const std::string& what) {
     const at::Tensor want = f.m.decode(b, eager_pool).cpu();
     const at::Tensor got = graphs.decode(b, graph_pool).cpu();
     EXPECT_TRUE(at::allclose(got, want, 1e-5, 1e-5)) << what << ": max diff " << (got - want).abs().max().item<float>();
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < b.tokens.size(0); ++i) {
       f.length[i] += 1;
       f.next[i] = want[i].argmax().item<int64_t>();
     }
   };
-  for (int i = 0; i < 6; ++i) step(4, "4 rows, step " + std::to_string(i));
+  for (int i = 0; i < 6; ++i) step(f.batch(4), "4 rows, step " + std::to_string(i));
   DecodeGraphs::Stats st = graphs.stats();
   EXPECT_FALSE(st.failed);
   EXPECT_EQ(st.eager, 1);
   EXPECT_EQ(st.captures, 1);
   EXPECT_EQ(st.replays, 5);
-  for (int i = 0; i < 4; ++i) step(3, "3 rows, step " + std::to_string(i));
+  for (int i = 0; i < 4; ++i) step(f.batch(3), "3 rows, step " + std::to_string(i));
+  DecodeBatch with_shared = f.batch(3);
+  with_shared.shared.push_back({&f.B, at::tensor(std::vector<int64_t>{1}, at::kLong)});
+  step(with_shared, "a shared Cartridge");
   st = graphs.stats();
-  EXPECT_EQ(st.eager, 2);
+  EXPECT_FALSE(st.failed);
+  EXPECT_EQ(st.eager, 3);
   EXPECT_EQ(st.captures, 2);
   EXPECT_EQ(st.replays, 8);
 }
