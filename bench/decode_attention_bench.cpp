@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/command_line.h"
 #include "common/error.h"
 #include "engine/decode_attention.h"
 
@@ -39,11 +40,8 @@ int main(int argc, char** argv) {
       ("keys", "tokens each sequence attends to", cxxopts::value<int64_t>()->default_value("2208"))
       ("iters", "timed repetitions", cxxopts::value<int64_t>()->default_value("20"))
       ("h,help", "help");
-  auto args = opts.parse(argc, argv);
-  if (args.count("help")) {
-    std::printf("%s", opts.help().c_str());
-    return 0;
-  }
+  cxxopts::ParseResult args;
+  if (auto status = cdb::parse_command_line(opts, argc, argv, args)) return *status;
   const bool verbose = !args.count("json");
   try {
     using namespace cdb;

@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "bench_support.h"
+#include "common/command_line.h"
 #include "common/models_dir.h"
 #include "engine/llama2c_loader.h"
 #include "engine/random_model.h"
@@ -107,11 +108,8 @@ int main(int argc, char** argv) {
       ("shape-contexts", "context lengths for --shape", cxxopts::value<std::string>()->default_value("128,512"))
       ("shape-batches", "batch sizes for --shape", cxxopts::value<std::string>()->default_value("1,8"))
       ("h,help", "help");
-  auto args = opts.parse(argc, argv);
-  if (args.count("help")) {
-    std::printf("%s", opts.help().c_str());
-    return 0;
-  }
+  cxxopts::ParseResult args;
+  if (auto status = cdb::parse_command_line(opts, argc, argv, args)) return *status;
   const bool verbose = !args.count("json");
   const int reps = args["reps"].as<int>();
   const int64_t steps = args["steps"].as<int64_t>();

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "common/command_line.h"
 #include "common/models_dir.h"
 #include "engine/load_model.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -149,11 +150,8 @@ int main(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value(""))
       ("json", "one JSON object as the last line")
       ("h,help", "help");
-  auto a = opts.parse(argc, argv);
-  if (a.count("help")) {
-    std::printf("%s\n", opts.help().c_str());
-    return 0;
-  }
+  cxxopts::ParseResult a;
+  if (auto status = cdb::parse_command_line(opts, argc, argv, a)) return *status;
   const bool quick = a.count("quick") > 0, json = a.count("json") > 0;
   const int64_t steps = a["steps"].as<int64_t>();
   const std::vector<int64_t> sizes = quick ? std::vector<int64_t>{32} : int_list(a["sizes"].as<std::string>());

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cartridgedb/cartridgedb.h"
+#include "common/command_line.h"
 #include "common/models_dir.h"
 #include "server/server.h"
 
@@ -93,11 +94,8 @@ int main(int argc, char** argv) {
       ("statement", "also time this statement instead of ASK (e.g. 'SHOW MODEL')", cxxopts::value<std::string>()->default_value(""))
       ("json", "print only the JSON line")
       ("h,help", "this help");
-  auto args = opts.parse(argc, argv);
-  if (args.count("help")) {
-    std::printf("%s", opts.help().c_str());
-    return 0;
-  }
+  cxxopts::ParseResult args;
+  if (auto status = cdb::parse_command_line(opts, argc, argv, args)) return *status;
   const int clients = args["clients"].as<int>(), requests = args["requests"].as<int>();
   const int max_tokens = args["max-tokens"].as<int>();
   const bool quiet = args.count("json") > 0;

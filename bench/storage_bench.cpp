@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "common/command_line.h"
 #include "common/models_dir.h"
 #include "engine/load_model.h"
 #include "engine/tensor_bridge.h"
@@ -211,11 +212,8 @@ int main(int argc, char** argv) {
       "chunk-kib", "codec chunk size in KiB (0: the codec default)", cxxopts::value<size_t>()->default_value("0"))(
       "tokens", "cartridge tokens", cxxopts::value<int64_t>()->default_value("2048"))(
       "dir", "scratch directory for LMDB", cxxopts::value<std::string>()->default_value(""))("h,help", "help");
-  auto args = cli.parse(argc, argv);
-  if (args.count("help")) {
-    std::puts(cli.help().c_str());
-    return 0;
-  }
+  cxxopts::ParseResult args;
+  if (auto status = cdb::parse_command_line(cli, argc, argv, args)) return *status;
   Options o;
   o.level = args["level"].as<int>();
   o.reps = args["reps"].as<int>();

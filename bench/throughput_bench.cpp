@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "common/command_line.h"
 #include "bench_support.h"
 #include "common/error.h"
 #include "common/models_dir.h"
@@ -167,11 +168,8 @@ int main(int argc, char** argv) {
       ("attention", "decode attention over own tokens: auto (the fused CUDA kernel where it applies) or matmul",
        cxxopts::value<std::string>()->default_value("auto"))
       ("h,help", "help");
-  auto args = opts.parse(argc, argv);
-  if (args.count("help")) {
-    std::printf("%s", opts.help().c_str());
-    return 0;
-  }
+  cxxopts::ParseResult args;
+  if (auto status = cdb::parse_command_line(opts, argc, argv, args)) return *status;
   const bool verbose = !args.count("json");
   // Line by line even into a file: a run stopped by a time limit keeps
   // the rows it printed.
