@@ -28,8 +28,8 @@
 #include <cstdio>
 #include <mutex>
 
-#include "common/command_line.h"
 #include "bench_support.h"
+#include "common/command_line.h"
 #include "common/error.h"
 #include "common/models_dir.h"
 #include "engine/llama2c_loader.h"
@@ -192,12 +192,7 @@ int main(int argc, char** argv) {
     const std::string graphs = args["graphs"].as<std::string>();
     if (graphs != "on" && graphs != "off") throw InvalidArgument("--graphs must be on or off, not '" + graphs + "'");
     // What decode() will run, asked of a pool like the Scheduler's.
-    const ModelConfig& mc = m.config();
-    KVSlots probe(mc, 1, 16, m.options());
-    const bool fused = attention == "auto" &&
-                       fused_decode_attention_applies(
-                           at::empty({1, mc.n_kv_heads, mc.n_heads / mc.n_kv_heads, mc.head_dim}, m.options()),
-                           probe.keys(0), probe.values(0));
+    const bool fused = m.decode_uses_fused_attention(KVSlots(m.config(), 1, 16, m.options()));
     const int64_t budget = static_cast<int64_t>(args["budget-gb"].as<double>() * 1e9);
     const int64_t question = args["question"].as<int64_t>(), decode = args["decode"].as<int64_t>();
     const int64_t max_batch = args["max-batch"].as<int64_t>();

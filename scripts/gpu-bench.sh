@@ -42,11 +42,13 @@ bench() {  # name, limit, args...
 }
 # The attention kernel alone, at the shapes below (Llama 3.2 3B and 3.1 8B
 # at the Cartridge's 2048 + 160 tokens, and ICL at 128k).
+i=0
 for shape in "--rows 256 --groups 3" "--rows 64 --groups 4" "--rows 7 --groups 3 --keys 131072"; do
-  timeout 60 "$BIN/decode_attention_bench" --device cuda $shape >"$OUT_DIR/attention.txt" 2>&1
-  grep -vE '^\{' "$OUT_DIR/attention.txt"
+  i=$((i + 1))
+  timeout 60 "$BIN/decode_attention_bench" --device cuda $shape >"$OUT_DIR/attention-$i.txt" 2>&1
+  grep -vE '^\{' "$OUT_DIR/attention-$i.txt"
 done
-# Decode bandwidth at batch >= 64: CUDA graphs on and off, and the matmul path.
+# Decode bandwidth at batch >= 64: CUDA graphs on and off.
 bench 3b-cartridge 60 --model llama-3.2-3b --budget-gb "$B3" --max-batch 256 --sharing distinct --contexts=
 bench 3b-cartridge-eager 60 --model llama-3.2-3b --budget-gb "$B3" --max-batch 256 --sharing distinct --contexts= --graphs off
 bench 8b-batch64 60 --model llama-3.1-8b --budget-gb 100 --max-batch 64 --sharing distinct --contexts=

@@ -40,7 +40,7 @@ struct DecodeAttentionArgs {
   const long long* lengths = nullptr;
   int rows = 0, kv_heads = 0, groups = 0, head_dim = 0;
   int splits = 1, keys_per_split = 0;
-  int unroll = 0;  // keys a team loads per trip: 2 or 4, 0 = chosen by group count
+  int unroll = 0;  // keys a team loads per trip: 2 or 4, 0 = chosen by group count and split length
   float* out = nullptr;
   float* lse = nullptr;
 };

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/decode_attention.h"
 #include "engine/kv_slots.h"
 #include "engine/transformer.h"
 
@@ -54,11 +53,8 @@ at::Tensor DecodeGraphs::decode(const DecodeBatch& batch, KVSlots& kv) {
 at::Tensor DecodeGraphs::decode(const DecodeBatch& b, KVSlots& kv) {
   Impl& s = *impl_;
   if (s.enabled && !s.stats.failed && s.checked_pool != &kv) {
-    const ModelConfig& c = s.model.config();
     s.checked_pool = &kv;
-    s.fused = fused_decode_attention_applies(
-        at::empty({1, c.n_kv_heads, c.n_heads / c.n_kv_heads, c.head_dim}, s.model.options()), kv.keys(0),
-        kv.values(0));
+    s.fused = s.model.decode_uses_fused_attention(kv);
   }
   // Batches with a shared Cartridge run eagerly: their graph would read the
   // Cartridge and the group's rows by address, which outlive a batch's shape

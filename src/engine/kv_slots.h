@@ -30,6 +30,8 @@ class KVSlots {
   int64_t layers() const { return static_cast<int64_t>(keys_.size()); }
   at::Tensor& keys(int64_t layer) { return keys_[static_cast<size_t>(layer)]; }
   at::Tensor& values(int64_t layer) { return values_[static_cast<size_t>(layer)]; }
+  const at::Tensor& keys(int64_t layer) const { return keys_[static_cast<size_t>(layer)]; }
+  const at::Tensor& values(int64_t layer) const { return values_[static_cast<size_t>(layer)]; }
 
   // A one-sequence cache over row `slot` holding `length` tokens: prefill
   // appends into the pool through it.

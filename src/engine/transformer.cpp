@@ -259,7 +259,7 @@ at::Tensor Transformer::decode(const DecodeBatch& b, KVSlots& kv) {
       // the Cartridge in one product, which reads its KV once.
       at::Tensor qg = q.index_select(0, r).permute({1, 0, 2, 3}).reshape({KV, n * G, hd});
       AttentionPartial pre = attend_part(qg, cart.keys[static_cast<size_t>(l)].to(device_, dtype_),
-                                cart.values[static_cast<size_t>(l)].to(device_, dtype_), {});
+                                         cart.values[static_cast<size_t>(l)].to(device_, dtype_), {});
       pre.out = pre.out.view({KV, n, G, hd}).permute({1, 0, 2, 3});
       pre.lse = pre.lse.view({KV, n, G}).permute({1, 0, 2});
       AttentionPartial mine{own.out.index_select(0, r), own.lse.index_select(0, r)};
@@ -268,6 +268,13 @@ at::Tensor Transformer::decode(const DecodeBatch& b, KVSlots& kv) {
     x = add_feed_forward(x + at::linear(out.to(dtype_).reshape({N, 1, H * hd}), lw.wo), lw, c);
   }
   return at::linear(rms_norm(x.view({N, c.dim}), w.norm, c.norm_eps), w.output).to(at::kFloat);
+}
+
+bool Transformer::decode_uses_fused_attention(const KVSlots& kv) const {
+  const ModelConfig& c = model_.config;
+  const at::Tensor q = at::empty({1, c.n_kv_heads, c.n_heads / c.n_kv_heads, c.head_dim}, options());
+  return decode_attention_ == DecodeAttention::kAuto &&
+         fused_decode_attention_applies(q, kv.keys(0), kv.values(0));
 }
 
 Cartridge Transformer::prefill_cartridge(const std::vector<int32_t>& tokens, const Cartridge* prefix) {

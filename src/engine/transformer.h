@@ -77,6 +77,8 @@ class Transformer {
   // How decode() attends to the sequences' own tokens (kAuto: the fused
   // CUDA kernel where it applies). kMatmul is the reference, for comparison.
   void set_decode_attention(DecodeAttention how) { decode_attention_ = how; }
+  // Whether decode() over `kv` attends to own tokens with the fused kernel.
+  bool decode_uses_fused_attention(const KVSlots& kv) const;
 
   // The KV of running `tokens` after `prefix` (from position 0 without one):
   // per layer [n_kv, n, hd], post-RoPE keys. The truncation baseline, and the

@@ -1,7 +1,9 @@
 // The engine on a CUDA device, against the CPU reference: fp32 logits, bf16
-// generation, and a Cartridge prefix. Runs only where LibTorch has CUDA and a
-// device is present (the GPU machines); elsewhere each test is skipped with
-// the reason, since there is nothing to compare.
+// generation, a Cartridge prefix; the fused decode-attention kernel against
+// LibTorch products, decode() against forward(), CUDA-graph replays against
+// eager steps. Runs only where LibTorch has CUDA and a device is present
+// (the GPU machines); elsewhere each test is skipped with the reason, since
+// there is nothing to compare.
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <c10/core/InferenceMode.h>
