@@ -44,6 +44,9 @@ enum class ErrorKind {
   IoError,            // the OS, SQLite or LMDB failed (or the directory is open elsewhere)
   ResourceExhausted,  // a memory budget or the context window cannot hold it
   Cancelled,          // the job was cancelled
+  PermissionDenied,   // the session's role may not do this
+  LimitExceeded,      // past a fixed limit (result rows or bytes, value length)
+  QuotaExceeded,      // a user's quota (jobs, corpora, bytes, steps) is reached
   Internal,           // a bug or an unexpected library error
 };
 
@@ -71,6 +74,9 @@ CARTRIDGEDB_ERROR(Unsupported)
 CARTRIDGEDB_ERROR(IoError)
 CARTRIDGEDB_ERROR(ResourceExhausted)
 CARTRIDGEDB_ERROR(Cancelled)
+CARTRIDGEDB_ERROR(PermissionDenied)
+CARTRIDGEDB_ERROR(LimitExceeded)
+CARTRIDGEDB_ERROR(QuotaExceeded)
 #undef CARTRIDGEDB_ERROR
 
 // A statement's syntax error, or an option / setting rejected at its place.

@@ -59,4 +59,26 @@ class Cancelled : public Error {
   using Error::Error;
 };
 
+// The session's role may not do this (drop another user's corpus, read
+// server files without the right). The message names what is missing.
+class PermissionDenied : public Error {
+ public:
+  using Error::Error;
+};
+
+// A statement went past a fixed limit of the system (rows or bytes of a
+// result, the length of a value). Never truncated silently: the message
+// names the limit.
+class LimitExceeded : public Error {
+ public:
+  using Error::Error;
+};
+
+// A user's quota (queued jobs, corpora, bytes stored, steps per job) is
+// reached. The message names the quota and its value.
+class QuotaExceeded : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace cdb

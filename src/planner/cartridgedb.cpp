@@ -37,6 +37,12 @@ namespace {
     throw ResourceExhausted(e.what());
   } catch (const cdb::Cancelled& e) {
     throw Cancelled(e.what());
+  } catch (const cdb::PermissionDenied& e) {
+    throw PermissionDenied(e.what());
+  } catch (const cdb::LimitExceeded& e) {
+    throw LimitExceeded(e.what());
+  } catch (const cdb::QuotaExceeded& e) {
+    throw QuotaExceeded(e.what());
   } catch (const std::exception& e) {
     throw Error(ErrorKind::Internal, e.what());
   }

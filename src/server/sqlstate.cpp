@@ -21,6 +21,9 @@ const char* code_for(cartridgedb::ErrorKind kind) {
     case K::IoError: return sqlstate::kIoError;
     case K::ResourceExhausted: return sqlstate::kOutOfMemory;
     case K::Cancelled: return sqlstate::kQueryCanceled;
+    case K::PermissionDenied: return sqlstate::kInsufficientPrivilege;
+    case K::LimitExceeded: return sqlstate::kProgramLimitExceeded;
+    case K::QuotaExceeded: return sqlstate::kConfigurationLimitExceeded;
     case K::Internal: return sqlstate::kInternalError;
   }
   return sqlstate::kInternalError;
