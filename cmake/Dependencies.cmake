@@ -94,6 +94,7 @@ find_package(Boost 1.74 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(GTest REQUIRED)
 
-# Where tests and demos find ../shared/models (overridable at run time by
-# the CDB_MODELS environment variable).
-set(CDB_DEFAULT_MODELS_DIR "${CMAKE_SOURCE_DIR}/../shared/models" CACHE PATH "Default models directory")
+# Where tests, benches and the demo find the shipped stories260K (overridable
+# at run time by the CDB_MODELS environment variable). Nothing outside the
+# source tree: the suite must pass the same in a lone clone.
+set(CDB_DEFAULT_MODELS_DIR "${CMAKE_SOURCE_DIR}/models")

@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${CDB_BIN:-$ROOT/build/bin}
-MODELS=${CDB_MODELS:-$ROOT/../shared/models}
+MODELS=${CDB_MODELS:-$ROOT/models}
 DATA="$ROOT/build/demo-data"
 # Training size: about half a minute per corpus on two CPU cores.
 STEPS=${DEMO_STEPS:-80}

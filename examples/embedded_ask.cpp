@@ -6,7 +6,7 @@
 // stories, asks about it in context, trains a small Cartridge for it in the
 // background while waiting with a progress line, and asks again with the
 // Cartridge, printing the plan and streaming each answer. MODELS_DIR
-// defaults to $CDB_MODELS, then ../shared/models beside the source tree.
+// defaults to $CDB_MODELS, then the models/ folder the project ships.
 // Exits 1 with the error's message on any failure; CI runs it as a test.
 #include <cartridgedb/cartridgedb.h>
 

@@ -8,16 +8,14 @@
 # still returns the first results within the device tool's limits.
 #
 # Here:  rm -rf .devcarry/src && mkdir -p .devcarry/src/.devcarry &&
-#        git archive HEAD | tar -x -C .devcarry/src && cp -r ../shared/models .devcarry/
+#        git archive HEAD | tar -x -C .devcarry/src     (models/ ships stories260K)
 # There (device tool, carry [".devcarry"]):
-#        D=$PWD/.devcarry; ln -sfn $D/debs $D/src/.devcarry/debs;
-#        ln -sfn $D/models $D/src/.devcarry/models; bash $D/src/scripts/gpu-bench.sh $OUT
+#        D=$PWD/.devcarry; ln -sfn $D/debs $D/src/.devcarry/debs; bash $D/src/scripts/gpu-bench.sh $OUT
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT_DIR=${1:-$ROOT/gpu-out}
 DEADLINE=${2:-480}
 mkdir -p "$OUT_DIR"
-export CDB_MODELS=${CDB_MODELS:-$ROOT/.devcarry/models}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT_DIR/gpu.txt"
 SECONDS=0
 if ! bash "$ROOT/scripts/gpu-build.sh" engine_tests throughput_bench decode_attention_bench >"$OUT_DIR/build.log" 2>&1; then

@@ -19,8 +19,8 @@ std::string resolve_model(const EmbeddedOptions& o) {
   } catch (const cdb::NotFound&) {
     throw cartridgedb::InvalidArgument(
         "no model for the new data directory " + o.data_dir +
-        ": give one with --model PATH (a llama2.c .bin file or a Hugging Face model directory), "
-        "or set CDB_MODELS to a directory holding stories260K/stories260K.bin");
+        ": give one with --model (a llama2.c .bin file, a Hugging Face model directory, or ORG/NAME from "
+        "the Hugging Face cache), or set CDB_MODELS to a directory holding stories260K/stories260K.bin");
   }
 }
 

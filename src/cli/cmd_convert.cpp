@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/models_dir.h"
 #include "engine/load_model.h"
+#include "engine/model_locator.h"
 #include "engine/model_writer.h"
 
 namespace cdb::cli {
@@ -21,7 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // A path as given, else the same name in the models directory (also one
-// folder down: stories260K.bin lives in stories260K/).
+// folder down: stories260K.bin lives in stories260K/), else a Hugging Face
+// repository id in the local cache (engine/model_locator.h).
 fs::path resolve_model(const std::string& arg) {
   if (fs::exists(arg)) return arg;
   const fs::path rel(arg);
@@ -30,6 +32,7 @@ fs::path resolve_model(const std::string& arg) {
     if (fs::exists(dir / rel)) return dir / rel;
     if (fs::exists(dir / rel.stem() / rel)) return dir / rel.stem() / rel;
   }
+  if (is_hf_repo_id(arg)) return locate_model(arg);
   return model_file(rel);  // throws NotFound with instructions
 }
 

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "engine/load_model.h"
+#include "engine/model_locator.h"
 #include "engine/tokenizer/chat_format.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
@@ -83,7 +84,7 @@ int cmd_eval(int argc, char** argv) {
       std::fprintf(stderr, "cartridge eval: --%s is required\n%s\n", req, opts.help().c_str());
       return 2;
     }
-  const std::string model_path = a["model"].as<std::string>();
+  const std::string model_path = locate_model(a["model"].as<std::string>()).string();
   auto tokenizer = load_tokenizer(a.count("tokenizer") ? a["tokenizer"].as<std::string>() : model_path);
   Transformer model(load_model(model_path));
   const std::string corpus = slurp(a["corpus"].as<std::string>());

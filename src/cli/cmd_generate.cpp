@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "engine/generator.h"
 #include "engine/load_model.h"
+#include "engine/model_locator.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace cdb::cli {
@@ -61,7 +62,7 @@ int cmd_generate(int argc, char** argv) {
     std::fprintf(stderr, "cartridge generate: --model is required\n%s", opts.help().c_str());
     return 2;
   }
-  const fs::path model_path = args["model"].as<std::string>();
+  const fs::path model_path = locate_model(args["model"].as<std::string>());
   Transformer model(load_model(model_path));
   const fs::path tok_path =
       args.count("tokenizer") ? fs::path(args["tokenizer"].as<std::string>()) : default_tokenizer(model_path);

@@ -14,13 +14,11 @@ fs::path models_dir() {
       throw NotFound(std::string("CDB_MODELS=") + env + " is not a directory");
     return env;
   }
-  for (const fs::path& p : {fs::path(CDB_DEFAULT_MODELS_DIR), fs::path("../shared/models")}) {
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) return fs::weakly_canonical(p, ec);
-  }
-  throw NotFound(
-      "no models directory: expected ../shared/models beside the project checkout "
-      "(" CDB_DEFAULT_MODELS_DIR "); set CDB_MODELS=/path/to/models to point elsewhere");
+  const fs::path shipped(CDB_DEFAULT_MODELS_DIR);
+  std::error_code ec;
+  if (fs::is_directory(shipped, ec)) return fs::weakly_canonical(shipped, ec);
+  throw NotFound("no models directory: the shipped one (" CDB_DEFAULT_MODELS_DIR
+                 ") is gone; set CDB_MODELS=/path/to/models (a folder holding stories260K/stories260K.bin)");
 }
 
 fs::path model_file(const fs::path& relative) {

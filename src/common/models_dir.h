@@ -1,15 +1,17 @@
-// Where model files for tests, demos and benchmarks are found. They are never
-// part of the project: they live in ../shared/models beside the checkout, or
-// wherever CDB_MODELS points.
+// Where the tiny default model (stories260K) and other model files for the
+// demo, tests and benchmarks are found. The project ships stories260K in
+// <source>/models so that a lone clone works; CDB_MODELS points elsewhere.
+// Nothing here looks beside the checkout: a suite that passes here passes
+// the same in a fresh clone.
 #pragma once
 
 #include <filesystem>
 
 namespace cdb {
 
-// The models directory: $CDB_MODELS if set, else the build's default
-// (<source>/../shared/models), else ./../shared/models. Throws NotFound with
-// instructions when none exists.
+// $CDB_MODELS if set, else the shipped models/ folder of the source tree
+// this binary was built from. Throws NotFound with instructions when
+// neither exists (a binary copied away from its source tree, say).
 std::filesystem::path models_dir();
 
 // models_dir() / relative, checked to exist (NotFound names the full path

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "engine/fingerprint.h"
 #include "engine/load_model.h"
+#include "engine/model_locator.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
 #include "planner/corpus_options.h"
@@ -62,7 +63,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
   auto recorded_model = settings_->get("model_path");
   auto recorded_tok = settings_->get("tokenizer_path");
   if (!options.model_path.empty()) {
-    model_path_ = fs::absolute(options.model_path);
+    model_path_ = fs::absolute(locate_model(options.model_path.string()));
   } else if (recorded_model) {
     model_path_ = *recorded_model;
   } else {

@@ -7,17 +7,17 @@
 #include <thread>
 #include <vector>
 
-#include "common/models_dir.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "support/sentencepiece_model.h"
 
 namespace cdb {
 namespace {
 
 TEST(SentencePieceWithTorch, LoadsAndEncodesBesideLibTorch) {
   at::Tensor t = at::ones({4});
-  auto tok = load_tokenizer(model_file("llama2-tokenizer/tokenizer.model"));
+  auto tok = load_tokenizer(test::trained_sentencepiece_model());
   EXPECT_EQ(tok->kind(), "sentencepiece");
-  EXPECT_EQ(tok->encode("Hello world", false), (std::vector<int32_t>{15043, 3186}));
+  EXPECT_EQ(tok->encode("Hello world", false), test::spm_encode_ids(test::trained_sentencepiece_model(), "Hello world"));
   EXPECT_EQ(tok->decode(tok->encode("Tokens beside tensors: 東京", false)), "Tokens beside tensors: 東京");
   EXPECT_FLOAT_EQ(t.sum().item<float>(), 4.0f);
 }
@@ -28,7 +28,7 @@ TEST(SentencePieceWithTorch, LoadsAndEncodesBesideLibTorch) {
 // across the namespace boundary (the shim's libc has its own TLS).
 TEST(SentencePieceWithTorch, ManyTokenizersShareOneLoadAcrossThreads) {
   std::vector<std::unique_ptr<Tokenizer>> toks;
-  for (int i = 0; i < 24; ++i) toks.push_back(load_tokenizer(model_file("llama2-tokenizer/tokenizer.model")));
+  for (int i = 0; i < 24; ++i) toks.push_back(load_tokenizer(test::trained_sentencepiece_model()));
   std::vector<std::thread> threads;
   std::vector<int> ok(toks.size(), 0);
   for (size_t i = 0; i < toks.size(); ++i) {
