@@ -339,14 +339,18 @@ QueryResult Executor::train(const lang::TrainCartridge& s, const ExecCallbacks& 
   const CorpusRow c = cat.corpus(s.corpus);
   if (cat.list_documents(c.id).empty())
     throw InvalidArgument("corpus '" + c.name + "' has no documents to train on; ADD DOCUMENT or LOAD FILE first");
-  JobRow job = db_.jobs().table().create(c.id, p.to_json(), 0);
+  bool reused = false;
+  JobRow job = db_.jobs().table().create_or_reuse(c.id, p.to_json(), &reused);
   db_.jobs().notify();
-  if (s.wait) return wait_job(job.id, cb, /*cancel_job_too=*/true);
+  // TRAIN ... WAIT stops the job when interrupted only if it queued it: a
+  // reused job is also another TRAIN's.
+  if (s.wait) return wait_job(job.id, cb, /*cancel_job_too=*/!reused);
   QueryResult r;
   r.columns = kJobColumns;
   r.rows = {{num(job.id)}};
-  r.text = "training job " + std::to_string(job.id) + " queued for '" + c.name + "'; WAIT JOB " +
-           std::to_string(job.id) + " blocks until it is done";
+  r.text = "training job " + std::to_string(job.id) +
+           (reused ? " (already queued with the same parameters; it trains the latest version)" : "") +
+           " queued for '" + c.name + "'; WAIT JOB " + std::to_string(job.id) + " blocks until it is done";
   return r;
 }
 

@@ -1,12 +1,14 @@
-// What a session's SELECT may do to the database it shares (issue 14): the
-// pass-through reads only the catalog's views, only visible corpora's rows,
-// within limits and without holding the catalog.
+// What a session's SELECT and TRAIN may do to the database it shares (issue
+// 14): the pass-through reads only the catalog's views, only visible
+// corpora's rows, within limits and without holding the catalog; TRAIN
+// queues at most one job per corpus and parameter set.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <future>
 #include <thread>
 
+#include "planner/job_table.h"
 #include "planner_fixture.h"
 
 namespace cdb::test {
@@ -95,6 +97,33 @@ TEST_F(PassThrough, ShowsOnlyTheCorporaTheSessionMaySee) {
   EXPECT_EQ(s.exec->columns(lang::parse_statement("SELECT name, id FROM corpora")),
             (std::vector<std::string>{"name", "id"}));
   EXPECT_THROW(s.exec->columns(lang::parse_statement("SELECT * FROM main.corpora")), PermissionDenied);
+}
+
+class QueuedJobs : public PassThrough {
+ protected:
+  int64_t train(const std::string& options) { return std::stoll(s.run("TRAIN CARTRIDGE FOR pip " + options).at(0, "job")); }
+};
+
+TEST_F(QueuedJobs, ATrainEqualToAQueuedJobReturnsThatJob) {
+  const int64_t first = train("WITH (steps = 3)");
+  EXPECT_EQ(train("WITH (steps = 3)"), first);
+  // A new version meanwhile: still that job, which trains the latest version.
+  s.run("ADD DOCUMENT 'Pip found a shiny stone.' TO pip");
+  EXPECT_EQ(train("WITH (steps = 3)"), first);
+  EXPECT_EQ(s.db->jobs().table().list().size(), 1u);
+  // Other parameters or another corpus: a job of their own.
+  EXPECT_NE(train("WITH (steps = 4)"), first);
+  EXPECT_NE(std::stoll(s.run("TRAIN CARTRIDGE FOR lola WITH (steps = 3)").at(0, "job")), first);
+  EXPECT_EQ(s.db->jobs().table().list().size(), 3u);
+}
+
+TEST_F(QueuedJobs, ATrainWhileTheEqualJobRunsQueuesANewOne) {
+  const int64_t first = train("WITH (steps = 3)");
+  int64_t next_ms = 0;
+  auto running = s.db->jobs().table().claim_next(unix_ms_now(), &next_ms);
+  ASSERT_TRUE(running.has_value());
+  ASSERT_EQ(running->id, first);
+  EXPECT_NE(train("WITH (steps = 3)"), first);
 }
 
 }  // namespace
