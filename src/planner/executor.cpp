@@ -118,6 +118,29 @@ QueryResult Executor::execute(const lang::Statement& st, const ExecCallbacks& cb
   return r;
 }
 
+template <class F>
+auto Executor::with_reader(F&& f) {
+  std::unique_ptr<CatalogReader> r;
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!readers_.empty()) {
+      r = std::move(readers_.back());
+      readers_.pop_back();
+    }
+  }
+  if (!r) r = std::make_unique<CatalogReader>(db_.store().catalog().db().file());
+  // Back to the idle ones however f ends: a failed statement is finalized.
+  struct GiveBack {
+    Executor& e;
+    std::unique_ptr<CatalogReader>& r;
+    ~GiveBack() {
+      std::lock_guard lock(e.readers_mu_);
+      e.readers_.push_back(std::move(r));
+    }
+  } give_back{*this, r};
+  return f(*r);
+}
+
 std::vector<std::string> Executor::columns(const lang::Statement& st) {
   return std::visit(
       Overloaded{
@@ -142,7 +165,9 @@ std::vector<std::string> Executor::columns(const lang::Statement& st) {
           [](const lang::UnpinCartridge&) { return kCorpusColumns; },
           [](const lang::Set&) { return kSetColumns; },
           [&](const lang::RawSelect& s) {
-            return at_select(s, [&] { return reader().columns(s.text, visibility_); });
+            return at_select(s, [&] {
+              return with_reader([&](CatalogReader& r) { return r.columns(s.text, visibility_); });
+            });
           },
       },
       st);
@@ -504,16 +529,12 @@ QueryResult Executor::set(const lang::Set& s) {
   return r;
 }
 
-CatalogReader& Executor::reader() {
-  if (!reader_) reader_ = std::make_unique<CatalogReader>(db_.store().catalog().db().file());
-  return *reader_;
-}
-
 // The SELECT runs on the session's own read-only connection, not under the
 // catalog's mutex: a slow one holds up nothing but itself, and is_cancelled
 // (cancel, statement timeout, shutdown) reaches it between VM instructions.
 QueryResult Executor::select(const lang::RawSelect& s, const ExecCallbacks& cb) {
-  SelectResult res = at_select(s, [&] { return reader().run(s.text, visibility_, cb.is_cancelled); });
+  SelectResult res = at_select(
+      s, [&] { return with_reader([&](CatalogReader& r) { return r.run(s.text, visibility_, cb.is_cancelled); }); });
   QueryResult r;
   r.columns = std::move(res.columns);
   r.rows = std::move(res.rows);

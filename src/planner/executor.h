@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,15 +77,19 @@ class Executor {
   QueryResult select(const lang::RawSelect& s, const ExecCallbacks& cb = {});
 
  private:
-  // The session's read-only catalog connection, opened at its first SELECT.
-  CatalogReader& reader();
+  // Runs f(CatalogReader&) on one of the session's read-only catalog
+  // connections: opened on first need, then kept; one per SELECT in flight,
+  // since Database::execute may run on several threads at once.
+  template <class F>
+  auto with_reader(F&& f);
   QueryResult documents_added(const std::string& corpus, int64_t files, int64_t added);
   QueryResult job_result(const JobDetails& d);
 
   Database& db_;
   SessionSettings session_;
   CorpusVisibility visibility_;
-  std::unique_ptr<CatalogReader> reader_;
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<CatalogReader>> readers_;  // idle ones
 };
 
 }  // namespace cdb

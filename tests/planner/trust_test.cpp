@@ -4,6 +4,7 @@
 // queues at most one job per corpus and parameter set.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -97,6 +98,22 @@ TEST_F(PassThrough, ShowsOnlyTheCorporaTheSessionMaySee) {
   EXPECT_EQ(s.exec->columns(lang::parse_statement("SELECT name, id FROM corpora")),
             (std::vector<std::string>{"name", "id"}));
   EXPECT_THROW(s.exec->columns(lang::parse_statement("SELECT * FROM main.corpora")), PermissionDenied);
+}
+
+// Database::execute may run on several threads at once in one session.
+TEST_F(PassThrough, SelectsOfOneSessionOnSeveralThreadsEachGetTheirRows) {
+  std::vector<std::thread> threads;
+  std::atomic<int> right{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      const std::string name = t % 2 ? "pip" : "lola";
+      for (int i = 0; i < 50; ++i)
+        if (s.run("SELECT name FROM corpora WHERE name = '" + name + "'").rows ==
+            std::vector<std::vector<std::string>>{{name}})
+          ++right;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(right.load(), 200);
 }
 
 class QueuedJobs : public PassThrough {
