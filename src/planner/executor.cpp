@@ -1,7 +1,5 @@
 #include "planner/executor.h"
 
-#include <sqlite3.h>
-
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -45,10 +43,17 @@ std::string num(double v, int digits = 4) {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
-std::vector<std::string> select_columns(sqlite3_stmt* stmt) {
-  std::vector<std::string> out;
-  for (int i = 0; i < sqlite3_column_count(stmt); ++i) out.emplace_back(sqlite3_column_name(stmt, i));
-  return out;
+// Runs f(); a statement SQLite cannot compile (CatalogReader's
+// InvalidArgument) becomes a ParseError at the SELECT.
+template <class F>
+auto at_select(const lang::RawSelect& s, F&& f) {
+  try {
+    return f();
+  } catch (const ParseError&) {
+    throw;
+  } catch (const InvalidArgument& e) {
+    throw ParseError(s.span.begin, std::string("the catalog rejects this SELECT: ") + e.what(), "SQL error");
+  }
 }
 
 // The result columns of each statement, in one place: the statements fill
@@ -106,11 +111,34 @@ QueryResult Executor::execute(const lang::Statement& st, const ExecCallbacks& cb
           [&](const lang::PinCartridge& s) { return pin(s); },
           [&](const lang::UnpinCartridge& s) { return unpin(s); },
           [&](const lang::Set& s) { return set(s); },
-          [&](const lang::RawSelect& s) { return select(s); },
+          [&](const lang::RawSelect& s) { return select(s, cb); },
       },
       st);
   r.statement = std::string(lang::statement_name(st));
   return r;
+}
+
+template <class F>
+auto Executor::with_reader(F&& f) {
+  std::unique_ptr<CatalogReader> r;
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!readers_.empty()) {
+      r = std::move(readers_.back());
+      readers_.pop_back();
+    }
+  }
+  if (!r) r = std::make_unique<CatalogReader>(db_.store().catalog().db().file());
+  // Back to the idle ones however f ends: a failed statement is finalized.
+  struct GiveBack {
+    Executor& e;
+    std::unique_ptr<CatalogReader>& r;
+    ~GiveBack() {
+      std::lock_guard lock(e.readers_mu_);
+      e.readers_.push_back(std::move(r));
+    }
+  } give_back{*this, r};
+  return f(*r);
 }
 
 std::vector<std::string> Executor::columns(const lang::Statement& st) {
@@ -137,9 +165,9 @@ std::vector<std::string> Executor::columns(const lang::Statement& st) {
           [](const lang::UnpinCartridge&) { return kCorpusColumns; },
           [](const lang::Set&) { return kSetColumns; },
           [&](const lang::RawSelect& s) {
-            Catalog& cat = db_.store().catalog();
-            std::lock_guard lock(cat.mutex());
-            return select_columns(prepare_select(s).get());
+            return at_select(s, [&] {
+              return with_reader([&](CatalogReader& r) { return r.columns(s.text, visibility_); });
+            });
           },
       },
       st);
@@ -336,14 +364,18 @@ QueryResult Executor::train(const lang::TrainCartridge& s, const ExecCallbacks& 
   const CorpusRow c = cat.corpus(s.corpus);
   if (cat.list_documents(c.id).empty())
     throw InvalidArgument("corpus '" + c.name + "' has no documents to train on; ADD DOCUMENT or LOAD FILE first");
-  JobRow job = db_.jobs().table().create(c.id, p.to_json(), 0);
+  bool reused = false;
+  JobRow job = db_.jobs().table().create_or_reuse(c.id, p.to_json(), &reused);
   db_.jobs().notify();
-  if (s.wait) return wait_job(job.id, cb, /*cancel_job_too=*/true);
+  // TRAIN ... WAIT stops the job when interrupted only if it queued it: a
+  // reused job is also another TRAIN's.
+  if (s.wait) return wait_job(job.id, cb, /*cancel_job_too=*/!reused);
   QueryResult r;
   r.columns = kJobColumns;
   r.rows = {{num(job.id)}};
-  r.text = "training job " + std::to_string(job.id) + " queued for '" + c.name + "'; WAIT JOB " +
-           std::to_string(job.id) + " blocks until it is done";
+  r.text = "training job " + std::to_string(job.id) +
+           (reused ? " (already queued with the same parameters; it trains the latest version)" : "") +
+           " queued for '" + c.name + "'; WAIT JOB " + std::to_string(job.id) + " blocks until it is done";
   return r;
 }
 
@@ -497,44 +529,15 @@ QueryResult Executor::set(const lang::Set& s) {
   return r;
 }
 
-Executor::PreparedSelect Executor::prepare_select(const lang::RawSelect& s) {
-  Catalog& cat = db_.store().catalog();
-  sqlite3* h = cat.db().handle();
-  sqlite3_stmt* stmt = nullptr;
-  const char* tail = nullptr;
-  if (sqlite3_prepare_v2(h, s.text.c_str(), static_cast<int>(s.text.size()), &stmt, &tail) != SQLITE_OK) {
-    std::string msg = sqlite3_errmsg(h);
-    sqlite3_finalize(stmt);
-    throw ParseError(s.span.begin, "the catalog rejects this SELECT: " + msg, "SQL error");
-  }
-  PreparedSelect guard(stmt, sqlite3_finalize);
-  if (!stmt) throw InvalidArgument("empty SELECT");
-  // The pass-through reads: changing the catalog behind the Store's back
-  // would break its invariants.
-  if (!sqlite3_stmt_readonly(stmt)) throw InvalidArgument("SELECT pass-through must only read the catalog");
-  return guard;
-}
-
-QueryResult Executor::select(const lang::RawSelect& s) {
-  Catalog& cat = db_.store().catalog();
-  std::lock_guard lock(cat.mutex());
-  sqlite3* h = cat.db().handle();
-  PreparedSelect guard = prepare_select(s);
-  sqlite3_stmt* stmt = guard.get();
+// The SELECT runs on the session's own read-only connection, not under the
+// catalog's mutex: a slow one holds up nothing but itself, and is_cancelled
+// (cancel, statement timeout, shutdown) reaches it between VM instructions.
+QueryResult Executor::select(const lang::RawSelect& s, const ExecCallbacks& cb) {
+  SelectResult res = at_select(
+      s, [&] { return with_reader([&](CatalogReader& r) { return r.run(s.text, visibility_, cb.is_cancelled); }); });
   QueryResult r;
-  r.columns = select_columns(stmt);
-  const int n = static_cast<int>(r.columns.size());
-  for (;;) {
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) throw IoError(std::string("SELECT failed: ") + sqlite3_errmsg(h));
-    std::vector<std::string> row;
-    for (int i = 0; i < n; ++i) {
-      const unsigned char* t = sqlite3_column_text(stmt, i);
-      row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
-    }
-    r.rows.push_back(std::move(row));
-  }
+  r.columns = std::move(res.columns);
+  r.rows = std::move(res.rows);
   r.text = std::to_string(r.rows.size()) + " rows";
   return r;
 }

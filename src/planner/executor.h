@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,8 +19,7 @@
 #include "planner/language/ast.h"
 #include "planner/query_result.h"
 #include "planner/session_settings.h"
-
-struct sqlite3_stmt;
+#include "storage/catalog_reader.h"
 
 namespace cdb {
 
@@ -50,6 +50,9 @@ class Executor {
   std::vector<QueryResult> execute_script(std::string_view script, const ExecCallbacks& callbacks = {});
 
   SessionSettings& session() { return session_; }
+  // Which corpora's rows this session's SELECTs see (CatalogReader);
+  // empty, the default: every corpus. Set it per session from the role.
+  void set_corpus_visibility(CorpusVisibility visible) { visibility_ = std::move(visible); }
 
   QueryResult create_corpus(const lang::CreateCorpus& s);
   QueryResult add_document(const lang::AddDocument& s);
@@ -71,17 +74,22 @@ class Executor {
   QueryResult pin(const lang::PinCartridge& s);
   QueryResult unpin(const lang::UnpinCartridge& s);
   QueryResult set(const lang::Set& s);
-  QueryResult select(const lang::RawSelect& s);
+  QueryResult select(const lang::RawSelect& s, const ExecCallbacks& cb = {});
 
  private:
-  using PreparedSelect = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
-  // Prepares a read-only SELECT on the catalog; the caller holds its mutex.
-  PreparedSelect prepare_select(const lang::RawSelect& s);
+  // Runs f(CatalogReader&) on one of the session's read-only catalog
+  // connections: opened on first need, then kept; one per SELECT in flight,
+  // since Database::execute may run on several threads at once.
+  template <class F>
+  auto with_reader(F&& f);
   QueryResult documents_added(const std::string& corpus, int64_t files, int64_t added);
   QueryResult job_result(const JobDetails& d);
 
   Database& db_;
   SessionSettings session_;
+  CorpusVisibility visibility_;
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<CatalogReader>> readers_;  // idle ones
 };
 
 }  // namespace cdb

@@ -79,6 +79,29 @@ JobRow JobTable::create(int64_t corpus_id, std::string_view params, int64_t not_
   return r;
 }
 
+JobRow JobTable::create_or_reuse(int64_t corpus_id, std::string_view params, bool* reused) {
+  Catalog::Transaction tx(catalog_);
+  const auto wanted = nlohmann::json::parse(params, nullptr, false);
+  std::optional<int64_t> same;
+  {
+    Statement s(catalog_.db(),
+                "SELECT id, params FROM jobs WHERE corpus_id = ? AND state = 'queued' AND kind = 'train' ORDER BY id");
+    s.bind_all(corpus_id);
+    while (!same && s.step())
+      if (nlohmann::json::parse(s.text(1), nullptr, false) == wanted) same = s.int64(0);
+  }
+  *reused = same.has_value();
+  if (same) {
+    // A version it was given by an interrupted run is not the one it will train.
+    Statement(catalog_.db(), "UPDATE jobs SET corpus_version = NULL WHERE id = ?").bind_all(*same).run();
+    tx.commit();
+    return *catalog_.job(*same);
+  }
+  JobRow r = catalog_.create_job("train", corpus_id, params);
+  tx.commit();
+  return r;
+}
+
 JobRow JobTable::create_superseding(int64_t corpus_id, std::string_view params, int64_t not_before_ms) {
   Catalog::Transaction tx(catalog_);
   std::vector<int64_t> old;

@@ -36,6 +36,12 @@ class JobTable {
 
   // A queued training job for `corpus_id` that may start at not_before_ms.
   JobRow create(int64_t corpus_id, std::string_view params_json, int64_t not_before_ms);
+  // TRAIN: at most one queued job per corpus and parameter set. When a job
+  // of `corpus_id` with equal params (as JSON values) is still queued, not
+  // yet running, it is returned (*reused true) instead of a new one; it
+  // trains the corpus's latest version when it starts, as every job does.
+  // One transaction, so two TRAINs at once queue one job.
+  JobRow create_or_reuse(int64_t corpus_id, std::string_view params_json, bool* reused);
   // auto_train: cancels every queued job of the corpus whose params say
   // "auto": true (error "superseded by job N") and queues the new one, in
   // one transaction. Returns the new job.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 #include <stdexcept>
 
 namespace cdb::server {
@@ -72,9 +71,27 @@ std::string quote_literal(std::string_view v) {
   return out + "'";
 }
 
-bool is_number(const std::string& v) {
-  static const std::regex number(R"(-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)");
-  return std::regex_match(v, number);
+// -?(D+.?D*|.D+)([eE][-+]?D+)? by one pass over the text: a std::regex
+// here recursed once per character, and a 60,000-digit parameter overflowed
+// the stack of the statement thread.
+bool is_number(std::string_view v) {
+  auto digit = [&](size_t i) { return i < v.size() && v[i] >= '0' && v[i] <= '9'; };
+  size_t i = 0;
+  if (i < v.size() && v[i] == '-') ++i;
+  size_t digits = 0;
+  for (; digit(i); ++i) ++digits;
+  if (i < v.size() && v[i] == '.') {
+    ++i;
+    for (; digit(i); ++i) ++digits;
+  }
+  if (digits == 0) return false;
+  if (i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
+    ++i;
+    if (i < v.size() && (v[i] == '-' || v[i] == '+')) ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == v.size();
 }
 
 std::optional<bool> as_boolean(const std::string& v) {
@@ -90,15 +107,24 @@ std::string render(const Parameter& p, int n, bool after_equals) {
   const std::string name = "$" + std::to_string(n);
   if (!p.value) throw std::invalid_argument("parameter " + name + " is NULL; the language has no NULL");
   const std::string& v = *p.value;
+  if (v.size() > kMaxParameterBytes)
+    throw std::invalid_argument("parameter " + name + " has " + std::to_string(v.size()) + " bytes; the limit is " +
+                                std::to_string(kMaxParameterBytes) + " (16 MiB, the largest document)");
+  // A number longer than this is no value any option takes; refusing it
+  // here keeps huge numbers out of the lexer and the planner.
+  const bool numeric = v.size() <= kMaxNumberLength && is_number(v);
   switch (p.kind) {
     case ParamKind::Unknown:
-      if (after_equals && is_number(v)) return v;
+      if (after_equals && numeric) return v;
       if (after_equals && (v == "true" || v == "false")) return v == "true" ? "TRUE" : "FALSE";
       return quote_literal(v);
     case ParamKind::Text:
       return quote_literal(v);
     case ParamKind::Number:
-      if (!is_number(v)) throw std::invalid_argument("parameter " + name + " is not a number: " + v);
+      if (v.size() > kMaxNumberLength)
+        throw std::invalid_argument("parameter " + name + " is a number of " + std::to_string(v.size()) +
+                                    " characters; the limit is " + std::to_string(kMaxNumberLength));
+      if (!numeric) throw std::invalid_argument("parameter " + name + " is not a number: " + v.substr(0, 100));
       return v;
     case ParamKind::Boolean: {
       const auto b = as_boolean(v);

@@ -36,10 +36,17 @@ struct Parameter {
   ParamKind kind = ParamKind::Unknown;
 };
 
+// The longest parameter value, in bytes (a document's limit), and the
+// longest text taken as a number; see docs/server.md, Limits.
+inline constexpr size_t kMaxParameterBytes = size_t{16} << 20;
+inline constexpr size_t kMaxNumberLength = 256;
+
 // Replaces each $n outside quotes and comments by parameter n-1: text as a
 // quoted string literal ('it''s'), numbers as they are (checked to be a
-// number), booleans as TRUE / FALSE, unknown ones by context (above). Throws std::invalid_argument naming
-// the parameter when one is NULL or does not fit its kind.
+// number), booleans as TRUE / FALSE, unknown ones by context (above).
+// Throws std::invalid_argument naming the parameter when one is NULL, does
+// not fit its kind or is past a limit above (an untyped value too long for
+// a number is taken as text). Linear in the text; nothing recurses.
 std::string substitute_parameters(std::string_view statement, const std::vector<Parameter>& params);
 
 enum class TransactionVerb { None, Begin, Commit, Rollback };

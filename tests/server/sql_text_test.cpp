@@ -61,5 +61,41 @@ TEST(SqlText, CharacterPositions) {
   EXPECT_EQ(characters_before("ASK 'é' USING", 9), 8u);  // é is two bytes
 }
 
+TEST(SqlText, NumbersAreCheckedByTheirWholeText) {
+  auto as_number = [](const std::string& v) {
+    try {
+      return substitute_parameters("SET x = $1", {{v, ParamKind::Number}}) == "SET x = " + v;
+    } catch (const std::invalid_argument&) {
+      return false;
+    }
+  };
+  for (const char* ok : {"1", "-1", "1.5", "-0.25", "5.", ".5", "1e10", "1E-3", "2.5e+7", "-.5e1"})
+    EXPECT_TRUE(as_number(ok)) << ok;
+  for (const char* bad : {"", "-", ".", "-.", "e5", "1e", "1e+", "--1", "1.2.3", " 1", "1 ", "0x10", "+1", "1e5.0",
+                          "1_000", "nan"})
+    EXPECT_FALSE(as_number(bad)) << bad;
+}
+
+// Issue 14, defect 2: std::regex_match recursed once per character; a
+// number this long overflowed the stack (SIGSEGV) instead of being refused.
+TEST(SqlText, AMillionDigitNumberIsRefusedWithoutRecursion) {
+  const std::string digits(1'000'000, '7');
+  try {
+    substitute_parameters("SET max_tokens = $1", {{digits, ParamKind::Number}});
+    FAIL() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("the limit is 256"), std::string::npos) << e.what();
+  }
+  // Untyped after '=': too long to be a number, so it is text.
+  EXPECT_EQ(substitute_parameters("SET max_tokens = $1", {{digits, ParamKind::Unknown}}),
+            "SET max_tokens = '" + digits + "'");
+}
+
+TEST(SqlText, AParameterPastSixteenMiBIsRefused) {
+  const std::string big((16u << 20) + 1, 'a');
+  EXPECT_THROW(substitute_parameters("ADD DOCUMENT $1 TO c", {{big, ParamKind::Text}}), std::invalid_argument);
+  EXPECT_NO_THROW(substitute_parameters("ADD DOCUMENT $1 TO c", {{big.substr(1), ParamKind::Text}}));
+}
+
 }  // namespace
 }  // namespace cdb::server
