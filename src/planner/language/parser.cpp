@@ -199,8 +199,22 @@ class Parser {
     if (accept_keyword("PIN")) return PinCartridge{{}, cartridge_for()};
     if (accept_keyword("UNPIN")) return UnpinCartridge{{}, cartridge_for()};
     if (accept_keyword("SET")) return set();
+    if (accept_keyword("GRANT")) {
+      GrantUsage s;
+      s.corpus = usage_on_corpus();
+      expect_keyword("TO");
+      s.grantee = grantee();
+      return s;
+    }
+    if (accept_keyword("REVOKE")) {
+      RevokeUsage s;
+      s.corpus = usage_on_corpus();
+      expect_keyword("FROM");
+      s.grantee = grantee();
+      return s;
+    }
     fail("expected a statement (CREATE, ADD, LOAD, REMOVE, DROP, SHOW, TRAIN, WAIT, CANCEL, ASK, EXPLAIN, "
-         "PIN, UNPIN, SET or SELECT), found " +
+         "PIN, UNPIN, SET, GRANT, REVOKE or SELECT), found " +
          describe(cur_));
   }
 
@@ -288,6 +302,20 @@ class Parser {
     expect_keyword("CARTRIDGE");
     expect_keyword("FOR");
     return name("a corpus name");
+  }
+
+  // USAGE ON CORPUS name, shared by GRANT and REVOKE.
+  std::string usage_on_corpus() {
+    expect_keyword("USAGE");
+    expect_keyword("ON");
+    expect_keyword("CORPUS");
+    return name("a corpus name");
+  }
+
+  // A user name (as a corpus name: bare lowered, "quoted" exact) or PUBLIC.
+  std::string grantee() {
+    if (accept_keyword("PUBLIC")) return std::string(kPublic);
+    return name("a user name or PUBLIC");
   }
 
   // ASK ..., with its own span (EXPLAIN's Ask starts at ASK, not EXPLAIN).
