@@ -199,20 +199,8 @@ class Parser {
     if (accept_keyword("PIN")) return PinCartridge{{}, cartridge_for()};
     if (accept_keyword("UNPIN")) return UnpinCartridge{{}, cartridge_for()};
     if (accept_keyword("SET")) return set();
-    if (accept_keyword("GRANT")) {
-      GrantUsage s;
-      s.corpus = usage_on_corpus();
-      expect_keyword("TO");
-      s.grantee = grantee();
-      return s;
-    }
-    if (accept_keyword("REVOKE")) {
-      RevokeUsage s;
-      s.corpus = usage_on_corpus();
-      expect_keyword("FROM");
-      s.grantee = grantee();
-      return s;
-    }
+    if (accept_keyword("GRANT")) return usage<GrantUsage>("TO");
+    if (accept_keyword("REVOKE")) return usage<RevokeUsage>("FROM");
     fail("expected a statement (CREATE, ADD, LOAD, REMOVE, DROP, SHOW, TRAIN, WAIT, CANCEL, ASK, EXPLAIN, "
          "PIN, UNPIN, SET, GRANT, REVOKE or SELECT), found " +
          describe(cur_));
@@ -304,12 +292,17 @@ class Parser {
     return name("a corpus name");
   }
 
-  // USAGE ON CORPUS name, shared by GRANT and REVOKE.
-  std::string usage_on_corpus() {
+  // USAGE ON CORPUS name {TO | FROM} grantee: the rest of GRANT and REVOKE.
+  template <typename T>
+  Statement usage(std::string_view preposition) {
+    T s;
     expect_keyword("USAGE");
     expect_keyword("ON");
     expect_keyword("CORPUS");
-    return name("a corpus name");
+    s.corpus = name("a corpus name");
+    expect_keyword(preposition);
+    s.grantee = grantee();
+    return s;
   }
 
   // A user name (as a corpus name: bare lowered, "quoted" exact) or PUBLIC.
