@@ -83,12 +83,17 @@ void Access::check_bytes_quota(int64_t adding) const {
                         std::to_string(q) + "; REMOVE DOCUMENT some, or ask an administrator to raise it");
 }
 
+void Access::check_steps_quota(int64_t steps, std::string_view what) const {
+  const int64_t q = id_.quotas.steps_per_job;
+  if (id_.superuser || q == Quotas::kUnlimited || steps <= q) return;
+  throw QuotaExceeded("quota exceeded: " + std::string(what) + " = " + std::to_string(steps) + " is over user " +
+                      id_.user + "'s quota 'steps_per_job' of " + std::to_string(q));
+}
+
 void Access::check_train_quota(int64_t steps) const {
   if (id_.superuser) return;
+  check_steps_quota(steps, "TRAIN with steps");
   const Quotas& q = id_.quotas;
-  if (q.steps_per_job != Quotas::kUnlimited && steps > q.steps_per_job)
-    throw QuotaExceeded("quota exceeded: TRAIN with steps = " + std::to_string(steps) +
-                        " is over user " + id_.user + "'s quota 'steps_per_job' of " + std::to_string(q.steps_per_job));
   if (q.queued_jobs == Quotas::kUnlimited) return;
   const int64_t have = catalog_.owned_active_jobs(id_.user);
   if (have >= q.queued_jobs)

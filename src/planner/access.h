@@ -56,6 +56,9 @@ class Access {
   void check_corpus_quota() const;
   void check_bytes_quota(int64_t adding) const;
   void check_train_quota(int64_t steps) const;
+  // The steps of one job, also auto_train's (CREATE CORPUS ... train_steps);
+  // `what` names the setting in the message.
+  void check_steps_quota(int64_t steps, std::string_view what) const;
 
  private:
   std::string owner_phrase(int64_t corpus_id) const;

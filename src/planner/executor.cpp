@@ -164,6 +164,7 @@ std::vector<std::string> Executor::columns(const lang::Statement& st) {
 QueryResult Executor::create_corpus(const lang::CreateCorpus& s) {
   const CorpusOptions o = CorpusOptions::from_statement(s.options);
   access_.check_corpus_quota();
+  if (o.auto_train) access_.check_steps_quota(o.train_steps > 0 ? o.train_steps : TrainParams{}.steps, "train_steps");
   CorpusRow c = db_.store().create_corpus(s.name, o.description, o.to_json());
   // Not one transaction with the insert (the Store's lock comes first): a
   // crash between the two leaves a corpus without owner, which only

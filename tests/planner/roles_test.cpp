@@ -267,6 +267,11 @@ TEST_F(RolesTest, QuotasStopAnOrdinaryUserAndNameTheQuota) {
             std::string::npos);
   EXPECT_NE(over_quota(alice, "TRAIN CARTRIDGE FOR one WITH (steps = 6)").find("'steps_per_job' of 5"),
             std::string::npos);
+  // auto_train's jobs are held to it too.
+  run(alice, "DROP CORPUS two");
+  EXPECT_NE(over_quota(alice, "CREATE CORPUS auto WITH (auto_train = true, train_steps = 9)")
+                .find("train_steps = 9 is over user alice's quota 'steps_per_job' of 5"),
+            std::string::npos);
   run(alice, "TRAIN CARTRIDGE FOR one WITH (steps = 5)");
   EXPECT_NE(over_quota(alice, "TRAIN CARTRIDGE FOR one WITH (steps = 1)").find("'queued_jobs' is 1"),
             std::string::npos);
