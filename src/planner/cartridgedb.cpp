@@ -80,6 +80,13 @@ cdb::ExecCallbacks to_internal(const Callbacks& cb) {
   return out;
 }
 
+// The public defaults are what the server gives users whose entry sets no
+// quota; the planner's are the same numbers, for its own callers.
+static_assert(Quotas{}.queued_jobs == cdb::Quotas{}.queued_jobs &&
+                  Quotas{}.steps_per_job == cdb::Quotas{}.steps_per_job && Quotas{}.corpora == cdb::Quotas{}.corpora &&
+                  Quotas{}.bytes_stored == cdb::Quotas{}.bytes_stored,
+              "cartridgedb::Quotas and cdb::Quotas must have the same defaults");
+
 cdb::SessionIdentity to_internal(const SessionIdentity& id) {
   cdb::SessionIdentity out;
   out.user = id.user;
