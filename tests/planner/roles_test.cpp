@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "cartridgedb/cartridgedb.h"
 #include "planner/access.h"
 #include "planner/planner_fixture.h"
 
@@ -293,6 +294,33 @@ TEST_F(RolesTest, TheDefaultQuotasBoundAnOrdinaryUser) {
   run(alice, "CREATE CORPUS farm");
   run(alice, "ADD DOCUMENT 'Pip.' TO farm");
   EXPECT_THROW(run(alice, "TRAIN CARTRIDGE FOR farm WITH (steps = 100000)"), QuotaExceeded);
+}
+
+// ---- the public API -----------------------------------------------------------
+
+TEST(EmbeddedRoles, ASessionWithAnOrdinaryIdentityGetsThePublicPermissionAndQuotaErrors) {
+  TempDir dir("embedded-roles");
+  cartridgedb::OpenOptions o;
+  o.model_path = model_file("stories260K/stories260K.bin").string();
+  o.tokenizer_path = model_file("stories260K/tok512.bin").string();
+  o.start_workers = false;
+  auto db = cartridgedb::Database::open((dir.path() / "data").string(), o);
+  db->execute("CREATE CORPUS farm");  // the handle's own session: a superuser; no owner
+  cartridgedb::SessionIdentity bob;
+  bob.user = "bob";
+  bob.superuser = false;
+  bob.quotas.corpora = 1;
+  auto s = db->new_session(bob);
+  try {
+    s->execute("DROP CORPUS farm");
+    FAIL() << "an ordinary user dropped a corpus it does not own";
+  } catch (const cartridgedb::PermissionDenied& e) {
+    EXPECT_EQ(e.kind(), cartridgedb::ErrorKind::PermissionDenied);
+  }
+  s->execute("CREATE CORPUS mine");
+  EXPECT_THROW(s->execute("CREATE CORPUS second"), cartridgedb::QuotaExceeded);
+  s->execute("DROP CORPUS mine");
+  db->new_session()->execute("DROP CORPUS farm");  // new_session() acts as a superuser
 }
 
 }  // namespace
