@@ -14,7 +14,8 @@
 // A Database may be used from several threads; each call is independent
 // except the SET values, which belong to a session: Database::execute runs
 // in the handle's own session, and new_session() gives one per client (a
-// server connection, say) with its own SET values.
+// server connection, say) with its own SET values and, optionally, its
+// own role (SessionIdentity; the handle's own session is a superuser's).
 //
 // Errors: every failure throws a cartridgedb::Error subclass (below) whose
 // message names what is wrong and, where there is one, what to do.
@@ -159,6 +160,31 @@ struct Callbacks {
 };
 
 
+// ---- who a session acts as ---------------------------------------------------
+
+// A user's limits; -1: none. The defaults are an ordinary user's (so that
+// no single user can exhaust the machine); superusers have no limits.
+struct Quotas {
+  int64_t queued_jobs = 2;                   // training jobs queued or running on the user's corpora
+  int64_t steps_per_job = 500;               // TRAIN's steps
+  int64_t corpora = 10;                      // corpora the user owns
+  int64_t bytes_stored = int64_t{64} << 20;  // document bytes in the user's corpora
+};
+
+// The role a Session has (docs/server.md, "Security model"). The default
+// is the embedded library's and the local shell's: a superuser without a
+// name, reading any file the OS user can. A server gives each connection
+// its authenticated user's identity.
+struct SessionIdentity {
+  std::string user;       // owner of the corpora the session creates
+  bool superuser = true;  // false: only its own corpora, and those granted to it
+  Quotas quotas;          // for ordinary users
+  // true (remote sessions): LOAD FILE / LOAD DIRECTORY need a superuser
+  // and read only inside load_root (nothing when it is empty).
+  bool confine_server_files = false;
+  std::string load_root;
+};
+
 // ---- the handles --------------------------------------------------------------
 
 class Database;
@@ -201,8 +227,11 @@ class Database {
   std::vector<Result> execute_script(std::string_view script, const Callbacks& callbacks = {});
 
   // A new session with its own SET values (the handle's own session, which
-  // execute() uses, is not affected by it).
+  // execute() uses, is not affected by it), acting as a superuser.
   std::unique_ptr<Session> new_session();
+  // The same, acting as `identity`: statements its role may not run throw
+  // PermissionDenied, past a quota QuotaExceeded.
+  std::unique_ptr<Session> new_session(const SessionIdentity& identity);
 
   const std::string& dir() const;
   std::string model_fingerprint() const;

@@ -1,12 +1,16 @@
 // cartridge serve [DATA_DIR] ...: the PostgreSQL wire protocol over one
 // Database (src/server/), so that psql and Postgres drivers can ASK.
-// `cartridge serve --users FILE --add-user NAME` reads a password from
-// stdin and adds a SCRAM-SHA-256 entry to the users file instead.
+// `cartridge serve --users FILE --add-user NAME [--superuser]` reads a
+// password from stdin and adds a SCRAM-SHA-256 entry to the users file
+// instead; `--set-quota NAME key=value` sets one of a user's quotas.
 #include <cxxopts.hpp>
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cartridgedb/cartridgedb.h"
 #include "cli/commands.h"
@@ -47,8 +51,12 @@ int cmd_serve(int argc, char** argv) {
       ("device", "cpu or cuda[:n]", cxxopts::value<std::string>()->default_value("cpu"))
       ("listen", "HOST:PORT to listen on (port 0: any free port)", cxxopts::value<std::string>()->default_value("127.0.0.1:5433"))
       ("auth", "scram (users from --users) or trust (loopback only)", cxxopts::value<std::string>()->default_value("scram"))
-      ("users", "users file (name:SCRAM-SHA-256$...)", cxxopts::value<std::string>()->default_value(""))
-      ("add-user", "add or replace NAME in --users with a password read from stdin, then exit", cxxopts::value<std::string>())
+      ("users", "users file (name:SCRAM-SHA-256$...:role:quotas); with --auth trust, the roles of listed users", cxxopts::value<std::string>()->default_value(""))
+      ("add-user", "add or replace NAME in --users, an ordinary user, with a password read from stdin, then exit", cxxopts::value<std::string>())
+      ("superuser", "with --add-user: the user is a superuser", cxxopts::value<bool>()->default_value("false"))
+      ("set-quota", "NAME key=value: set a quota of NAME in --users, then exit (keys: queued_jobs, steps_per_job, "
+                    "corpora, bytes_stored; value a number or unlimited)", cxxopts::value<std::string>())
+      ("load-root", "directory LOAD FILE / LOAD DIRECTORY may read (superusers only); none: no server files", cxxopts::value<std::string>()->default_value(""))
       ("tls-cert", "PEM certificate chain: TLS for clients that ask (sslmode=require)", cxxopts::value<std::string>()->default_value(""))
       ("tls-key", "PEM private key", cxxopts::value<std::string>()->default_value(""))
       ("max-connections", "sessions at once", cxxopts::value<int>()->default_value("100"))
@@ -59,9 +67,38 @@ int cmd_serve(int argc, char** argv) {
       ("io-threads", "threads for network I/O", cxxopts::value<int>()->default_value("2"))
       ("h,help", "this help");
   opts.parse_positional({"dir"});
+  // "--set-quota NAME key=value" takes two values, which cxxopts cannot
+  // express: both are taken out of argv here.
+  std::vector<char*> rest(argv, argv + argc);
+  std::optional<std::pair<std::string, std::string>> set_quota;
+  for (size_t i = 1; i < rest.size(); ++i) {
+    if (std::string(rest[i]) != "--set-quota") continue;
+    if (i + 2 >= rest.size()) {
+      std::fprintf(stderr, "cartridge serve: usage: --set-quota NAME key=value\n");
+      return 2;
+    }
+    set_quota.emplace(rest[i + 1], rest[i + 2]);
+    rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i), rest.begin() + static_cast<std::ptrdiff_t>(i) + 3);
+    break;
+  }
   cxxopts::ParseResult args;
-  if (auto status = parse_command_line(opts, argc, argv, args)) return *status;
+  if (auto status = parse_command_line(opts, static_cast<int>(rest.size()), rest.data(), args)) return *status;
   const std::string users = args["users"].as<std::string>();
+  if (set_quota) {
+    if (users.empty()) {
+      std::fprintf(stderr, "cartridge serve: --set-quota needs --users FILE\n");
+      return 2;
+    }
+    try {
+      server::UserFile::set_quota(users, set_quota->first, set_quota->second);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cartridge serve: %s\n", e.what());
+      return 1;
+    }
+    std::fprintf(stderr, "cartridge serve: %s of '%s' written to %s\n", set_quota->second.c_str(),
+                 set_quota->first.c_str(), users.c_str());
+    return 0;
+  }
   if (args.count("add-user")) {
     if (users.empty()) {
       std::fprintf(stderr, "cartridge serve: --add-user needs --users FILE\n");
@@ -70,12 +107,14 @@ int cmd_serve(int argc, char** argv) {
     std::string password;
     std::getline(std::cin, password);
     try {
-      server::UserFile::set_password(users, args["add-user"].as<std::string>(), password);
+      server::UserFile::set_password(users, args["add-user"].as<std::string>(), password,
+                                     args["superuser"].as<bool>());
     } catch (const std::exception& e) {
       std::fprintf(stderr, "cartridge serve: %s\n", e.what());
       return 1;
     }
-    std::fprintf(stderr, "cartridge serve: user '%s' written to %s\n", args["add-user"].as<std::string>().c_str(),
+    std::fprintf(stderr, "cartridge serve: %s '%s' written to %s\n",
+                 args["superuser"].as<bool>() ? "superuser" : "user", args["add-user"].as<std::string>().c_str(),
                  users.c_str());
     return 0;
   }
@@ -94,6 +133,7 @@ int cmd_serve(int argc, char** argv) {
     return std::chrono::milliseconds(static_cast<int64_t>(args[name].as<double>() * 1000));
   };
   so.users_file = users;
+  so.load_root = args["load-root"].as<std::string>();
   so.tls_cert = args["tls-cert"].as<std::string>();
   so.tls_key = args["tls-key"].as<std::string>();
   so.max_connections = args["max-connections"].as<int>();

@@ -80,6 +80,23 @@ cdb::ExecCallbacks to_internal(const Callbacks& cb) {
   return out;
 }
 
+// The public defaults are what the server gives users whose entry sets no
+// quota; the planner's are the same numbers, for its own callers.
+static_assert(Quotas{}.queued_jobs == cdb::Quotas{}.queued_jobs &&
+                  Quotas{}.steps_per_job == cdb::Quotas{}.steps_per_job && Quotas{}.corpora == cdb::Quotas{}.corpora &&
+                  Quotas{}.bytes_stored == cdb::Quotas{}.bytes_stored,
+              "cartridgedb::Quotas and cdb::Quotas must have the same defaults");
+
+cdb::SessionIdentity to_internal(const SessionIdentity& id) {
+  cdb::SessionIdentity out;
+  out.user = id.user;
+  out.superuser = id.superuser;
+  out.quotas = {id.quotas.queued_jobs, id.quotas.steps_per_job, id.quotas.corpora, id.quotas.bytes_stored};
+  out.confine_server_files = id.confine_server_files;
+  out.load_root = id.load_root;
+  return out;
+}
+
 }  // namespace
 
 const std::string& Result::at(size_t row, std::string_view column) const {
@@ -92,7 +109,7 @@ const std::string& Result::at(size_t row, std::string_view column) const {
 }
 
 struct Session::Impl {
-  explicit Impl(cdb::Database& db) : exec(db) {}
+  explicit Impl(cdb::Database& db, cdb::SessionIdentity identity = {}) : exec(db, std::move(identity)) {}
   cdb::Executor exec;  // holds the session's SET values
 };
 
@@ -169,6 +186,14 @@ std::vector<Result> Database::execute_script(std::string_view script, const Call
 
 std::unique_ptr<Session> Database::new_session() {
   return std::unique_ptr<Session>(new Session(std::make_unique<Session::Impl>(*impl_->db)));
+}
+
+std::unique_ptr<Session> Database::new_session(const SessionIdentity& identity) {
+  try {
+    return std::unique_ptr<Session>(new Session(std::make_unique<Session::Impl>(*impl_->db, to_internal(identity))));
+  } catch (...) {
+    rethrow_public(identity.user);
+  }
 }
 
 const std::string& Database::dir() const { return impl_->dir; }

@@ -83,6 +83,14 @@ std::vector<PendingDocument> DocumentLoader::read_directory(const fs::path& dir,
     throw InvalidArgument(dir.string() + " holds " + std::to_string(files.size()) + " matching files, over the limit of " +
                           std::to_string(limits_.max_files) + " per statement");
   std::sort(files.begin(), files.end());
+  if (admit_) {
+    std::string refused;
+    for (const auto& f : files)
+      if (!admit_(f)) refused += (refused.empty() ? "" : ", ") + f.lexically_relative(dir).generic_string();
+    if (!refused.empty())
+      throw PermissionDenied("permission denied: LOAD DIRECTORY: nothing was loaded; these files lead outside the "
+                             "server's --load-root through symlinks: " + refused);
+  }
 
   std::vector<PendingDocument> docs;
   std::vector<std::string> problems;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,7 +30,11 @@ struct PendingDocument {
 
 class DocumentLoader {
  public:
-  explicit DocumentLoader(DocumentLimits limits = {}) : limits_(limits) {}
+  // `admit`: whether a file found while listing a directory may be read
+  // (ServerFiles::admits: a symlink out of the load root may not); none:
+  // every file. With any file refused, nothing is read (PermissionDenied).
+  using Admit = std::function<bool(const std::filesystem::path&)>;
+  explicit DocumentLoader(DocumentLimits limits = {}, Admit admit = {}) : limits_(limits), admit_(std::move(admit)) {}
 
   // One file; its document name is the file name.
   std::vector<PendingDocument> read_file(const std::filesystem::path& path) const;
@@ -50,6 +55,7 @@ class DocumentLoader {
 
  private:
   DocumentLimits limits_;
+  Admit admit_;
 };
 
 }  // namespace cdb

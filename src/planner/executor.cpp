@@ -43,6 +43,12 @@ std::string num(double v, int digits = 4) {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
+int64_t total_bytes(const std::vector<PendingDocument>& docs) {
+  int64_t n = 0;
+  for (const auto& d : docs) n += static_cast<int64_t>(d.text.size());
+  return n;
+}
+
 // Runs f(); a statement SQLite cannot compile (CatalogReader's
 // InvalidArgument) becomes a ParseError at the SELECT.
 template <class F>
@@ -79,8 +85,12 @@ const Columns kShowJobsColumns = {"id",   "corpus",       "state", "progress", "
                                   "eta_s", "version", "cartridge", "attempts", "message", "error",       "created_at"};
 const Columns kJobColumns = {"job"};
 const Columns kCorpusColumns = {"corpus"};
+const Columns kGrantColumns = {"corpus", "grantee"};
 
 }  // namespace
+
+Executor::Executor(Database& db, SessionIdentity identity)
+    : db_(db), access_(db.store().catalog(), identity), files_(identity) {}
 
 std::vector<QueryResult> Executor::execute_script(std::string_view script, const ExecCallbacks& cb) {
   std::vector<QueryResult> out;
@@ -112,6 +122,8 @@ QueryResult Executor::execute(const lang::Statement& st, const ExecCallbacks& cb
           [&](const lang::UnpinCartridge& s) { return unpin(s); },
           [&](const lang::Set& s) { return set(s); },
           [&](const lang::RawSelect& s) { return select(s, cb); },
+          [&](const lang::GrantUsage& s) { return grant(s); },
+          [&](const lang::RevokeUsage& s) { return revoke(s); },
       },
       st);
   r.statement = std::string(lang::statement_name(st));
@@ -164,9 +176,11 @@ std::vector<std::string> Executor::columns(const lang::Statement& st) {
           [](const lang::PinCartridge&) { return kPinColumns; },
           [](const lang::UnpinCartridge&) { return kCorpusColumns; },
           [](const lang::Set&) { return kSetColumns; },
+          [](const lang::GrantUsage&) { return kGrantColumns; },
+          [](const lang::RevokeUsage&) { return kGrantColumns; },
           [&](const lang::RawSelect& s) {
             return at_select(s, [&] {
-              return with_reader([&](CatalogReader& r) { return r.columns(s.text, visibility_); });
+              return with_reader([&](CatalogReader& r) { return r.columns(s.text, access_.usable_corpora()); });
             });
           },
       },
@@ -177,7 +191,13 @@ std::vector<std::string> Executor::columns(const lang::Statement& st) {
 
 QueryResult Executor::create_corpus(const lang::CreateCorpus& s) {
   const CorpusOptions o = CorpusOptions::from_statement(s.options);
+  access_.check_corpus_quota();
+  if (o.auto_train) access_.check_steps_quota(o.train_steps > 0 ? o.train_steps : TrainParams{}.steps, "train_steps");
   CorpusRow c = db_.store().create_corpus(s.name, o.description, o.to_json());
+  // Not one transaction with the insert (the Store's lock comes first): a
+  // crash between the two leaves a corpus without owner, which only
+  // superusers manage, never one that anybody may manage.
+  if (!access_.identity().user.empty()) db_.store().catalog().set_corpus_owner(c.id, access_.identity().user);
   QueryResult r;
   r.columns = kCreateCorpusColumns;
   r.rows = {{c.name, num(c.id)}};
@@ -202,27 +222,32 @@ QueryResult Executor::documents_added(const std::string& corpus, int64_t files, 
 QueryResult Executor::add_document(const lang::AddDocument& s) {
   DocumentLoader loader;
   loader.check_text(s.text, "the document");
-  db_.store().catalog().corpus(s.corpus);  // NotFound names it
+  access_.require_owner(db_.store().catalog().corpus(s.corpus), "ADD DOCUMENT TO");  // NotFound names it
+  access_.check_bytes_quota(static_cast<int64_t>(s.text.size()));
   PendingDocument d{s.name.value_or("doc-" + xxh3_128_hex(s.text).substr(0, 12)), s.text, {}};
   int64_t added = DocumentLoader::store_all(db_.store(), s.corpus, {d});
   return documents_added(s.corpus, 1, added);
 }
 
 QueryResult Executor::load_file(const lang::LoadFile& s) {
-  db_.store().catalog().corpus(s.corpus);
-  auto docs = DocumentLoader().read_file(s.path);
+  access_.require_owner(db_.store().catalog().corpus(s.corpus), "LOAD FILE INTO");
+  auto docs = DocumentLoader().read_file(files_.resolve(s.path, "LOAD FILE"));
+  access_.check_bytes_quota(total_bytes(docs));
   int64_t added = DocumentLoader::store_all(db_.store(), s.corpus, docs);
   return documents_added(s.corpus, static_cast<int64_t>(docs.size()), added);
 }
 
 QueryResult Executor::load_directory(const lang::LoadDirectory& s) {
-  db_.store().catalog().corpus(s.corpus);
-  auto docs = DocumentLoader().read_directory(s.path, s.pattern);
+  access_.require_owner(db_.store().catalog().corpus(s.corpus), "LOAD DIRECTORY INTO");
+  const DocumentLoader loader({}, [this](const std::filesystem::path& f) { return files_.admits(f); });
+  auto docs = loader.read_directory(files_.resolve(s.path, "LOAD DIRECTORY"), s.pattern);
+  access_.check_bytes_quota(total_bytes(docs));
   int64_t added = DocumentLoader::store_all(db_.store(), s.corpus, docs);
   return documents_added(s.corpus, static_cast<int64_t>(docs.size()), added);
 }
 
 QueryResult Executor::remove_document(const lang::RemoveDocument& s) {
+  access_.require_owner(db_.store().catalog().corpus(s.corpus), "REMOVE DOCUMENT FROM");
   CorpusVersionRow v = db_.store().remove_document(s.corpus, s.name);
   const int64_t job = db_.maybe_auto_train(v.corpus_id);
   QueryResult r;
@@ -233,6 +258,7 @@ QueryResult Executor::remove_document(const lang::RemoveDocument& s) {
 }
 
 QueryResult Executor::drop_corpus(const lang::DropCorpus& s) {
+  access_.require_owner(db_.store().catalog().corpus(s.name), "DROP CORPUS");
   db_.drop_corpus(s.name);
   QueryResult r;
   r.columns = kCorpusColumns;
@@ -248,7 +274,9 @@ QueryResult Executor::show_corpora() {
   AskPlanner planner = db_.planner();
   QueryResult r;
   r.columns = kShowCorporaColumns;
+  const auto usable = access_.usable_corpora();
   for (const auto& c : cat.list_corpora()) {
+    if (!usable(c.id)) continue;
     auto v = cat.latest_version(c.id);
     auto cart = planner.newest_cartridge(c.id);
     const CorpusOptions o = CorpusOptions::from_json(c.options, c.description);
@@ -263,6 +291,7 @@ QueryResult Executor::show_corpora() {
 QueryResult Executor::show_documents(const lang::ShowDocuments& s) {
   Catalog& cat = db_.store().catalog();
   const CorpusRow c = cat.corpus(s.corpus);
+  access_.require_usage(c, "SHOW DOCUMENTS");
   QueryResult r;
   r.columns = kShowDocumentsColumns;
   for (const auto& d : cat.list_documents(c.id))
@@ -274,12 +303,18 @@ QueryResult Executor::show_documents(const lang::ShowDocuments& s) {
 QueryResult Executor::show_cartridges(const lang::ShowCartridges& s) {
   Catalog& cat = db_.store().catalog();
   std::optional<int64_t> only;
-  if (s.corpus) only = cat.corpus(*s.corpus).id;
+  if (s.corpus) {
+    const CorpusRow c = cat.corpus(*s.corpus);
+    access_.require_usage(c, "SHOW CARTRIDGES FOR");
+    only = c.id;
+  }
+  const auto usable = access_.usable_corpora();
   std::map<int64_t, std::string> names;
   for (const auto& c : cat.list_corpora()) names[c.id] = c.name;
   QueryResult r;
   r.columns = kShowCartridgesColumns;
   for (const auto& c : cat.list_cartridges(only)) {
+    if (!usable(c.corpus_id)) continue;
     const bool mine = c.model_fingerprint == db_.model_fingerprint();
     auto m = nlohmann::json::parse(c.metrics, nullptr, false);
     std::string loss;
@@ -298,8 +333,10 @@ QueryResult Executor::show_jobs() {
   for (const auto& c : cat.list_corpora()) names[c.id] = c.name;
   QueryResult r;
   r.columns = kShowJobsColumns;
+  const auto usable = access_.usable_corpora();
   for (const auto& d : db_.jobs().table().list()) {
     const JobRow& j = d.row;
+    if (!access_.superuser() && !(j.corpus_id && usable(*j.corpus_id))) continue;
     r.rows.push_back({num(j.id), j.corpus_id ? names[*j.corpus_id] : "", j.state, num(j.progress, 3), num(d.step),
                       num(d.total_steps), d.loss ? num(*d.loss) : "", num(d.tokens_per_s, 1), num(d.eta_s, 1),
                       d.corpus_version ? num(*d.corpus_version) : "", d.cartridge_id ? num(*d.cartridge_id) : "",
@@ -329,8 +366,12 @@ QueryResult Executor::show_model() {
   const ModelConfig& c = db_.model().config();
   QueryResult r;
   r.columns = kShowModelColumns;
-  r.rows = {{"path", db_.model_path().string()},
-            {"tokenizer", db_.tokenizer_path().string()},
+  // Where the model lies on the host is for superusers; others see its name.
+  auto where = [&](const std::filesystem::path& p) {
+    return access_.superuser() ? p.string() : p.filename().string();
+  };
+  r.rows = {{"path", where(db_.model_path())},
+            {"tokenizer", where(db_.tokenizer_path())},
             {"fingerprint", db_.model_fingerprint()},
             {"arch", arch_name(c.arch)},
             {"dim", num(c.dim)},
@@ -362,10 +403,14 @@ QueryResult Executor::train(const lang::TrainCartridge& s, const ExecCallbacks& 
   const TrainParams p = TrainParams::from_statement(s.options);
   Catalog& cat = db_.store().catalog();
   const CorpusRow c = cat.corpus(s.corpus);
+  access_.require_owner(c, "TRAIN CARTRIDGE FOR");
   if (cat.list_documents(c.id).empty())
     throw InvalidArgument("corpus '" + c.name + "' has no documents to train on; ADD DOCUMENT or LOAD FILE first");
   bool reused = false;
-  JobRow job = db_.jobs().table().create_or_reuse(c.id, p.to_json(), &reused);
+  // The quota counts new work: a TRAIN that joins an equal queued job is
+  // never refused by it.
+  JobRow job = db_.jobs().table().create_or_reuse(c.id, p.to_json(), &reused,
+                                                  [&] { access_.check_train_quota(p.steps); });
   db_.jobs().notify();
   // TRAIN ... WAIT stops the job when interrupted only if it queued it: a
   // reused job is also another TRAIN's.
@@ -380,6 +425,7 @@ QueryResult Executor::train(const lang::TrainCartridge& s, const ExecCallbacks& 
 }
 
 QueryResult Executor::wait_job(int64_t job, const ExecCallbacks& cb, bool cancel_job_too) {
+  if (auto row = db_.store().catalog().job(job)) access_.require_job_usage(*row, "WAIT JOB");
   JobDetails d;
   try {
     d = db_.jobs().wait(job, cb.on_progress, cb.is_cancelled);
@@ -408,6 +454,7 @@ QueryResult Executor::wait_job(int64_t job, const ExecCallbacks& cb, bool cancel
 }
 
 QueryResult Executor::cancel_job(const lang::CancelJob& s) {
+  if (auto row = db_.store().catalog().job(s.job)) access_.require_job_owner(*row, "CANCEL JOB");
   db_.jobs().cancel(s.job);
   QueryResult r;
   r.columns = kJobColumns;
@@ -419,6 +466,7 @@ QueryResult Executor::cancel_job(const lang::CancelJob& s) {
 // ---- questions --------------------------------------------------------------
 
 QueryResult Executor::explain(const lang::Explain& s) {
+  require_usage_of(s.ask, "EXPLAIN ASK");
   const AskSettings settings = session_.for_ask(s.ask.options);
   const AskPlan plan = db_.planner().plan(s.ask.question, s.ask.corpora, settings);
   QueryResult r;
@@ -441,6 +489,7 @@ QueryResult Executor::explain(const lang::Explain& s) {
 }
 
 QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
+  require_usage_of(s, "ASK");
   const AskSettings settings = session_.for_ask(s.options);
   const AskPlan plan = db_.planner().plan(s.question, s.corpora, settings);
   // The composed Cartridge is held for the whole answer: a new version
@@ -500,6 +549,7 @@ QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
 
 QueryResult Executor::pin(const lang::PinCartridge& s) {
   const CorpusRow c = db_.store().catalog().corpus(s.corpus);
+  access_.require_owner(c, "PIN CARTRIDGE FOR");
   const int64_t id = db_.pin(c.id);
   QueryResult r;
   r.columns = kPinColumns;
@@ -511,6 +561,7 @@ QueryResult Executor::pin(const lang::PinCartridge& s) {
 
 QueryResult Executor::unpin(const lang::UnpinCartridge& s) {
   const CorpusRow c = db_.store().catalog().corpus(s.corpus);
+  access_.require_owner(c, "UNPIN CARTRIDGE FOR");
   db_.unpin(c.id);
   QueryResult r;
   r.columns = kCorpusColumns;
@@ -529,12 +580,44 @@ QueryResult Executor::set(const lang::Set& s) {
   return r;
 }
 
+QueryResult Executor::grant(const lang::GrantUsage& s) {
+  Catalog& cat = db_.store().catalog();
+  const CorpusRow c = cat.corpus(s.corpus);
+  access_.require_owner(c, "GRANT USAGE ON CORPUS");
+  cat.grant_usage(c.id, s.grantee);
+  QueryResult r;
+  r.columns = kGrantColumns;
+  r.rows = {{c.name, s.grantee}};
+  r.text = "granted USAGE on corpus '" + c.name + "' to " + (s.grantee == lang::kPublic ? "PUBLIC" : s.grantee);
+  return r;
+}
+
+QueryResult Executor::revoke(const lang::RevokeUsage& s) {
+  Catalog& cat = db_.store().catalog();
+  const CorpusRow c = cat.corpus(s.corpus);
+  access_.require_owner(c, "REVOKE USAGE ON CORPUS");
+  const bool had = cat.revoke_usage(c.id, s.grantee);
+  QueryResult r;
+  r.columns = kGrantColumns;
+  r.rows = {{c.name, s.grantee}};
+  const std::string who = s.grantee == lang::kPublic ? "PUBLIC" : s.grantee;
+  r.text = had ? "revoked USAGE on corpus '" + c.name + "' from " + who
+               : who + " had no USAGE grant on corpus '" + c.name + "'; nothing changed";
+  return r;
+}
+
+void Executor::require_usage_of(const lang::Ask& s, std::string_view statement) {
+  Catalog& cat = db_.store().catalog();
+  for (const auto& name : s.corpora)
+    if (auto c = cat.find_corpus(name)) access_.require_usage(*c, statement);  // a missing one: the planner's NotFound
+}
+
 // The SELECT runs on the session's own read-only connection, not under the
 // catalog's mutex: a slow one holds up nothing but itself, and is_cancelled
 // (cancel, statement timeout, shutdown) reaches it between VM instructions.
 QueryResult Executor::select(const lang::RawSelect& s, const ExecCallbacks& cb) {
   SelectResult res = at_select(
-      s, [&] { return with_reader([&](CatalogReader& r) { return r.run(s.text, visibility_, cb.is_cancelled); }); });
+      s, [&] { return with_reader([&](CatalogReader& r) { return r.run(s.text, access_.usable_corpora(), cb.is_cancelled); }); });
   QueryResult r;
   r.columns = std::move(res.columns);
   r.rows = std::move(res.rows);

@@ -15,9 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include "planner/access.h"
 #include "planner/job_progress.h"
 #include "planner/language/ast.h"
 #include "planner/query_result.h"
+#include "planner/server_files.h"
+#include "planner/session_identity.h"
 #include "planner/session_settings.h"
 #include "storage/catalog_reader.h"
 
@@ -40,7 +43,9 @@ struct ExecCallbacks {
 
 class Executor {
  public:
-  explicit Executor(Database& db) : db_(db) {}
+  // `identity`: who the session acts as (default: the embedded library's
+  // superuser, reading any file); every statement is checked against it.
+  explicit Executor(Database& db, SessionIdentity identity = {});
 
   QueryResult execute(const lang::Statement& statement, const ExecCallbacks& callbacks = {});
   // The columns execute() would return, without running the statement
@@ -50,9 +55,7 @@ class Executor {
   std::vector<QueryResult> execute_script(std::string_view script, const ExecCallbacks& callbacks = {});
 
   SessionSettings& session() { return session_; }
-  // Which corpora's rows this session's SELECTs see (CatalogReader);
-  // empty, the default: every corpus. Set it per session from the role.
-  void set_corpus_visibility(CorpusVisibility visible) { visibility_ = std::move(visible); }
+  const Access& access() const { return access_; }
 
   QueryResult create_corpus(const lang::CreateCorpus& s);
   QueryResult add_document(const lang::AddDocument& s);
@@ -75,6 +78,8 @@ class Executor {
   QueryResult unpin(const lang::UnpinCartridge& s);
   QueryResult set(const lang::Set& s);
   QueryResult select(const lang::RawSelect& s, const ExecCallbacks& cb = {});
+  QueryResult grant(const lang::GrantUsage& s);
+  QueryResult revoke(const lang::RevokeUsage& s);
 
  private:
   // Runs f(CatalogReader&) on one of the session's read-only catalog
@@ -84,10 +89,13 @@ class Executor {
   auto with_reader(F&& f);
   QueryResult documents_added(const std::string& corpus, int64_t files, int64_t added);
   QueryResult job_result(const JobDetails& d);
+  // PermissionDenied unless every corpus the question uses is usable.
+  void require_usage_of(const lang::Ask& s, std::string_view statement);
 
   Database& db_;
+  Access access_;
+  ServerFiles files_;
   SessionSettings session_;
-  CorpusVisibility visibility_;
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<CatalogReader>> readers_;  // idle ones
 };

@@ -79,7 +79,8 @@ JobRow JobTable::create(int64_t corpus_id, std::string_view params, int64_t not_
   return r;
 }
 
-JobRow JobTable::create_or_reuse(int64_t corpus_id, std::string_view params, bool* reused) {
+JobRow JobTable::create_or_reuse(int64_t corpus_id, std::string_view params, bool* reused,
+                                 const std::function<void()>& admit) {
   Catalog::Transaction tx(catalog_);
   const auto wanted = nlohmann::json::parse(params, nullptr, false);
   std::optional<int64_t> same;
@@ -97,6 +98,7 @@ JobRow JobTable::create_or_reuse(int64_t corpus_id, std::string_view params, boo
     tx.commit();
     return *catalog_.job(*same);
   }
+  if (admit) admit();
   JobRow r = catalog_.create_job("train", corpus_id, params);
   tx.commit();
   return r;

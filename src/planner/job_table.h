@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,8 +41,11 @@ class JobTable {
   // of `corpus_id` with equal params (as JSON values) is still queued, not
   // yet running, it is returned (*reused true) instead of a new one; it
   // trains the corpus's latest version when it starts, as every job does.
-  // One transaction, so two TRAINs at once queue one job.
-  JobRow create_or_reuse(int64_t corpus_id, std::string_view params_json, bool* reused);
+  // One transaction, so two TRAINs at once queue one job. `admit` runs in
+  // that transaction only when a new job would be queued (a quota check: a
+  // TRAIN that joins a queued job adds no work); what it throws queues none.
+  JobRow create_or_reuse(int64_t corpus_id, std::string_view params_json, bool* reused,
+                         const std::function<void()>& admit = {});
   // auto_train: cancels every queued job of the corpus whose params say
   // "auto": true (error "superseded by job N") and queues the new one, in
   // one transaction. Returns the new job.

@@ -197,8 +197,11 @@ asio::awaitable<void> Connection::linger_close(const ErrorInfo& e) {
 }
 
 asio::awaitable<void> Connection::serve() {
-  Session session(state_.db, [this](std::string&& b) { write_blocking(std::move(b)); },
-                  SessionOptions{state_.options.statement_timeout, state_.terminate});
+  SessionOptions options;
+  options.statement_timeout = state_.options.statement_timeout;
+  options.terminate = state_.terminate;
+  options.identity = identity_;
+  Session session(state_.db, [this](std::string&& b) { write_blocking(std::move(b)); }, std::move(options));
   const auto key = state_.cancels.add(session.cancel_flag());
   struct Unregister {
     CancelRegistry& registry;
@@ -332,6 +335,7 @@ asio::awaitable<bool> Connection::startup() {
       co_return false;
     }
     timer_.cancel();
+    identity_ = session_identity(state_.users, user, state_.options.load_root);
     MessageWriter w;
     write_authentication(w, 0);
     const std::pair<const char*, std::string> status[] = {
@@ -343,7 +347,7 @@ asio::awaitable<bool> Connection::startup() {
         {"TimeZone", "UTC"},
         {"integer_datetimes", "on"},
         {"standard_conforming_strings", "on"},  // a backslash is ordinary, as in the language
-        {"is_superuser", "off"},
+        {"is_superuser", identity_.superuser ? "on" : "off"},
         {"session_authorization", user},
         {"application_name", params["application_name"]},
     };

@@ -35,7 +35,7 @@ struct ServerState {
   cartridgedb::Database& db;
   const ServerOptions& options;
   boost::asio::ssl::context* tls = nullptr;  // null: TLS not configured
-  const UserFile* users = nullptr;           // SCRAM's users
+  const UserFile* users = nullptr;           // secrets and roles; null: trust without --users
   CancelRegistry cancels;
   boost::asio::thread_pool& statements;
   std::atomic<int> sessions{0};
@@ -85,6 +85,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t in_pos_ = 0;
   bool busy_ = false;       // a batch runs on a statement thread
   bool timed_out_ = false;  // the idle or startup timer fired
+  cartridgedb::SessionIdentity identity_;  // the authenticated user's role, set by startup()
 };
 
 }  // namespace cdb::server

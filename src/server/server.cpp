@@ -118,8 +118,9 @@ Server::Server(cartridgedb::Database& db, ServerOptions options)
   const auto address = asio::ip::make_address(o.host);
   if (o.auth == AuthMethod::Trust && !address.is_loopback())
     throw std::invalid_argument("trust authentication is only allowed on a loopback address, not " + o.host);
-  if (o.auth == AuthMethod::Scram) {
-    if (o.users_file.empty()) throw std::invalid_argument("SCRAM authentication needs a users file (--users FILE)");
+  if (o.auth == AuthMethod::Scram && o.users_file.empty())
+    throw std::invalid_argument("SCRAM authentication needs a users file (--users FILE)");
+  if (!o.users_file.empty()) {  // with trust too: it gives the listed users their roles
     s.users = UserFile::load(o.users_file);
     s.state.users = &*s.users;
   }

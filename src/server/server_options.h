@@ -14,7 +14,10 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 5433;  // 0: any free port (Server::port() tells which)
   AuthMethod auth = AuthMethod::Scram;
-  std::string users_file;           // required for SCRAM
+  std::string users_file;           // required for SCRAM; with trust, optional (roles of listed users)
+  // LOAD FILE / LOAD DIRECTORY: superusers read only inside it; empty: no
+  // remote session reads server files (docs/server.md, "Security model").
+  std::string load_root;
   std::string tls_cert, tls_key;    // both or neither (PEM files)
   size_t max_message_bytes = 64u << 20;
   int max_connections = 100;

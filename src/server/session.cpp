@@ -86,7 +86,7 @@ std::string tag_for(const cartridgedb::Result& r) {
 }  // namespace
 
 Session::Session(cartridgedb::Database& db, Sink sink, SessionOptions options)
-    : sql_(db.new_session()), sink_(std::move(sink)), options_(std::move(options)) {}
+    : sql_(db.new_session(options.identity)), sink_(std::move(sink)), options_(std::move(options)) {}
 
 void Session::flush() {
   if (!out_.empty()) sink_(out_.take());

@@ -39,6 +39,8 @@ struct SessionOptions {
   std::shared_ptr<const std::atomic<bool>> terminate;
   // Minimum time between two training-progress notices of one statement.
   std::chrono::milliseconds progress_interval{500};
+  // Who the session acts as: the authenticated user's role and quotas.
+  cartridgedb::SessionIdentity identity;
 };
 
 // Thrown by a sink that can no longer write: the client is gone, so no

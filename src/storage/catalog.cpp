@@ -176,7 +176,8 @@ std::optional<CorpusRow> Catalog::find_corpus(std::string_view name) const {
 
 CorpusRow Catalog::corpus(std::string_view name) const {
   auto c = find_corpus(name);
-  if (!c) throw NotFound("no corpus named '" + std::string(name) + "' in " + db_.file().string());
+  // Not the catalog's file: its path on the host is no client's business.
+  if (!c) throw NotFound("no corpus named '" + std::string(name) + "'; SHOW CORPORA lists them");
   return *c;
 }
 

@@ -181,6 +181,22 @@ class Catalog {
   void set_cartridge_status(int64_t id, std::string_view status);
   void delete_cartridge(int64_t id);
 
+  // Owners and grants (sql/004_roles.sql; catalog_roles.cpp). A grant to
+  // kPublicGrantee is a grant to every user.
+  static constexpr std::string_view kPublicGrantee = "public";
+  void set_corpus_owner(int64_t corpus_id, std::string_view owner);
+  std::optional<std::string> corpus_owner(int64_t corpus_id) const;  // none: superusers only
+  void grant_usage(int64_t corpus_id, std::string_view grantee);      // granting twice is one grant
+  bool revoke_usage(int64_t corpus_id, std::string_view grantee);     // false: there was no such grant
+  // Owned by `user`, or granted to it or to PUBLIC.
+  bool may_use_corpus(int64_t corpus_id, std::string_view user) const;
+  std::vector<int64_t> usable_corpora(std::string_view user) const;
+  // What `user`'s corpora hold, for quotas: corpora, bytes of documents,
+  // jobs queued or running.
+  int64_t owned_corpora(std::string_view user) const;
+  int64_t owned_document_bytes(std::string_view user) const;
+  int64_t owned_active_jobs(std::string_view user) const;
+
   // Tokenized corpora.
   TokenizedRow insert_tokenized(const TokenizedRow& row);
   std::optional<TokenizedRow> find_tokenized(int64_t corpus_id, int64_t corpus_version,

@@ -33,7 +33,7 @@ struct Relation {
 // the model and tokenizer, so only the fingerprint is shown. artifacts,
 // schema_migrations and blob_references are not exposed at all.
 const Relation kRelations[] = {
-    {"corpora", {"id", "name", "description", "options", "created_at"}, "id", nullptr},
+    {"corpora", {"id", "name", "description", "options", "owner", "created_at"}, "id", nullptr},
     {"documents", {"id", "corpus_id", "name", "content_hash", "bytes", "status", "created_at"}, "corpus_id", nullptr},
     {"corpus_versions", {"corpus_id", "version", "docs_hash", "documents", "bytes", "created_at"}, "corpus_id", nullptr},
     {"cartridges",

@@ -24,10 +24,10 @@ struct Case {
 const Case kCases[] = {
     {"FOO BAR", 1, 1, 0,
      "expected a statement (CREATE, ADD, LOAD, REMOVE, DROP, SHOW, TRAIN, WAIT, CANCEL, ASK, EXPLAIN, PIN, "
-     "UNPIN, SET or SELECT), found 'FOO'"},
+     "UNPIN, SET, GRANT, REVOKE or SELECT), found 'FOO'"},
     {"'text'", 1, 1, 0,
      "expected a statement (CREATE, ADD, LOAD, REMOVE, DROP, SHOW, TRAIN, WAIT, CANCEL, ASK, EXPLAIN, PIN, "
-     "UNPIN, SET or SELECT), found string 'text'"},
+     "UNPIN, SET, GRANT, REVOKE or SELECT), found string 'text'"},
     {"CREATE CORPUS;", 1, 14, 13, "expected a corpus name, found ';'"},
     {"CREATE TABLE x", 1, 8, 7, "expected CORPUS, found 'TABLE'"},
     {"CREATE CORPUS a b", 1, 17, 16, "expected WITH or ';', found 'b'"},

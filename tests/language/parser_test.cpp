@@ -137,6 +137,27 @@ TEST(Parser, PinUnpinSet) {
   EXPECT_EQ(parse_as<Set>("SET t = -1.5").setting.value, Value(-1.5));
 }
 
+TEST(Parser, GrantAndRevokeNameACorpusAndAUserOrPublic) {
+  auto g = parse_as<GrantUsage>("GRANT USAGE ON CORPUS Farm TO Bob");
+  EXPECT_EQ(g.corpus, "farm");
+  EXPECT_EQ(g.grantee, "bob");
+  EXPECT_EQ(parse_as<GrantUsage>("grant usage on corpus farm to \"Bob\"").grantee, "Bob");
+  EXPECT_EQ(parse_as<GrantUsage>("GRANT USAGE ON CORPUS farm TO PUBLIC").grantee, kPublic);
+  auto r = parse_as<RevokeUsage>("REVOKE USAGE ON CORPUS farm FROM public");
+  EXPECT_EQ(r.corpus, "farm");
+  EXPECT_EQ(r.grantee, kPublic);
+  EXPECT_EQ(statement_name(parse_statement("GRANT USAGE ON CORPUS farm TO bob")), "GRANT");
+  EXPECT_EQ(statement_name(parse_statement("REVOKE USAGE ON CORPUS farm FROM bob")), "REVOKE");
+  // Only USAGE exists, and only ON CORPUS; REVOKE takes FROM, not TO.
+  EXPECT_THROW(parse_statement("GRANT SELECT ON CORPUS farm TO bob"), cdb::ParseError);
+  EXPECT_THROW(parse_statement("GRANT USAGE ON farm TO bob"), cdb::ParseError);
+  EXPECT_THROW(parse_statement("REVOKE USAGE ON CORPUS farm TO bob"), cdb::ParseError);
+  EXPECT_THROW(parse_statement("GRANT USAGE ON CORPUS farm TO"), cdb::ParseError);
+  // The new words stay usable as names: none of them is reserved.
+  EXPECT_EQ(parse_as<CreateCorpus>("CREATE CORPUS usage").name, "usage");
+  EXPECT_EQ(parse_as<GrantUsage>("GRANT USAGE ON CORPUS public TO grant").grantee, "grant");
+}
+
 TEST(Parser, SelectIsPassedThroughVerbatim) {
   auto s = parse_as<RawSelect>("select name, \"count\" FROM corpora WHERE note = 'a;b' AND x >= 3 -- tail");
   EXPECT_EQ(s.text, "select name, \"count\" FROM corpora WHERE note = 'a;b' AND x >= 3");

@@ -51,6 +51,11 @@ const std::vector<std::pair<std::string, std::string>> kCanonical = {
     {"set x = 1.", "SET x = 1.0"},
     {"set x = ''", "SET x = ''"},
     {"select  *  from corpora -- c", "select  *  from corpora"},
+    {"grant usage on corpus D to Bob", "GRANT USAGE ON CORPUS d TO bob"},
+    {"GRANT USAGE ON CORPUS d TO public", "GRANT USAGE ON CORPUS d TO PUBLIC"},
+    {"revoke usage on corpus d from \"Bob\"", "REVOKE USAGE ON CORPUS d FROM \"Bob\""},
+    {"REVOKE USAGE ON CORPUS d FROM PUBLIC", "REVOKE USAGE ON CORPUS d FROM PUBLIC"},
+    {"GRANT USAGE ON CORPUS d TO \"to\"", "GRANT USAGE ON CORPUS d TO \"to\""},
 };
 
 }  // namespace

@@ -34,7 +34,7 @@ TEST(Catalog, UpgradesAnOlderSchema) {
   std::vector<Migration> v1 = v2;
   v2.push_back({static_cast<int>(v2.size()) + 1, "test_extra",
                 "CREATE TABLE test_extra (id INTEGER PRIMARY KEY, note TEXT);"
-                "ALTER TABLE corpora ADD COLUMN owner TEXT NOT NULL DEFAULT 'nobody';"});
+                "ALTER TABLE corpora ADD COLUMN test_note TEXT NOT NULL DEFAULT 'nobody';"});
   {
     Catalog c(path, v1);
     EXPECT_EQ(c.schema_version(), static_cast<int>(v1.size()));
@@ -44,7 +44,7 @@ TEST(Catalog, UpgradesAnOlderSchema) {
     Catalog c(path, v2);
     EXPECT_EQ(c.schema_version(), static_cast<int>(v2.size()));
     EXPECT_EQ(c.applied_migrations().back().second, "test_extra");
-    Statement s(c.db(), "SELECT owner FROM corpora WHERE name = 'old'");
+    Statement s(c.db(), "SELECT test_note FROM corpora WHERE name = 'old'");
     ASSERT_TRUE(s.step());
     EXPECT_EQ(s.text(0), "nobody");  // the data survived the migration
   }

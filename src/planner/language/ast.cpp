@@ -26,6 +26,8 @@ std::string_view name_of(const PinCartridge&) { return "PIN CARTRIDGE"; }
 std::string_view name_of(const UnpinCartridge&) { return "UNPIN CARTRIDGE"; }
 std::string_view name_of(const Set&) { return "SET"; }
 std::string_view name_of(const RawSelect&) { return "SELECT"; }
+std::string_view name_of(const GrantUsage&) { return "GRANT"; }
+std::string_view name_of(const RevokeUsage&) { return "REVOKE"; }
 
 }  // namespace
 

@@ -191,10 +191,29 @@ struct RawSelect {
   bool operator==(const RawSelect&) const = default;
 };
 
+// The grantee "public" is PUBLIC: every user (no user may be named public).
+inline constexpr std::string_view kPublic = "public";
+
+// GRANT USAGE ON CORPUS corpus TO {user | PUBLIC}
+struct GrantUsage {
+  SourceSpan span;
+  std::string corpus;
+  std::string grantee;  // a user name (normalized as corpus names are), or kPublic
+  bool operator==(const GrantUsage&) const = default;
+};
+
+// REVOKE USAGE ON CORPUS corpus FROM {user | PUBLIC}
+struct RevokeUsage {
+  SourceSpan span;
+  std::string corpus;
+  std::string grantee;
+  bool operator==(const RevokeUsage&) const = default;
+};
+
 using Statement =
     std::variant<CreateCorpus, AddDocument, LoadFile, LoadDirectory, RemoveDocument, DropCorpus, ShowCorpora,
                  ShowDocuments, ShowCartridges, ShowJobs, ShowCache, ShowModel, TrainCartridge, WaitJob,
-                 CancelJob, Ask, Explain, PinCartridge, UnpinCartridge, Set, RawSelect>;
+                 CancelJob, Ask, Explain, PinCartridge, UnpinCartridge, Set, RawSelect, GrantUsage, RevokeUsage>;
 
 const SourceSpan& span_of(const Statement& statement);
 

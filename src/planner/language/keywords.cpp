@@ -8,11 +8,12 @@ namespace cdb::lang {
 namespace {
 
 // Sorted, so completion lists come out in order.
-constexpr std::array<std::string_view, 38> kKeywords = {
+constexpr std::array<std::string_view, 43> kKeywords = {
     "ADD", "AS", "ASK", "CACHE", "CANCEL", "CARTRIDGE", "CARTRIDGES", "CORPORA", "CORPUS",
     "CREATE", "DIRECTORY", "DOCUMENT", "DOCUMENTS", "DROP", "EXPLAIN", "FALSE", "FILE", "FOR",
-    "FROM", "IN", "INTO", "JOB", "JOBS", "LOAD", "MODEL", "PATTERN", "PIN", "REMOVE", "SELECT",
-    "SET", "SHOW", "TO", "TRAIN", "TRUE", "UNPIN", "USING", "WAIT", "WITH",
+    "FROM", "GRANT", "IN", "INTO", "JOB", "JOBS", "LOAD", "MODEL", "ON", "PATTERN", "PIN", "PUBLIC",
+    "REMOVE", "REVOKE", "SELECT", "SET", "SHOW", "TO", "TRAIN", "TRUE", "UNPIN", "USAGE", "USING",
+    "WAIT", "WITH",
 };
 
 constexpr std::array<std::string_view, 10> kReserved = {

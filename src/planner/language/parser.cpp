@@ -199,8 +199,10 @@ class Parser {
     if (accept_keyword("PIN")) return PinCartridge{{}, cartridge_for()};
     if (accept_keyword("UNPIN")) return UnpinCartridge{{}, cartridge_for()};
     if (accept_keyword("SET")) return set();
+    if (accept_keyword("GRANT")) return usage<GrantUsage>("TO");
+    if (accept_keyword("REVOKE")) return usage<RevokeUsage>("FROM");
     fail("expected a statement (CREATE, ADD, LOAD, REMOVE, DROP, SHOW, TRAIN, WAIT, CANCEL, ASK, EXPLAIN, "
-         "PIN, UNPIN, SET or SELECT), found " +
+         "PIN, UNPIN, SET, GRANT, REVOKE or SELECT), found " +
          describe(cur_));
   }
 
@@ -288,6 +290,25 @@ class Parser {
     expect_keyword("CARTRIDGE");
     expect_keyword("FOR");
     return name("a corpus name");
+  }
+
+  // USAGE ON CORPUS name {TO | FROM} grantee: the rest of GRANT and REVOKE.
+  template <typename T>
+  Statement usage(std::string_view preposition) {
+    T s;
+    expect_keyword("USAGE");
+    expect_keyword("ON");
+    expect_keyword("CORPUS");
+    s.corpus = name("a corpus name");
+    expect_keyword(preposition);
+    s.grantee = grantee();
+    return s;
+  }
+
+  // A user name (as a corpus name: bare lowered, "quoted" exact) or PUBLIC.
+  std::string grantee() {
+    if (accept_keyword("PUBLIC")) return std::string(kPublic);
+    return name("a user name or PUBLIC");
   }
 
   // ASK ..., with its own span (EXPLAIN's Ask starts at ASK, not EXPLAIN).

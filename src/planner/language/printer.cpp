@@ -57,6 +57,15 @@ std::string print(const PinCartridge& s) { return "PIN CARTRIDGE FOR " + quote_n
 std::string print(const UnpinCartridge& s) { return "UNPIN CARTRIDGE FOR " + quote_name(s.corpus); }
 std::string print(const Set& s) { return "SET " + s.setting.key + " = " + to_string(s.setting.value); }
 std::string print(const RawSelect& s) { return s.text; }
+std::string grantee_text(const std::string& grantee) {
+  return grantee == kPublic ? std::string("PUBLIC") : quote_name(grantee);
+}
+std::string print(const GrantUsage& s) {
+  return "GRANT USAGE ON CORPUS " + quote_name(s.corpus) + " TO " + grantee_text(s.grantee);
+}
+std::string print(const RevokeUsage& s) {
+  return "REVOKE USAGE ON CORPUS " + quote_name(s.corpus) + " FROM " + grantee_text(s.grantee);
+}
 
 bool is_plain_name(std::string_view name) {
   if (name.empty() || is_reserved(name)) return false;
