@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -74,6 +75,28 @@ asio::ip::address listen_address(asio::io_context& io, const std::string& host) 
   }
   if (!v6) throw std::invalid_argument("cannot listen on '" + host + "': it resolves to no address");
   return *v6;
+}
+
+// Every connection holds a descriptor, and the server needs some of its
+// own (the data directory, the model, epoll): raises the soft limit up to
+// the hard one where that is short, and says so where even that is short,
+// since the accept loop would then spend its time backing off.
+void ensure_descriptors(const ServerOptions& o) {
+  constexpr rlim_t kOwnUse = 64;
+  const rlim_t wanted = static_cast<rlim_t>(o.max_connections) + static_cast<rlim_t>(o.max_startup_connections) + kOwnUse;
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= wanted) return;
+  const rlim_t raised = lim.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, lim.rlim_max);
+  if (raised > lim.rlim_cur) {
+    rlimit more = lim;
+    more.rlim_cur = raised;
+    if (::setrlimit(RLIMIT_NOFILE, &more) == 0) lim = more;
+  }
+  if (lim.rlim_cur < wanted)
+    std::fprintf(stderr,
+                 "cartridge serve: warning: %llu file descriptors (ulimit -n) for up to %d sessions and %d starting "
+                 "connections; raise the limit or lower --max-connections / --max-startup-connections\n",
+                 static_cast<unsigned long long>(lim.rlim_cur), o.max_connections, o.max_startup_connections);
 }
 
 }  // namespace
@@ -197,6 +220,7 @@ Server::Server(cartridgedb::Database& db, ServerOptions options)
                                 "), or 0 for no budget");
   if (o.max_startup_connections < 1) throw std::invalid_argument("--max-startup-connections must be at least 1");
   if (o.startup_timeout.count() <= 0) throw std::invalid_argument("--startup-timeout must be positive");
+  ensure_descriptors(o);
   const auto address = listen_address(s.io, o.host);
   if (o.auth == AuthMethod::Trust && !address.is_loopback())
     throw std::invalid_argument("trust authentication is only allowed on a loopback address, not " + o.host + " (" +
