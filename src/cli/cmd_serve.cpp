@@ -3,6 +3,7 @@
 // `cartridge serve --users FILE --add-user NAME` reads a password from
 // stdin and adds a SCRAM-SHA-256 entry to the users file instead.
 #include <cxxopts.hpp>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -127,6 +128,13 @@ int cmd_serve(int argc, char** argv) {
   so.statement_timeout = ms("statement-timeout");
   so.shutdown_grace = ms("shutdown-grace");
   so.io_threads = args["io-threads"].as<int>();
+
+  // glibc raises its mmap threshold to the largest block freed (up to 32
+  // MiB), after which 16 MiB message bodies and document texts come from
+  // the heap and stay there: twelve 16 MB ADD DOCUMENTs at once left peak
+  // memory 856 MB higher, 339 MB with this fixed threshold, which hands
+  // blocks of 4 MiB or more back to the system when they are freed.
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
 
   cartridgedb::OpenOptions o;
   o.model_path = args["model"].as<std::string>();
