@@ -74,7 +74,7 @@ int cmd_serve(int argc, char** argv) {
       ("max-connections", "sessions at once", cxxopts::value<int>()->default_value("100"))
       ("max-message-size", "bytes; a longer message ends its connection", cxxopts::value<size_t>()->default_value(std::to_string(server::ServerOptions{}.max_message_bytes)))
       ("max-message-memory", "bytes all messages of 64 KiB or more may hold at once; past it they are refused (53200) (0: no limit)", cxxopts::value<size_t>()->default_value(std::to_string(server::ServerOptions{}.max_message_memory)))
-      ("max-startup-connections", "connections still authenticating at once; more are refused (53300)", cxxopts::value<int>()->default_value(std::to_string(server::ServerOptions{}.max_startup_connections)))
+      ("max-startup-connections", "connections still authenticating at once; more are refused (53300) (0: as many as --max-connections)", cxxopts::value<int>()->default_value("0"))
       ("startup-timeout", "seconds a connection may take to authenticate", cxxopts::value<double>()->default_value("10"))
       ("idle-timeout", "seconds a session may wait between messages (0: no limit)", cxxopts::value<double>()->default_value("0"))
       ("statement-timeout", "seconds a statement may run (0: no limit)", cxxopts::value<double>()->default_value("0"))

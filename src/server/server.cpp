@@ -136,7 +136,7 @@ struct Server::Impl {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec && out_of_resources(ec)) {
         if (backoff.count() == 0)
-          std::fprintf(stderr, "cartridge serve: cannot accept connections (%s); retrying every second at most\n",
+          std::fprintf(stderr, "cartridge serve: cannot accept connections (%s); retrying after pauses growing to 1 s\n",
                        ec.message().c_str());
         backoff = std::clamp(backoff * 2, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
         accept_backoff.expires_after(backoff);
@@ -204,6 +204,7 @@ struct Server::Impl {
 Server::Server(cartridgedb::Database& db, ServerOptions options)
     : impl_(std::make_unique<Impl>(db, std::move(options))) {
   Impl& s = *impl_;
+  if (s.options.max_startup_connections == 0) s.options.max_startup_connections = s.options.max_connections;
   const ServerOptions& o = s.options;
   if (o.tls_cert.empty() != o.tls_key.empty()) throw std::invalid_argument("give both --tls-cert and --tls-key");
   if (!o.tls_cert.empty()) {

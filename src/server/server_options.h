@@ -33,7 +33,8 @@ struct ServerOptions {
   int max_connections = 100;
   // Connections that have not finished authentication yet; more are
   // refused at once (53300), so idle sockets cannot hold every descriptor.
-  int max_startup_connections = 64;
+  // 0: as many as max_connections (a burst of that many clients gets in).
+  int max_startup_connections = 0;
   int io_threads = 2;
   std::chrono::milliseconds idle_timeout{0};       // 0: none
   std::chrono::milliseconds statement_timeout{0};  // 0: none

@@ -349,10 +349,13 @@ void Session::bind(std::string_view body) {
   }
   // One result format per column, or one for all, or none (text): checked
   // here against the columns the statement will return, before it runs,
-  // and again against the columns it did return (check_result_formats).
+  // and again against the columns it did return (ensure_executed). As in
+  // PostgreSQL, a statement without a result ignores them.
   if (portal.result_formats.size() > 1 && !portal.text.empty() &&
-      transaction_verb(portal.text) == TransactionVerb::None)
-    check_result_formats(portal.result_formats, sql_->columns(portal.text).size());
+      transaction_verb(portal.text) == TransactionVerb::None) {
+    const size_t columns = sql_->columns(portal.text).size();
+    if (columns > 0) check_result_formats(portal.result_formats, columns);
+  }
   portals_[portal_name] = std::move(portal);
   out_.begin('2').end();
 }
