@@ -4,11 +4,13 @@
 // that do not match. Every frame is well formed, so every case must end
 // in ReadyForQuery on the same connection (errors are ERRORs, not FATALs),
 // and the server must answer a correct query afterwards and exit cleanly.
-// Fixed seed; a few thousand cases or 60 s, whichever comes first.
+// Fixed seed; a few thousand cases or 60 s, whichever comes first. Longer
+// local runs: CDB_FUZZ_CASES, CDB_FUZZ_SECONDS, CDB_FUZZ_SEED.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <random>
 
@@ -129,18 +131,24 @@ class BindFuzzer {
   std::mt19937 rng_;
 };
 
+// The environment variable `name` as a number, or `otherwise`.
+long env_or(const char* name, long otherwise) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtol(v, nullptr, 10) : otherwise;
+}
+
 TEST(BindFuzz, RandomParametersNeverCrashOrDropTheConnection) {
   ServerProcess server;
   ASSERT_EQ(server.psql(kSetupPets).status, 0);
-  constexpr int kMaxCases = 5000;
+  const long max_cases = env_or("CDB_FUZZ_CASES", 5000);
   const auto start = std::chrono::steady_clock::now();
-  const auto stop_at = start + std::chrono::seconds(60);
-  BindFuzzer fuzzer(20261203);
+  const auto stop_at = start + std::chrono::seconds(env_or("CDB_FUZZ_SECONDS", 60));
+  BindFuzzer fuzzer(static_cast<uint32_t>(env_or("CDB_FUZZ_SEED", 20261203)));
   int cases = 0, errors = 0;
   std::map<std::string, int> codes;  // SQLSTATE of each error, to see what the cases reached
   WireClient c(server.port());
   ASSERT_EQ(types_of(c.startup()).back(), 'Z');
-  for (; cases < kMaxCases && std::chrono::steady_clock::now() < stop_at; ++cases) {
+  for (; cases < max_cases && std::chrono::steady_clock::now() < stop_at; ++cases) {
     const std::string sent = fuzzer.next_case();
     ASSERT_TRUE(c.send(sent)) << "case " << cases << ": the server closed the connection\n" << server.log();
     const auto ms = c.until_ready(std::chrono::seconds(30));
