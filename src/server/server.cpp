@@ -224,8 +224,7 @@ Server::Server(cartridgedb::Database& db, ServerOptions options)
   ensure_descriptors(o);
   const auto address = listen_address(s.io, o.host);
   if (o.auth == AuthMethod::Trust && !address.is_loopback())
-    throw std::invalid_argument("trust authentication is only allowed on a loopback address, not " + o.host + " (" +
-                                address.to_string() + ")");
+    throw std::invalid_argument("trust authentication is only allowed on a loopback address, not " + o.host);
   if (o.auth == AuthMethod::Scram) {
     if (o.users_file.empty()) throw std::invalid_argument("SCRAM authentication needs a users file (--users FILE)");
     s.users = UserFile::load(o.users_file);
