@@ -8,6 +8,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <map>
 
 #include "server/message_reader.h"
@@ -67,6 +68,31 @@ ErrorInfo fatal_error(const char* code, std::string message) {
 }
 
 }  // namespace
+
+std::optional<MessageHold> MessageHold::take(std::atomic<size_t>& held, size_t n, size_t limit) {
+  size_t now = held.load();
+  do {
+    if (limit > 0 && (n > limit || now > limit - n)) return std::nullopt;
+  } while (!held.compare_exchange_weak(now, now + n));
+  MessageHold h;
+  h.held_ = &held;
+  h.n_ = n;
+  return h;
+}
+
+MessageHold& MessageHold::operator=(MessageHold&& o) noexcept {
+  if (this != &o) {
+    release();
+    held_ = std::exchange(o.held_, nullptr);
+    n_ = o.n_;
+  }
+  return *this;
+}
+
+void MessageHold::release() {
+  if (held_) held_->fetch_sub(n_);
+  held_ = nullptr;
+}
 
 Connection::Connection(ServerState& state, asio::ip::tcp::socket socket, Strand strand)
     : state_(state), socket_(std::move(socket)), strand_(std::move(strand)), timer_(strand_) {}
@@ -148,7 +174,54 @@ asio::awaitable<Connection::Frame> Connection::read_frame(size_t max_body) {
   const size_t len = body_length(in_.data() + in_pos_ + 1, type, max_body);
   co_await fill(5 + len);
   in_pos_ += 5;
-  co_return Frame{type, take(len)};
+  co_return Frame{type, take(len), {}};
+}
+
+asio::awaitable<Connection::Frame> Connection::read_big(char type, size_t len) {
+  Frame f{type, {}, {}};
+  auto hold = MessageHold::take(state_.message_bytes, len, state_.options.max_message_memory);
+  // Drops the first n buffered bytes.
+  auto drop = [this](size_t n) {
+    in_pos_ += n;
+    if (in_pos_ == in_.size()) {
+      in_.clear();
+      in_pos_ = 0;
+    }
+  };
+  // The idle timeout applies to each read, as between messages: a slow
+  // upload that makes progress is not cut off.
+  if (!hold) {
+    // Skipped through in_ a chunk at a time: refusing costs no memory.
+    f.refusal = "out of memory: a message of " + std::to_string(len) +
+                " bytes does not fit in what the server keeps for messages in flight (" +
+                std::to_string(state_.message_bytes.load()) + " of " +
+                std::to_string(state_.options.max_message_memory) + " bytes in use); try again later";
+    for (size_t left = len;;) {
+      const size_t have = std::min(left, in_.size() - in_pos_);
+      drop(have);
+      left -= have;
+      if (left == 0) break;
+      arm_timer(state_.options.idle_timeout);
+      co_await read_some();
+    }
+  } else {
+    f.hold = std::move(*hold);
+    f.body.resize(len);
+    const size_t have = std::min(len, in_.size() - in_pos_);
+    std::memcpy(f.body.data(), in_.data() + in_pos_, have);
+    drop(have);
+    // (An if, not ?: between two co_awaits: GCC 12 miscompiled that here.)
+    for (size_t got = have; got < len;) {
+      arm_timer(state_.options.idle_timeout);
+      const auto rest = asio::buffer(f.body.data() + got, len - got);
+      if (tls_)
+        got += co_await tls_->async_read_some(rest, use_awaitable);
+      else
+        got += co_await socket_.async_read_some(rest, use_awaitable);
+    }
+  }
+  timer_.cancel();
+  co_return f;
 }
 
 asio::awaitable<void> Connection::fatal(const ErrorInfo& e) {
@@ -161,9 +234,20 @@ asio::awaitable<void> Connection::run() {
   auto self = shared_from_this();
   bool admitted = false;
   std::optional<ErrorInfo> framing_error;
+  // The accept loop counted this connection as starting; it stops counting
+  // once startup() is over, however it ends.
+  struct Starting {
+    std::atomic<int>* n;
+    void end() {
+      if (n) --*n;
+      n = nullptr;
+    }
+    ~Starting() { end(); }
+  } starting{&state_.starting};
   try {
     arm_timer(state_.options.startup_timeout);
     admitted = co_await startup();
+    starting.end();
     if (admitted) co_await serve();
   } catch (const MessageTooLarge& e) {
     framing_error = fatal_error(sqlstate::kProgramLimitExceeded, e.what());
@@ -219,11 +303,18 @@ asio::awaitable<void> Connection::serve() {
     // Complete messages already buffered go together to one statement
     // thread (a pipelined Parse/Bind/Describe/Execute/Sync is one hop).
     while (in_.size() - in_pos_ >= 5) {
-      const size_t len = body_length(in_.data() + in_pos_ + 1, in_[in_pos_], state_.options.max_message_bytes);
-      if (in_.size() - in_pos_ < 5 + len) break;
       const char type = in_[in_pos_];
+      const size_t len = body_length(in_.data() + in_pos_ + 1, type, state_.options.max_message_bytes);
+      if (len >= kBudgetedMessageBytes) {
+        // A big message goes alone, read straight into its own buffer.
+        if (!batch.empty()) break;
+        in_pos_ += 5;
+        batch.push_back(co_await read_big(type, len));
+        break;
+      }
+      if (in_.size() - in_pos_ < 5 + len) break;
       in_pos_ += 5;
-      batch.push_back({type, take(len)});
+      batch.push_back({type, take(len), {}});
     }
     if (batch.empty()) {
       if (state_.draining) break;
@@ -245,8 +336,19 @@ asio::awaitable<void> Connection::serve() {
     }
     busy_ = true;
     const bool keep = co_await on_pool<bool>(state_.statements, strand_, [&session, &batch] {
-      for (const auto& f : batch)
+      for (auto& f : batch) {
+        if (!f.refusal.empty()) {
+          ErrorInfo e;
+          e.code = sqlstate::kOutOfMemory;
+          e.message = std::move(f.refusal);
+          session.refuse(f.type, e);
+          continue;
+        }
         if (!session.handle(f.type, f.body)) return false;
+        // Its memory goes back to the budget as soon as it is handled.
+        f.body = std::string();
+        f.hold.release();
+      }
       session.flush();
       return true;
     });
@@ -376,7 +478,9 @@ asio::awaitable<bool> Connection::authenticate(const std::string& user) {
   const std::string client_first(r.bytes(static_cast<size_t>(n)));
   r.finish();
 
-  ScramExchange scram(state_.users ? state_.users->find(user) : std::nullopt);
+  const auto secret = state_.users ? state_.users->find(user) : std::nullopt;
+  // An unknown user's made-up secret is the same each time, as a real one is.
+  ScramExchange scram(secret, {}, secret ? std::nullopt : std::optional(mock_secret(state_.scram_key, user)));
   {
     MessageWriter w;
     write_authentication(w, 11, scram.first(client_first));

@@ -30,6 +30,23 @@ namespace cdb::server {
 class MessageWriter;
 struct ErrorInfo;
 
+// A claim on bytes of the in-flight message budget
+// (ServerOptions::max_message_memory), given back when destroyed.
+class MessageHold {
+ public:
+  MessageHold() = default;
+  // Takes `n` bytes of `held` unless that would pass `limit` (0: none).
+  static std::optional<MessageHold> take(std::atomic<size_t>& held, size_t n, size_t limit);
+  MessageHold(MessageHold&& o) noexcept : held_(std::exchange(o.held_, nullptr)), n_(o.n_) {}
+  MessageHold& operator=(MessageHold&& o) noexcept;
+  ~MessageHold() { release(); }
+  void release();
+
+ private:
+  std::atomic<size_t>* held_ = nullptr;
+  size_t n_ = 0;
+};
+
 // What all connections of one server share; owned by Server.
 struct ServerState {
   cartridgedb::Database& db;
@@ -41,6 +58,9 @@ struct ServerState {
   std::atomic<int> sessions{0};
   std::atomic<bool> draining{false};
   std::shared_ptr<std::atomic<bool>> terminate = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<int> starting{0};          // accepted, not yet through startup()
+  std::atomic<size_t> message_bytes{0};  // held by MessageHolds
+  std::string scram_key{};               // the server secret (server_secret.h)
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -61,6 +81,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Frame {
     char type;
     std::string body;
+    MessageHold hold{};   // a big body's share of the budget
+    std::string refusal{};  // over the budget: why; the body was skipped, not read
   };
 
   boost::asio::awaitable<bool> startup();  // false: the connection ends
@@ -70,6 +92,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<size_t> read_some();
   boost::asio::awaitable<void> write(std::string bytes);
   boost::asio::awaitable<Frame> read_frame(size_t max_body);
+  // The body of a message of at least kBudgetedMessageBytes whose header
+  // was just consumed: read straight into its final buffer (no copy
+  // through in_), or skipped with a refusal when the budget is full.
+  boost::asio::awaitable<Frame> read_big(char type, size_t len);
   boost::asio::awaitable<void> fatal(const ErrorInfo& e);
   boost::asio::awaitable<void> linger_close(const ErrorInfo& e);
   std::string take(size_t n);

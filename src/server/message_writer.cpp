@@ -80,6 +80,11 @@ void write_command_complete(MessageWriter& w, std::string_view tag) { w.begin('C
 void write_row_description(MessageWriter& w, const std::vector<std::string>& columns,
                            const std::vector<int16_t>& formats) {
   constexpr int32_t kTextOid = 25;
+  // The caller checks Bind's count against the columns (08P01); this only
+  // keeps a slip there from reading past `formats`.
+  if (formats.size() > 1 && formats.size() != columns.size())
+    throw std::invalid_argument("row description: " + std::to_string(formats.size()) + " formats for " +
+                                std::to_string(columns.size()) + " columns");
   w.begin('T').i16(static_cast<int16_t>(columns.size()));
   for (size_t i = 0; i < columns.size(); ++i) {
     const int16_t format = formats.empty() ? 0 : formats.size() == 1 ? formats[0] : formats[i];

@@ -96,7 +96,7 @@ std::string random_bytes(size_t n) {
 ScramSecret ScramSecret::from_password(std::string_view password, int iterations, std::string salt) {
   ScramSecret s;
   s.iterations = iterations;
-  s.salt = salt.empty() ? random_bytes(16) : std::move(salt);
+  s.salt = salt.empty() ? random_bytes(kScramSaltBytes) : std::move(salt);
   const std::string salted = salted_password(password, s.salt, iterations);
   s.stored_key = sha256(hmac_sha256(salted, "Client Key"));
   s.server_key = hmac_sha256(salted, "Server Key");
@@ -128,13 +128,25 @@ std::optional<ScramSecret> ScramSecret::parse(std::string_view text) {
   return s;
 }
 
-ScramExchange::ScramExchange(std::optional<ScramSecret> secret, std::string server_nonce)
+ScramSecret mock_secret(std::string_view server_key, std::string_view user) {
+  auto derive = [&](std::string_view purpose) { return hmac_sha256(server_key, std::string(purpose) + '\0' + std::string(user)); };
+  ScramSecret s;
+  s.iterations = kScramIterations;
+  s.salt = derive("salt").substr(0, kScramSaltBytes);
+  s.stored_key = derive("stored key");
+  s.server_key = derive("server key");
+  return s;
+}
+
+ScramExchange::ScramExchange(std::optional<ScramSecret> secret, std::string server_nonce, std::optional<ScramSecret> mock)
     : secret_(std::move(secret)), server_nonce_(std::move(server_nonce)) {
   if (server_nonce_.empty()) server_nonce_ = base64_encode(random_bytes(18));
   if (secret_) {
     used_ = *secret_;
+  } else if (mock) {
+    used_ = std::move(*mock);
   } else {
-    used_.salt = random_bytes(16);
+    used_.salt = random_bytes(kScramSaltBytes);
     used_.stored_key = random_bytes(32);
     used_.server_key = random_bytes(32);
   }

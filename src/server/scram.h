@@ -6,20 +6,25 @@
 // offered to downgrade from.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace cdb::server {
 
+// What --add-user writes, so a made-up secret (mock_secret) shows the same.
+inline constexpr int kScramIterations = 4096;
+inline constexpr size_t kScramSaltBytes = 16;
+
 struct ScramSecret {
-  int iterations = 4096;
+  int iterations = kScramIterations;
   std::string salt;        // raw bytes
   std::string stored_key;  // SHA-256(ClientKey), 32 bytes
   std::string server_key;  // HMAC(SaltedPassword, "Server Key"), 32 bytes
 
   // The keys for `password` with `salt` (empty: 16 fresh random bytes).
-  static ScramSecret from_password(std::string_view password, int iterations = 4096, std::string salt = {});
+  static ScramSecret from_password(std::string_view password, int iterations = kScramIterations, std::string salt = {});
   // "SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>", base64
   // fields, the form of pg_authid.rolpassword.
   std::string to_string() const;
@@ -31,6 +36,13 @@ std::string base64_encode(std::string_view raw);
 std::optional<std::string> base64_decode(std::string_view text);
 std::string random_bytes(size_t n);
 
+// The secret an unknown `user` is challenged with: salt and keys from
+// HMAC-SHA-256(server_key, ...) and the default iteration count, so that
+// it is stable across connections and restarts (with the same key) and
+// shaped like a real one, as PostgreSQL's scram_mock_salt() is. No
+// password matches it: the exchange for an unknown user always fails.
+ScramSecret mock_secret(std::string_view server_key, std::string_view user);
+
 // The server side of one exchange. first() takes the client's
 // SASLInitialResponse data and returns server-first-message; final() takes
 // client-final-message and returns server-final-message ("v=...") when the
@@ -38,10 +50,12 @@ std::string random_bytes(size_t n);
 // proof returns std::nullopt.
 class ScramExchange {
  public:
-  // `secret` empty: an unknown user; the exchange runs against a made-up
-  // secret so that the client cannot tell unknown users from bad passwords.
+  // `secret` empty: an unknown user; the exchange runs against `mock`
+  // (mock_secret(); none: random bytes) so that the client cannot tell
+  // unknown users from bad passwords, and always fails.
   // `server_nonce` empty: a random one (tests pass RFC 7677's).
-  explicit ScramExchange(std::optional<ScramSecret> secret, std::string server_nonce = {});
+  explicit ScramExchange(std::optional<ScramSecret> secret, std::string server_nonce = {},
+                         std::optional<ScramSecret> mock = std::nullopt);
 
   std::string first(std::string_view client_first);
   std::optional<std::string> final(std::string_view client_final);

@@ -12,18 +12,94 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "server/connection.h"
+#include "server/message_writer.h"
+#include "server/server_secret.h"
+#include "server/sqlstate.h"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace cdb::server {
+
+namespace {
+
+// accept() errors that mean the process or the system is out of
+// descriptors or memory: retrying at once would fail again at once.
+bool out_of_resources(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+// A connection over --max-startup-connections: told why (53300) with one
+// non-blocking send, and closed. Nothing waits on it, so a flood of them
+// costs a descriptor for an instant each.
+void refuse(tcp::socket& socket) {
+  ErrorInfo e;
+  e.severity = "FATAL";
+  e.code = sqlstate::kTooManyConnections;
+  e.message = "sorry, too many connections are still starting up; try again later";
+  MessageWriter w;
+  write_error(w, e);
+  const std::string bytes = w.take();
+  (void)::send(socket.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  boost::system::error_code ignored;
+  socket.close(ignored);
+}
+
+// The address to listen on: a literal as it is, a host name resolved
+// (its first IPv4 address, else its first IPv6 one). Errors name `host`.
+asio::ip::address listen_address(asio::io_context& io, const std::string& host) {
+  boost::system::error_code ec;
+  const auto literal = asio::ip::make_address(host, ec);
+  if (!ec) return literal;
+  tcp::resolver resolver(io);
+  const auto results = resolver.resolve(host, "", ec);
+  if (ec) throw std::invalid_argument("cannot listen on '" + host + "': " + ec.message());
+  std::optional<asio::ip::address> v6;
+  for (const auto& r : results) {
+    const auto a = r.endpoint().address();
+    if (a.is_v4()) return a;
+    if (!v6) v6 = a;
+  }
+  if (!v6) throw std::invalid_argument("cannot listen on '" + host + "': it resolves to no address");
+  return *v6;
+}
+
+// Every connection holds a descriptor, and the server needs some of its
+// own (the data directory, the model, epoll): raises the soft limit up to
+// the hard one where that is short, and says so where even that is short,
+// since the accept loop would then spend its time backing off.
+void ensure_descriptors(const ServerOptions& o) {
+  constexpr rlim_t kOwnUse = 64;
+  const rlim_t wanted = static_cast<rlim_t>(o.max_connections) + static_cast<rlim_t>(o.max_startup_connections) + kOwnUse;
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= wanted) return;
+  const rlim_t raised = lim.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, lim.rlim_max);
+  if (raised > lim.rlim_cur) {
+    rlimit more = lim;
+    more.rlim_cur = raised;
+    if (::setrlimit(RLIMIT_NOFILE, &more) == 0) lim = more;
+  }
+  if (lim.rlim_cur < wanted)
+    std::fprintf(stderr,
+                 "cartridge serve: warning: %llu file descriptors (ulimit -n) for up to %d sessions and %d starting "
+                 "connections; raise the limit or lower --max-connections / --max-startup-connections\n",
+                 static_cast<unsigned long long>(lim.rlim_cur), o.max_connections, o.max_startup_connections);
+}
+
+}  // namespace
 
 struct Server::Impl {
   Impl(cartridgedb::Database& db, ServerOptions o)
@@ -31,6 +107,7 @@ struct Server::Impl {
         statements(static_cast<size_t>(std::max(1, options.max_connections))),
         state{db, options, nullptr, nullptr, {}, statements},
         acceptor(io),
+        accept_backoff(io),
         signals(io, SIGTERM, SIGINT),
         grace_timer(io) {}
 
@@ -41,18 +118,40 @@ struct Server::Impl {
   std::optional<UserFile> users;
   ServerState state;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_backoff;
   asio::signal_set signals;
   asio::steady_timer grace_timer;
   std::mutex mu;
   std::vector<std::weak_ptr<Connection>> connections;
 
   asio::awaitable<void> accept_loop() {
+    // Out of descriptors, the listening socket stays readable and accept()
+    // fails at once, so retrying at once spins: wait 100 ms, doubling to
+    // 1 s, until one is free (a connection ends), and log once per episode.
+    std::chrono::milliseconds backoff{0};
     for (;;) {
       tcp::socket socket(io);
       boost::system::error_code ec;
       co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      if (ec) continue;  // e.g. EMFILE: the client is refused, the server goes on
+      if (ec && out_of_resources(ec)) {
+        if (backoff.count() == 0)
+          std::fprintf(stderr, "cartridge serve: cannot accept connections (%s); retrying after pauses growing to 1 s\n",
+                       ec.message().c_str());
+        backoff = std::clamp(backoff * 2, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
+        accept_backoff.expires_after(backoff);
+        co_await accept_backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!acceptor.is_open()) co_return;
+        continue;
+      }
+      if (ec) continue;  // this client is gone (ECONNABORTED, ...); the next one may be fine
+      if (backoff.count() > 0) std::fprintf(stderr, "cartridge serve: accepting connections again\n");
+      backoff = std::chrono::milliseconds(0);
+      if (state.starting.load() >= options.max_startup_connections) {
+        refuse(socket);
+        continue;
+      }
+      ++state.starting;  // the Connection counts it down when its startup ends
       socket.set_option(tcp::no_delay(true), ec);
       auto strand = asio::make_strand(io);
       auto conn = std::make_shared<Connection>(state, std::move(socket), strand);
@@ -105,6 +204,7 @@ struct Server::Impl {
 Server::Server(cartridgedb::Database& db, ServerOptions options)
     : impl_(std::make_unique<Impl>(db, std::move(options))) {
   Impl& s = *impl_;
+  if (s.options.max_startup_connections == 0) s.options.max_startup_connections = s.options.max_connections;
   const ServerOptions& o = s.options;
   if (o.tls_cert.empty() != o.tls_key.empty()) throw std::invalid_argument("give both --tls-cert and --tls-key");
   if (!o.tls_cert.empty()) {
@@ -115,7 +215,14 @@ Server::Server(cartridgedb::Database& db, ServerOptions options)
     s.tls->use_private_key_file(o.tls_key, asio::ssl::context::pem);
     s.state.tls = &*s.tls;
   }
-  const auto address = asio::ip::make_address(o.host);
+  if (o.max_message_memory > 0 && o.max_message_memory < o.max_message_bytes)
+    throw std::invalid_argument("--max-message-memory (" + std::to_string(o.max_message_memory) +
+                                ") must be at least --max-message-size (" + std::to_string(o.max_message_bytes) +
+                                "), or 0 for no budget");
+  if (o.max_startup_connections < 1) throw std::invalid_argument("--max-startup-connections must be at least 1");
+  if (o.startup_timeout.count() <= 0) throw std::invalid_argument("--startup-timeout must be positive");
+  ensure_descriptors(o);
+  const auto address = listen_address(s.io, o.host);
   if (o.auth == AuthMethod::Trust && !address.is_loopback())
     throw std::invalid_argument("trust authentication is only allowed on a loopback address, not " + o.host);
   if (o.auth == AuthMethod::Scram && o.users_file.empty())
@@ -123,12 +230,18 @@ Server::Server(cartridgedb::Database& db, ServerOptions options)
   if (!o.users_file.empty()) {  // with trust too: it gives the listed users their roles
     s.users = UserFile::load(o.users_file);
     s.state.users = &*s.users;
+    s.state.scram_key = load_or_create_server_secret(o.users_file + ".secret");
   }
   const tcp::endpoint endpoint(address, o.port);
-  s.acceptor.open(endpoint.protocol());
-  s.acceptor.set_option(tcp::acceptor::reuse_address(true));
-  s.acceptor.bind(endpoint);
-  s.acceptor.listen(asio::socket_base::max_listen_connections);
+  try {
+    s.acceptor.open(endpoint.protocol());
+    s.acceptor.set_option(tcp::acceptor::reuse_address(true));
+    s.acceptor.bind(endpoint);
+    s.acceptor.listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot listen on " + o.host + " port " + std::to_string(o.port) + ": " +
+                             e.code().message());
+  }
 }
 
 Server::~Server() {

@@ -10,6 +10,11 @@ namespace cdb::server {
 
 enum class AuthMethod { Scram, Trust };
 
+// Messages whose body is at least this long count against
+// ServerOptions::max_message_memory and are read straight into their final
+// buffer; shorter ones are too small to matter.
+inline constexpr size_t kBudgetedMessageBytes = 64u << 10;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 5433;  // 0: any free port (Server::port() tells which)
@@ -19,12 +24,25 @@ struct ServerOptions {
   // remote session reads server files (docs/server.md, "Security model").
   std::string load_root;
   std::string tls_cert, tls_key;    // both or neither (PEM files)
-  size_t max_message_bytes = 64u << 20;
+  // A document is at most 16 MiB (DocumentLimits::max_file_bytes); a
+  // message needs a little more for the statement around it.
+  size_t max_message_bytes = 17u << 20;
+  // Bytes of message bodies of kBudgetedMessageBytes or more that all
+  // connections may hold at once (0: no budget). Past it such a message is
+  // refused with 53200 and its connection goes on; each held byte costs a
+  // few more while a statement is built from it, so this bounds the
+  // server's peak memory where the per-message limit alone would not.
+  size_t max_message_memory = 128u << 20;
   int max_connections = 100;
+  // Connections that have not finished authentication yet; more are
+  // refused at once (53300), so idle sockets cannot hold every descriptor.
+  // 0: as many as max_connections (a burst of that many clients gets in).
+  int max_startup_connections = 0;
   int io_threads = 2;
   std::chrono::milliseconds idle_timeout{0};       // 0: none
   std::chrono::milliseconds statement_timeout{0};  // 0: none
-  std::chrono::milliseconds startup_timeout{60000};
+  // From accept to the end of authentication (TLS and SCRAM included).
+  std::chrono::milliseconds startup_timeout{10000};
   // SIGTERM: how long running statements may finish before they are cancelled.
   std::chrono::milliseconds shutdown_grace{5000};
 };

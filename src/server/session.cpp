@@ -21,6 +21,7 @@ bool numeric_oid(int32_t oid) {
   }
 }
 constexpr int32_t kBoolOid = 16;
+constexpr size_t kMaxParameters = 32767;
 
 ParamKind param_kind(int32_t oid) {
   if (oid == 0) return ParamKind::Unknown;  // from context (sql_text.h)
@@ -79,6 +80,13 @@ std::vector<int16_t> read_formats(MessageReader& r) {
   return f;
 }
 
+// PostgreSQL's rule for Bind's result format codes.
+void check_result_formats(const std::vector<int16_t>& formats, size_t columns) {
+  if (formats.size() > 1 && formats.size() != columns)
+    throw ProtocolViolation("bind message has " + std::to_string(formats.size()) + " result formats but query has " +
+                            std::to_string(columns) + " columns");
+}
+
 std::string tag_for(const cartridgedb::Result& r) {
   return (r.statement.empty() ? std::string("OK") : r.statement) + " " + std::to_string(r.rows.size());
 }
@@ -127,6 +135,19 @@ bool Session::handle(char type, std::string_view body) {
   }
 }
 
+void Session::refuse(char type, const ErrorInfo& error) {
+  if (skip_until_sync_ && type != 'S' && type != 'X') return;
+  if (tx_status_ == 'T') tx_status_ = 'E';
+  write_error(out_, error);
+  if (type == 'Q') {
+    write_ready_for_query(out_, tx_status_);
+  } else if (type == 'S') {
+    sync();
+  } else {
+    skip_until_sync_ = true;
+  }
+}
+
 bool Session::report_error(std::string_view query, size_t statement_offset) {
   ErrorInfo e = describe_current_exception(query, statement_offset);
   bool keep = true;
@@ -153,7 +174,7 @@ bool Session::report_error(std::string_view query, size_t statement_offset) {
 
 bool Session::simple_query(std::string_view body) {
   MessageReader r('Q', body);
-  const std::string query(r.cstr());
+  const std::string_view query = r.cstr();  // a view: a big message is not copied
   r.finish();
   statements_.erase("");
   portals_.erase("");
@@ -262,7 +283,7 @@ void Session::progress_notice(const cartridgedb::Progress& p) {
 void Session::parse(std::string_view body) {
   MessageReader r('P', body);
   const std::string name(r.cstr());
-  const std::string query(r.cstr());
+  const std::string_view query = r.cstr();
   const int16_t n = r.i16();
   if (n < 0) throw ProtocolViolation("negative parameter type count");
   Prepared p;
@@ -275,6 +296,10 @@ void Session::parse(std::string_view body) {
     throw SqlError(sqlstate::kSyntaxError, "cannot insert multiple commands into a prepared statement");
   if (!parts.empty()) p.text = std::string(parts[0].text);
   const size_t used = static_cast<size_t>(count_parameters(p.text));
+  // Bind and ParameterDescription count parameters in an int16.
+  if (used > kMaxParameters)
+    throw SqlError(sqlstate::kProgramLimitExceeded, "statement uses $" + std::to_string(used) + ", but at most " +
+                                                        std::to_string(kMaxParameters) + " parameters can be bound");
   if (p.param_types.size() < used) p.param_types.resize(used, 0);
   statements_[name] = std::move(p);
   out_.begin('1').end();
@@ -287,11 +312,12 @@ void Session::bind(std::string_view body) {
   const std::vector<int16_t> param_formats = read_formats(r);
   const int16_t n = r.i16();
   if (n < 0) throw ProtocolViolation("negative parameter count");
-  std::vector<std::optional<std::string>> raw(static_cast<size_t>(n));
+  // Views into the message: each value is copied once, into its Parameter.
+  std::vector<std::optional<std::string_view>> raw(static_cast<size_t>(n));
   for (auto& v : raw) {
     const int32_t len = r.i32();
     if (len < -1) throw ProtocolViolation("invalid parameter length " + std::to_string(len));
-    if (len >= 0) v = std::string(r.bytes(static_cast<size_t>(len)));
+    if (len >= 0) v = r.bytes(static_cast<size_t>(len));
   }
   Portal portal;
   portal.result_formats = read_formats(r);
@@ -315,11 +341,20 @@ void Session::bind(std::string_view body) {
       params[i].kind = param_kind(oid);
       if (raw[i])
         params[i].value = format_for(param_formats, i) == 1 ? binary_to_text(oid, *raw[i], static_cast<int>(i + 1))
-                                                             : *raw[i];
+                                                             : std::string(*raw[i]);
     }
     portal.text = substitute_parameters(st.text, params);
   } catch (const std::invalid_argument& e) {
     throw SqlError(sqlstate::kInvalidParameterValue, e.what());
+  }
+  // One result format per column, or one for all, or none (text): checked
+  // here against the columns the statement will return, before it runs,
+  // and again against the columns it did return (ensure_executed). As in
+  // PostgreSQL, a statement without a result ignores them.
+  if (portal.result_formats.size() > 1 && !portal.text.empty() &&
+      transaction_verb(portal.text) == TransactionVerb::None) {
+    const size_t columns = sql_->columns(portal.text).size();
+    if (columns > 0) check_result_formats(portal.result_formats, columns);
   }
   portals_[portal_name] = std::move(portal);
   out_.begin('2').end();
@@ -330,6 +365,7 @@ void Session::ensure_executed(Portal& p) {
   p.executed = true;
   if (p.text.empty()) return;
   p.tag = run(p.text, p.result);
+  if (p.result && !p.result->columns.empty()) check_result_formats(p.result_formats, p.result->columns.size());
 }
 
 void Session::describe(std::string_view body) {
@@ -367,8 +403,10 @@ void Session::describe(std::string_view body) {
     // runs it; Execute then sends the rows it kept.
     ensure_executed(it->second);
     const auto& res = it->second.result;
-    if (res && !res->columns.empty())
+    if (res && !res->columns.empty()) {
+      check_result_formats(it->second.result_formats, res->columns.size());
       write_row_description(out_, res->columns, it->second.result_formats);
+    }
     else
       out_.begin('n').end();
   } else {

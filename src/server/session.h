@@ -61,6 +61,11 @@ class Session {
   bool handle(char type, std::string_view body);
   // Sends the buffered replies.
   void flush();
+  // A message the connection did not read (its body was skipped, e.g. over
+  // the memory budget): reports `error` as handle() reports a failed
+  // message, so the client carries on. A Query is answered with
+  // ReadyForQuery; in the extended protocol the rest up to Sync is skipped.
+  void refuse(char type, const ErrorInfo& error);
 
   // Raised by a CancelRequest; cleared when a statement starts.
   std::shared_ptr<std::atomic<bool>> cancel_flag() const { return cancel_; }

@@ -23,6 +23,10 @@ TEST(Tls, PsqlWithSslmodeRequire) {
   r = server.psql("ASK 'Mia' USING pets WITH (max_tokens = 4)", "sslmode=require");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("(1 row)"), std::string::npos) << r.output;
+  // A message over 64 KiB is read straight into its buffer, through TLS too
+  // (100 kB: under the 128 KiB a single argument to psql may have).
+  r = server.psql("ADD DOCUMENT '" + std::string(100000, 'z') + "' TO pets", "sslmode=require");
+  ASSERT_EQ(r.status, 0) << r.output << server.log();
   // Plain connections still work when the client does not ask for TLS.
   EXPECT_EQ(server.psql("SHOW MODEL", "sslmode=disable").status, 0);
 }

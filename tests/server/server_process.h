@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -87,13 +89,15 @@ inline bool can_connect(int port) {
 
 class ServerProcess {
  public:
-  // `args`: extra `cartridge serve` arguments (default auth: trust).
+  // `args`: extra `cartridge serve` arguments (default auth: trust). With
+  // a --listen of their own, port() is the one the server's log names.
   explicit ServerProcess(std::vector<std::string> args = {"--auth", "trust"}, std::string tag = "server")
       : dir_(tag), port_(free_port()) {
+    const bool own_listen = std::find(args.begin(), args.end(), "--listen") != args.end();
     std::vector<std::string> argv = {std::string(CDB_BIN_DIR) + "/cartridge", "serve", (dir_.path() / "data").string(),
                                      "--model", cdb::model_file("stories260K/stories260K.bin").string(),
-                                     "--tokenizer", cdb::model_file("stories260K/tok512.bin").string(),
-                                     "--listen", "127.0.0.1:" + std::to_string(port_)};
+                                     "--tokenizer", cdb::model_file("stories260K/tok512.bin").string()};
+    if (!own_listen) argv.insert(argv.end(), {"--listen", "127.0.0.1:" + std::to_string(port_)});
     argv.insert(argv.end(), args.begin(), args.end());
     log_ = dir_.path() / "serve.log";
     pid_ = ::fork();
@@ -110,7 +114,7 @@ class ServerProcess {
       ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (!can_connect(port_)) {
+    while (own_listen ? !(port_ = port_from_log()) : !can_connect(port_)) {
       int st = 0;
       if (::waitpid(pid_, &st, WNOHANG) == pid_) {
         pid_ = -1;
@@ -143,6 +147,7 @@ class ServerProcess {
   }
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string log() const { return read_text(log_); }
   const std::filesystem::path& dir() const { return dir_.path(); }
   // A libpq connection string.
@@ -169,6 +174,14 @@ class ServerProcess {
   }
 
  private:
+  // The port in the log's "cartridge serve: DIR on HOST:PORT (auth ..." line; 0 before it.
+  int port_from_log() const {
+    const std::string text = log();
+    const size_t auth = text.find(" (auth ");
+    const size_t colon = text.rfind(':', auth);
+    return auth == std::string::npos || colon == std::string::npos ? 0 : std::atoi(text.c_str() + colon + 1);
+  }
+
   TempDir dir_;
   int port_;
   std::filesystem::path log_;

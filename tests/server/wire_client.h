@@ -27,6 +27,12 @@ inline std::string be32(uint32_t v) {
 }
 inline std::string be16(uint16_t v) { return {static_cast<char>(v >> 8), static_cast<char>(v)}; }
 
+// A StartupMessage (protocol 3.0) for `user`.
+inline std::string startup_packet(const std::string& user) {
+  const std::string body = be32(3 << 16) + "user" + '\0' + user + '\0' + "database" + '\0' + "x" + '\0' + '\0';
+  return be32(body.size() + 4) + body;
+}
+
 // A whole frontend message: type, length, body.
 inline std::string message(char type, const std::string& body) { return std::string(1, type) + be32(body.size() + 4) + body; }
 inline std::string query_message(const std::string& sql) { return message('Q', sql + '\0'); }
@@ -58,8 +64,7 @@ class WireClient {
 
   // Startup as `user` (trust auth); collects messages up to ReadyForQuery.
   std::vector<BackendMessage> startup(const std::string& user = "tester") {
-    std::string body = be32(3 << 16) + "user" + '\0' + user + '\0' + "database" + '\0' + "x" + '\0' + '\0';
-    send(be32(body.size() + 4) + body);
+    send(startup_packet(user));
     return until_ready();
   }
 
