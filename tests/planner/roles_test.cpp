@@ -273,9 +273,11 @@ TEST_F(RolesTest, QuotasStopAnOrdinaryUserAndNameTheQuota) {
   EXPECT_NE(over_quota(alice, "CREATE CORPUS auto WITH (auto_train = true, train_steps = 9)")
                 .find("train_steps = 9 is over user alice's quota 'steps_per_job' of 5"),
             std::string::npos);
-  run(alice, "TRAIN CARTRIDGE FOR one WITH (steps = 5)");
+  const QueryResult first = run(alice, "TRAIN CARTRIDGE FOR one WITH (steps = 5)");
   EXPECT_NE(over_quota(alice, "TRAIN CARTRIDGE FOR one WITH (steps = 1)").find("'queued_jobs' is 1"),
             std::string::npos);
+  // A TRAIN equal to the queued job joins it: no new work, so no quota.
+  EXPECT_EQ(run(alice, "TRAIN CARTRIDGE FOR one WITH (steps = 5)").rows, first.rows);
   // Superusers have none, whatever their quotas say.
   SessionIdentity su = remote("root", true);
   su.quotas = id.quotas;

@@ -139,7 +139,8 @@ TEST(ShellOpen, NoModelSaysHowToGiveOne) {
   const ProcessRun r = run_cartridge({"shell", "fresh", "-c", "SHOW MODEL"}, "", work.path(),
                               "CDB_MODELS=" + shell_quote((work.path() / "models").string()));
   EXPECT_EQ(r.status, 1) << r.transcript();
-  EXPECT_NE(r.err.find("--model PATH"), std::string::npos) << r.transcript();
+  EXPECT_NE(r.err.find("give one with --model"), std::string::npos) << r.transcript();
+  EXPECT_NE(r.err.find("CDB_MODELS"), std::string::npos) << r.transcript();
   const ProcessRun bad = run_cartridge({"shell", "--format", "xml", "-c", "SHOW MODEL"}, "", work.path());
   EXPECT_EQ(bad.status, 2) << bad.transcript();
 }
