@@ -48,6 +48,7 @@ void SqliteDb::exec(std::string_view sql) const {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
+    if ((rc & 0xff) == SQLITE_FULL) fail(sql.substr(0, 200), rc);  // the one disk-full message
     throw IoError("SQLite error in " + file_.string() + ": " + msg + " while running: " +
                   std::string(sql.substr(0, 200)));
   }

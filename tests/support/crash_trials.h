@@ -28,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <map>
 #include <optional>
@@ -60,6 +61,7 @@ struct TrialCounts {
   int refused_opens = 0, detected_on_read = 0, unharmed = 0;
   int disk_full_clear_messages = 0;
   std::string disk_full_note;
+  std::vector<std::string> disk_full_unclear;  // the messages that did not say "no space left"
   size_t recover_expected = 0, recover_rebuilt = 0;
   std::map<std::string, int> by_damage;  // trials per file:kind
   double repaired_share() const {
@@ -73,6 +75,7 @@ struct TrialCounts {
             {"disk_full", disk_full},
             {"disk_full_clear_messages", disk_full_clear_messages},
             {"disk_full_note", disk_full_note},
+            {"disk_full_unclear", disk_full_unclear},
             {"lost_records", lost_records},
             {"open_crashes", open_crashes},
             {"silent_accepts", silent_accepts},
@@ -530,6 +533,7 @@ inline void run_disk_full(const TrialOptions& o, TrialCounts& c) {
       }
       const bool clear = msg.find("no space left on device") != std::string::npos &&
                          msg.find("needed in") != std::string::npos;
+      if (!clear) std::ofstream(o.work / "unclear.txt") << (msg.empty() ? "(no error: everything fit)" : msg);
       int64_t lost = 0;
       try {
         Store s(dir);
@@ -552,6 +556,10 @@ inline void run_disk_full(const TrialOptions& o, TrialCounts& c) {
       continue;
     }
     c.disk_full_clear_messages += static_cast<int>((*r)[0]);
+    if ((*r)[0] == 0) {
+      std::ifstream in(o.work / "unclear.txt");
+      c.disk_full_unclear.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
     c.lost_records += static_cast<int>((*r)[1]);
   }
   fs::remove_all(mnt / "st");
