@@ -4,15 +4,15 @@
 
 namespace cdb {
 
+// Every kind but artifact belongs to a corpus; the rest is per kind.
 std::string encode_record(const BlobRecord& r) {
   nlohmann::json j{{"v", r.version}, {"kind", r.kind}};
+  if (r.kind != "artifact") j["corpus"] = r.corpus;
+  if (r.kind == "cartridge" || r.kind == "tokens") j["corpus_version"] = r.corpus_version;
   if (r.kind == "document") {
-    j["corpus"] = r.corpus;
     j["name"] = r.name;
     j["hash"] = r.hash;
   } else if (r.kind == "cartridge") {
-    j["corpus"] = r.corpus;
-    j["corpus_version"] = r.corpus_version;
     j["model"] = r.model;
     j["tokens"] = r.tokens;
     j["dtype"] = r.dtype;
@@ -20,8 +20,6 @@ std::string encode_record(const BlobRecord& r) {
     j["tensor"] = r.tensor;
     j["layout"] = r.layout;
   } else if (r.kind == "tokens") {
-    j["corpus"] = r.corpus;
-    j["corpus_version"] = r.corpus_version;
     j["tokenizer"] = r.model;
   } else if (r.kind == "artifact") {
     j["scope"] = r.scope;
@@ -37,13 +35,14 @@ std::optional<BlobRecord> decode_record(std::string_view bytes) {
     BlobRecord r;
     r.version = j.at("v").get<int>();
     r.kind = j.at("kind").get<std::string>();
+    if (r.kind != "document" && r.kind != "cartridge" && r.kind != "tokens" && r.kind != "artifact")
+      return std::nullopt;
+    if (r.kind != "artifact") r.corpus = j.at("corpus").get<std::string>();
+    if (r.kind == "cartridge" || r.kind == "tokens") r.corpus_version = j.at("corpus_version").get<int64_t>();
     if (r.kind == "document") {
-      r.corpus = j.at("corpus").get<std::string>();
       r.name = j.at("name").get<std::string>();
       r.hash = j.at("hash").get<std::string>();
     } else if (r.kind == "cartridge") {
-      r.corpus = j.at("corpus").get<std::string>();
-      r.corpus_version = j.at("corpus_version").get<int64_t>();
       r.model = j.at("model").get<std::string>();
       r.tokens = j.at("tokens").get<int64_t>();
       r.dtype = j.at("dtype").get<std::string>();
@@ -51,15 +50,11 @@ std::optional<BlobRecord> decode_record(std::string_view bytes) {
       r.tensor = j.at("tensor").get<std::string>();
       r.layout = j.at("layout").get<std::vector<std::string>>();
     } else if (r.kind == "tokens") {
-      r.corpus = j.at("corpus").get<std::string>();
-      r.corpus_version = j.at("corpus_version").get<int64_t>();
       r.model = j.at("tokenizer").get<std::string>();
-    } else if (r.kind == "artifact") {
+    } else {
       r.scope = j.at("scope").get<std::string>();
       r.name = j.at("name").get<std::string>();
       r.metrics = j.at("meta").dump();
-    } else {
-      return std::nullopt;
     }
     return r;
   } catch (const std::exception&) {

@@ -13,6 +13,7 @@
 #include "storage/backup.h"
 #include "storage/recover.h"
 #include "storage/store.h"
+#include "support/cartridge_meta.h"
 #include "support/killed_child.h"
 #include "support/store_keys.h"
 #include "support/temp_dir.h"
@@ -31,13 +32,7 @@ void fill_everything(const fs::path& dir, std::vector<uint16_t>& kv) {
   for (int i = 0; i < 4; ++i) s.put_document("books", "d" + std::to_string(i), doc_text(i));
   kv.assign(2 * 3 * 8, 0);
   for (size_t i = 0; i < kv.size(); ++i) kv[i] = static_cast<uint16_t>(i * 11);
-  CartridgeRow meta;
-  meta.corpus_id = c.id;
-  meta.corpus_version = 4;
-  meta.model_fingerprint = "tiny-model";
-  meta.tokens = 3;
-  meta.dtype = "bf16";
-  s.put_cartridge(meta, {{"k0", {DType::BF16, {2, 3, 8}, kv.data()}}, {"v0", {DType::BF16, {2, 3, 8}, kv.data()}}});
+  s.put_cartridge(test::cartridge_meta(c.id, 4, "tiny-model", "bf16", 3), {{"k0", {DType::BF16, {2, 3, 8}, kv.data()}}, {"v0", {DType::BF16, {2, 3, 8}, kv.data()}}});
   std::vector<int32_t> toks{5, 6, 7, 8};
   s.put_tokens(c.id, 4, "spm:abc", {DType::I32, {4}, toks.data()});
   s.put_artifacts("job/1/checkpoint", {{"w", {DType::I32, {4}, toks.data()}}}, R"({"step": 9})");

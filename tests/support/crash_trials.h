@@ -43,6 +43,7 @@
 #include "common/error.h"
 #include "storage/recover.h"
 #include "storage/store.h"
+#include "support/cartridge_meta.h"
 #include "support/killed_child.h"
 
 namespace cdb::test {
@@ -117,13 +118,7 @@ inline std::vector<float> tensor_for(uint64_t tag, size_t n) {
 }
 
 inline CartridgeRow cartridge_meta(int64_t corpus_id, const std::string& model) {
-  CartridgeRow m;
-  m.corpus_id = corpus_id;
-  m.corpus_version = 1;
-  m.model_fingerprint = model;
-  m.tokens = 4;
-  m.dtype = "f32";
-  return m;
+  return test::cartridge_meta(corpus_id, 1, model, "f32", 4);
 }
 
 // ---- kills ------------------------------------------------------------------
