@@ -1,13 +1,17 @@
-// cartridge store: create, fill, list and verify a store directory.
+// cartridge store: create, fill, list, verify, back up and recover a store
+// directory.
 #include <cxxopts.hpp>
 
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "storage/backup.h"
+#include "storage/recover.h"
 #include "storage/store.h"
 
 namespace cdb::cli {
@@ -39,7 +43,17 @@ void usage(FILE* out) {
                "  put DIR --corpus C --name N (--text T | --file F)\n"
                "                                               add a document (creates corpus C if needed)\n"
                "  list DIR                                     corpora, documents, cartridges, sizes\n"
-               "  verify DIR                                   check every blob checksum (exit 1 if damaged)\n");
+               "  verify DIR [--repair]                        check every blob checksum (exit 1 if damaged);\n"
+               "                                               --repair opens a store whose LMDB lacks blobs the\n"
+               "                                               catalog names (marking those rows damaged) and makes\n"
+               "                                               damaged rows whose blobs verify again ready\n"
+               "  gc DIR [--force] [--keep-days N]             move unreferenced blobs to the quarantine, purge\n"
+               "                                               quarantined ones older than N days (default 7);\n"
+               "                                               --force: even if more than 10%% of blobs would go\n"
+               "  quarantine DIR                               list quarantined blobs and when they were moved\n"
+               "  backup DIR DEST                              consistent copy (also while a server runs), usable as is\n"
+               "  recover DIR                                  rebuild a lost catalog from the blobs (the old one is\n"
+               "                                               moved aside), listing what cannot be rebuilt\n");
 }
 
 StoreOptions existing(bool read_only) {
@@ -108,12 +122,23 @@ int do_list(const std::string& dir) {
   return 0;
 }
 
-int do_verify(const std::string& dir) {
-  Store s(dir, existing(false));
-  const auto& opened = s.open_report();
+void print_open_report(const OpenReport& opened) {
   if (opened.orphan_blobs_removed)
-    std::printf("removed %zu orphan blob(s) left by an interrupted write\n", opened.orphan_blobs_removed);
-  auto rep = s.verify_all();
+    std::printf("moved %zu unreferenced blob(s) to the quarantine (left by an interrupted write)\n",
+                opened.orphan_blobs_removed);
+  if (opened.quarantine_purged) std::printf("purged %zu expired quarantined blob(s)\n", opened.quarantine_purged);
+  if (!opened.gc_stopped.empty()) std::printf("garbage collection stopped: %s\n", opened.gc_stopped.c_str());
+  if (!opened.missing.empty())
+    std::printf("%zu blob(s) the catalog names are missing; their rows are marked damaged\n", opened.missing.size());
+}
+
+int do_verify(const std::string& dir, bool repair) {
+  StoreOptions o = existing(false);
+  o.accept_missing_blobs = repair;
+  Store s(dir, o);
+  print_open_report(s.open_report());
+  auto rep = s.verify_all(repair);
+  if (rep.repaired_rows) std::printf("%zu damaged row(s) verified again and are ready\n", rep.repaired_rows);
   std::printf("checked %zu blobs (%s stored)\n", rep.blobs_checked,
               human_bytes(static_cast<double>(rep.bytes_checked)).c_str());
   for (const auto& d : rep.damaged)
@@ -127,13 +152,63 @@ int do_verify(const std::string& dir) {
   return 1;
 }
 
+int do_gc(const std::string& dir, const cxxopts::ParseResult& a) {
+  StoreOptions o = existing(false);
+  o.gc.force = a.count("force") > 0;
+  if (a.count("keep-days")) o.gc.quarantine_days = a["keep-days"].as<double>();
+  if (o.gc.quarantine_days < 0) throw InvalidArgument("--keep-days must be 0 or more");
+  Store s(dir, o);
+  print_open_report(s.open_report());
+  std::printf("quarantine holds %zu blob(s)\n", s.quarantined().size());
+  return s.open_report().gc_stopped.empty() ? 0 : 1;
+}
+
+int do_quarantine(const std::string& dir) {
+  Store s(dir, existing(true));
+  auto q = s.quarantined();
+  for (const auto& [key, t] : q) {
+    char when[32];
+    const std::time_t tt = static_cast<std::time_t>(t);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&tt));
+    std::printf("%s  %s\n", when, key.c_str());
+  }
+  std::printf("%zu quarantined blob(s)\n", q.size());
+  return 0;
+}
+
+int do_backup(const std::string& dir, const std::string& dest) {
+  auto r = backup_store(dir, dest);
+  std::printf("backed up %s to %s: catalog %s, blobs %s (%zu blobs, %zu referenced)%s\n", dir.c_str(), dest.c_str(),
+              human_bytes(static_cast<double>(r.catalog_bytes)).c_str(),
+              human_bytes(static_cast<double>(r.blob_bytes)).c_str(), r.blobs, r.referenced,
+              r.attempts > 1 ? " (retried: a removal raced the copy)" : "");
+  return 0;
+}
+
+int do_recover(const std::string& dir) {
+  auto r = recover_catalog(dir);
+  if (!r.old_catalog.empty()) std::printf("the previous catalog was moved to %s\n", r.old_catalog.c_str());
+  std::printf("examined %zu blobs; rebuilt %zu corpora, %zu documents, %zu cartridges, %zu token tensors, %zu "
+              "artifacts (%zu blobs)\n",
+              r.blobs, r.corpora, r.documents, r.cartridges, r.tokenized, r.artifacts, r.recovered_blobs);
+  for (const auto& f : r.from_keys) std::printf("FROM KEY  %s\n", f.c_str());
+  for (const auto& u : r.unrecoverable) std::printf("NOT REBUILT  %s\n", u.c_str());
+  std::printf("not recoverable from blobs: corpus descriptions and options, corpus version history, jobs, "
+              "settings, pins%s\n",
+              r.unrecoverable.empty() ? "" : "; blobs not rebuilt go to the quarantine at the next open");
+  return r.unrecoverable.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int cmd_store(int argc, char** argv) {
   cxxopts::Options cli("cartridge store", "create, fill, list and verify a store");
   cli.add_options()("corpus", "corpus name", cxxopts::value<std::string>())(
       "name", "document name", cxxopts::value<std::string>())("text", "document text", cxxopts::value<std::string>())(
-      "file", "read the document text from a file", cxxopts::value<std::string>())("h,help", "this help")(
+      "file", "read the document text from a file", cxxopts::value<std::string>())(
+      "repair", "verify: open despite missing blobs; clear damage that verifies again")(
+      "force", "gc: move orphans even above 10% of the blobs")(
+      "keep-days", "gc: days quarantined blobs are kept", cxxopts::value<double>())("h,help", "this help")(
       "positional", "", cxxopts::value<std::vector<std::string>>());
   cli.parse_positional({"positional"});
   cxxopts::ParseResult a;
@@ -150,16 +225,20 @@ int cmd_store(int argc, char** argv) {
   }
   std::vector<std::string> pos = a.count("positional") ? a["positional"].as<std::vector<std::string>>()
                                                        : std::vector<std::string>{};
-  if (pos.size() != 2) {
+  if (pos.size() != 2 && !(pos.size() == 3 && pos[0] == "backup")) {
     usage(stderr);
     return 2;
   }
   const std::string& action = pos[0];
   const std::string& dir = pos[1];
+  if (action == "backup") return do_backup(dir, pos[2]);
+  if (action == "recover") return do_recover(dir);
+  if (action == "gc") return do_gc(dir, a);
+  if (action == "quarantine") return do_quarantine(dir);
   if (action == "create") return do_create(dir);
   if (action == "put") return do_put(dir, a);
   if (action == "list") return do_list(dir);
-  if (action == "verify") return do_verify(dir);
+  if (action == "verify") return do_verify(dir, a.count("repair") > 0);
   std::fprintf(stderr, "cartridge store: unknown action '%s'\n\n", action.c_str());
   usage(stderr);
   return 2;

@@ -483,4 +483,15 @@ void Catalog::mark_damaged(const BlobRef& ref) {
   Statement(db_, "UPDATE " + ref.owner_table + " SET status = 'damaged' WHERE id = ?").bind_all(ref.owner_id).run();
 }
 
+bool Catalog::clear_damaged(const std::string& owner_table, int64_t owner_id) {
+  static constexpr std::string_view kOwners[] = {"documents", "cartridges", "tokenized_corpora", "artifacts"};
+  if (std::find(std::begin(kOwners), std::end(kOwners), owner_table) == std::end(kOwners))
+    throw InvalidArgument("clear_damaged: unknown owner table '" + owner_table + "'");
+  std::lock_guard lock(mu_);
+  Statement(db_, "UPDATE " + owner_table + " SET status = 'ready' WHERE id = ? AND status = 'damaged'")
+      .bind_all(owner_id)
+      .run();
+  return db_.changes() > 0;
+}
+
 }  // namespace cdb

@@ -225,6 +225,9 @@ class Catalog {
   // Blob keys referenced by rows, and marking their owners damaged.
   std::vector<BlobRef> blob_references() const;
   void mark_damaged(const BlobRef& ref);
+  // Sets a damaged row back to ready (its blobs verified again); other
+  // states are left alone. Returns whether the row was damaged.
+  bool clear_damaged(const std::string& owner_table, int64_t owner_id);
 
   const SqliteDb& db() const { return db_; }
   std::recursive_mutex& mutex() const { return mu_; }

@@ -1,5 +1,9 @@
 #include "storage/sqlite_db.h"
 
+#include <sys/statvfs.h>
+
+#include <cstdio>
+
 #include "common/error.h"
 
 namespace cdb {
@@ -23,6 +27,18 @@ SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
 void SqliteDb::fail(std::string_view what, int rc) const {
   std::string msg = "SQLite error in " + file_.string() + " (" + std::string(what) + "): " + sqlite3_errmsg(db_);
   if ((rc & 0xff) == SQLITE_CONSTRAINT) throw InvalidArgument(msg);
+  if ((rc & 0xff) == SQLITE_FULL) {
+    // SQLite rolls the statement (or transaction) back: nothing half-written.
+    // Its journal needs about a page per changed page; a few MB is ample.
+    struct statvfs fs {};
+    double free_mb = 0;
+    if (::statvfs(file_.parent_path().c_str(), &fs) == 0)
+      free_mb = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize) / 1e6;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.1f MB free", free_mb);
+    throw IoError("no space left on device: at least 1 MB needed in " + file_.parent_path().string() + " (" + buf +
+                  ") for the catalog; the change was rolled back, free space and retry (" + msg + ")");
+  }
   throw IoError(msg + " [code " + std::to_string(rc) + "]");
 }
 
@@ -32,6 +48,7 @@ void SqliteDb::exec(std::string_view sql) const {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
+    if ((rc & 0xff) == SQLITE_FULL) fail(sql.substr(0, 200), rc);  // the one disk-full message
     throw IoError("SQLite error in " + file_.string() + ": " + msg + " while running: " +
                   std::string(sql.substr(0, 200)));
   }

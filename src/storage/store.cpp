@@ -1,12 +1,9 @@
 #include "storage/store.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <set>
 
@@ -14,33 +11,12 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "storage/blob_record.h"
+#include "storage/dir_lock.h"
+#include "storage/lmdb_file_check.h"
+#include "storage/quarantine.h"
 
 namespace cdb {
-
-// An exclusive flock on <dir>/LOCK for the lifetime of a read-write Store:
-// garbage collection at open must never run beside another writer, whose
-// freshly written blobs have no row yet.
-class Store::DirLock {
- public:
-  explicit DirLock(const std::filesystem::path& file) {
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw IoError("cannot open lock file " + file.string() + ": " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      int err = errno;
-      ::close(fd_);
-      if (err == EWOULDBLOCK)
-        throw IoError("store " + file.parent_path().string() +
-                      " is open for writing by another process; close it or open read-only");
-      throw IoError("cannot lock " + file.string() + ": " + std::strerror(err));
-    }
-  }
-  ~DirLock() { ::close(fd_); }  // closing releases the flock
-  DirLock(const DirLock&) = delete;
-  DirLock& operator=(const DirLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 namespace {
 
@@ -48,27 +24,150 @@ std::string doc_key(int64_t corpus_id, std::string_view hash) {
   return "doc/" + std::to_string(corpus_id) + "/" + std::string(hash);
 }
 
+// The corpus name for a blob record; "" when the id names no corpus.
+std::string corpus_name_of(const Catalog& catalog, int64_t corpus_id) {
+  std::lock_guard lock(catalog.mutex());
+  Statement s(catalog.db(), "SELECT name FROM corpora WHERE id = ?");
+  return s.bind_all(corpus_id).step() ? s.text(0) : std::string();
+}
+
 }  // namespace
 
 Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir), options_(std::move(options)) {
-  const bool exists = std::filesystem::exists(dir_ / "catalog.sqlite");
-  if (!exists && (options_.read_only || !options_.create_if_missing))
-    throw NotFound("no store at " + dir_.string() + " (create one with: cartridge store create " + dir_.string() +
-                   ")");
+  // Everything up to check_identity() only reads: a store that is refused
+  // is left exactly as it was found, for a backup to be restored over it or
+  // for `cartridge store recover` to read.
+  const std::filesystem::path catalog_file = dir_ / "catalog.sqlite";
+  std::error_code ec;
+  const bool catalog_present = std::filesystem::exists(catalog_file, ec) &&
+                               std::filesystem::file_size(catalog_file, ec) > 0 && !ec;
+  // Throws CorruptData on a truncated data.mdb, before anything maps it.
+  const LmdbFileState lmdb = check_lmdb_file(dir_ / "blobs");
+  if (!catalog_present) {
+    // An empty catalog file is what a truncate, a failed copy or a full disk
+    // leaves; taking it for a new store would orphan every blob.
+    if (lmdb.present && lmdb.main_entries > 0)
+      throw CorruptData("store " + dir_.string() + ": catalog.sqlite is " +
+                        (std::filesystem::exists(catalog_file, ec) ? "empty" : "missing") + " but blobs/data.mdb holds " +
+                        std::to_string(lmdb.main_entries) +
+                        " entries; this is not a new store. Restore catalog.sqlite from a backup, or rebuild it from "
+                        "the blobs with: cartridge store recover " + dir_.string() + " (nothing was changed)");
+    if (options_.read_only || !options_.create_if_missing)
+      throw NotFound("no store at " + dir_.string() + " (create one with: cartridge store create " + dir_.string() +
+                     ")");
+  }
   if (!options_.read_only) {
-    std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) throw IoError("cannot create store directory " + dir_.string() + ": " + ec.message());
     lock_ = std::make_unique<DirLock>(dir_ / "LOCK");
   }
+  catalog_ = std::make_unique<Catalog>(catalog_file, options_.read_only);
+  const std::vector<BlobRef> refs = catalog_->blob_references();
+  if (!lmdb.present) {
+    // Opening would make LMDB write a fresh environment over the 0-byte file.
+    auto id = read_identity(*catalog_);
+    if (id || !refs.empty())
+      throw CorruptData("store " + dir_.string() + ": blobs/data.mdb is " +
+                        (lmdb.file_bytes == 0 && std::filesystem::exists(dir_ / "blobs" / "data.mdb", ec) ? "empty"
+                                                                                                       : "missing") +
+                        " but the catalog" + (id ? " of store " + id->store_id : std::string()) + " names " +
+                        std::to_string(refs.size()) +
+                        " blobs. Restore the blobs/ directory from a backup (cartridge store backup makes one); "
+                        "nothing was changed");
+  }
   BlobStoreOptions bo = options_.blobs;
   bo.read_only = options_.read_only;
   blobs_ = std::make_unique<BlobStore>(dir_ / "blobs", bo);
-  catalog_ = std::make_unique<Catalog>(dir_ / "catalog.sqlite", options_.read_only);
+  check_identity(refs);
   if (!options_.read_only) collect_garbage();
 }
 
 Store::~Store() = default;
+
+void Store::check_identity(const std::vector<BlobRef>& refs) {
+  const auto cat_id = read_identity(*catalog_);
+  const auto lmdb_id = read_identity(*blobs_);
+  const size_t lmdb_blobs = blobs_->stats().entries;
+  std::vector<BlobRef> missing;
+  {
+    auto txn = blobs_->read();
+    for (const auto& r : refs)
+      if (!txn.get(r.blob_key)) missing.push_back(r);
+  }
+  const std::string where = "store " + dir_.string() + ": ";
+  const std::string what_to_do = ". Restore the matching catalog.sqlite (or blobs/) from a backup, or rebuild the "
+                                 "catalog from the blobs with: cartridge store recover " + dir_.string() +
+                                 " (nothing was changed)";
+  for (const auto* id : {&cat_id, &lmdb_id})
+    if (*id && (*id)->format_version > kStoreFormatVersion)
+      throw Unsupported(where + "written in store format " + std::to_string((*id)->format_version) +
+                        ", newer than this build knows (" + std::to_string(kStoreFormatVersion) +
+                        "); upgrade cartridgedb");
+  std::optional<StoreIdentity> adopt;
+  if (cat_id && lmdb_id) {
+    if (cat_id->store_id != lmdb_id->store_id)
+      throw CorruptData(where + "catalog.sqlite belongs to store " + cat_id->store_id + " but blobs/ to store " +
+                        lmdb_id->store_id + ": the two files come from different data directories" + what_to_do);
+  } else if (cat_id) {
+    throw CorruptData(where + "the catalog belongs to store " + cat_id->store_id +
+                      " but blobs/data.mdb carries no identity: it was replaced by an older or foreign file" +
+                      what_to_do);
+  } else if (lmdb_id) {
+    // The one legitimate case is a creation interrupted between the two
+    // identity writes: no blobs, no rows.
+    if (lmdb_blobs > 0 || !refs.empty())
+      throw CorruptData(where + "blobs/ belongs to store " + lmdb_id->store_id + " and holds " +
+                        std::to_string(lmdb_blobs) +
+                        " blobs, but the catalog carries no identity: it is new, emptied, or from another "
+                        "directory" + what_to_do);
+    adopt = lmdb_id;
+  } else {
+    // A store written before identities (or a new one): it gets one only if
+    // its two files agree.
+    if (refs.empty() && lmdb_blobs > 0)
+      throw CorruptData(where + "the catalog names no blobs but blobs/ holds " + std::to_string(lmdb_blobs) +
+                        ": the catalog is new or emptied" + what_to_do);
+    if (!missing.empty())
+      throw CorruptData(where + std::to_string(missing.size()) + " of the " + std::to_string(refs.size()) +
+                        " blobs the catalog names are missing from blobs/ (first: '" + missing.front().blob_key +
+                        "'), so the two files do not belong together" + what_to_do);
+    adopt = new_store_identity();
+  }
+  if (!missing.empty() && !options_.read_only) {
+    // Blobs the catalog names again (a restored catalog, or a collection
+    // that was wrong) come back from the quarantine: GC is reversible.
+    std::vector<std::string> keys;
+    for (const auto& r : missing) keys.push_back(r.blob_key);
+    std::vector<std::string> back;
+    blobs_->write([&](BlobStore::WriteTxn& w) { back = restore_quarantined(w, keys); });
+    opened_.restored_from_quarantine = back.size();
+    const std::set<std::string> restored(back.begin(), back.end());
+    std::erase_if(missing, [&](const BlobRef& r) { return restored.count(r.blob_key) > 0; });
+  }
+  if (!missing.empty()) {
+    // Same store, but LMDB lacks blobs its catalog names: a damaged or
+    // rolled-back data.mdb far more often than lost data. Marking the rows
+    // damaged would outlive the fault, so only an explicit repair does.
+    if (!options_.accept_missing_blobs && !options_.read_only)
+      throw CorruptData(where + std::to_string(missing.size()) + " of the " + std::to_string(refs.size()) +
+                        " blobs the catalog names are missing from blobs/data.mdb (first: '" +
+                        missing.front().blob_key + "' of " + missing.front().owner_table + " row " +
+                        std::to_string(missing.front().owner_id) +
+                        "). Restore blobs/ from a backup; or, to serve the rest and mark those rows damaged, run: "
+                        "cartridge store verify --repair " + dir_.string() + " (nothing was changed)");
+    opened_.missing = missing;
+  }
+  if (adopt && !options_.read_only) {
+    if (!lmdb_id) write_identity(*blobs_, *adopt);  // LMDB first: see store_identity.h
+    write_identity(*catalog_, *adopt);
+    opened_.identity_created = true;
+  }
+  if (!opened_.missing.empty() && !options_.read_only) {
+    Catalog::Transaction tx(*catalog_);
+    for (const auto& r : opened_.missing) catalog_->mark_damaged(r);
+    tx.commit();
+  }
+}
 
 void Store::collect_garbage() {
   std::lock_guard lock(write_mu_);
@@ -76,25 +175,46 @@ void Store::collect_garbage() {
   std::set<std::string, std::less<>> referenced;
   for (const auto& r : refs) referenced.insert(r.blob_key);
   std::vector<std::string> orphans;
+  size_t total = 0;
   {
     auto txn = blobs_->read();
     txn.for_each({}, [&](std::string_view key, size_t) {
+      ++total;
       if (!referenced.count(key)) orphans.emplace_back(key);
     });
-    for (const auto& r : refs)
-      if (!txn.get(r.blob_key)) opened_.missing.push_back(r);
   }
-  if (!orphans.empty())
-    blobs_->write([&](BlobStore::WriteTxn& w) {
-      for (const auto& k : orphans) w.erase(k);
-    });
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const GcOptions& gc = options_.gc;
+  if (!orphans.empty() && !gc.force && orphans.size() > gc.orphan_allowance &&
+      static_cast<double>(orphans.size()) > gc.max_orphan_share * static_cast<double>(total)) {
+    // So many unreferenced blobs at once is not a crash's leftover; it is a
+    // catalog that does not match (restored from an older backup, say).
+    opened_.gc_stopped = std::to_string(orphans.size()) + " of " + std::to_string(total) +
+                         " blobs have no catalog row, more than " +
+                         std::to_string(static_cast<int>(gc.max_orphan_share * 100)) +
+                         "%: garbage collection moved nothing. If the catalog is older than the blobs, restore the "
+                         "newer one or run: cartridge store recover " + dir_.string() +
+                         "; if they really are garbage, run: cartridge store gc --force " + dir_.string();
+    orphans.clear();
+  }
+  const auto expired = quarantined_before(*blobs_, now - static_cast<int64_t>(gc.quarantine_days * 86400));
+  try {
+    if (!orphans.empty() || !expired.empty())
+      blobs_->write([&](BlobStore::WriteTxn& w) {
+        quarantine_blobs(w, orphans, now);
+        purge_quarantined(w, expired);
+      });
+  } catch (const IoError& e) {
+    // A full disk must not keep the store from opening: orphans are
+    // harmless where they are, and the next open tries again.
+    opened_.gc_stopped = std::string("garbage collection could not write: ") + e.what();
+    return;
+  }
   opened_.orphan_blobs_removed = orphans.size();
-  if (!opened_.missing.empty()) {
-    Catalog::Transaction tx(*catalog_);
-    for (const auto& r : opened_.missing) catalog_->mark_damaged(r);
-    tx.commit();
-  }
+  opened_.quarantine_purged = expired.size();
 }
+
+std::vector<std::pair<std::string, int64_t>> Store::quarantined() const { return list_quarantine(*blobs_); }
 
 std::string Store::new_blob_id() const {
   std::random_device rd;
@@ -130,7 +250,15 @@ PutDocumentResult Store::put_document(std::string_view corpus_name, std::string_
   const std::string key = doc_key(corpus.id, hash);
   TensorView view{DType::U8, {static_cast<int64_t>(text.size())}, text.data()};
   const std::string blob = encode_tensor(view, options_.codec);
-  blobs_->put(key, blob);  // step 1: durable blob
+  BlobRecord rec;
+  rec.kind = "document";
+  rec.corpus = corpus.name;
+  rec.name = std::string(name);
+  rec.hash = hash;
+  blobs_->write([&](BlobStore::WriteTxn& w) {  // step 1: durable blob, with its record
+    w.put(key, blob);
+    w.put(Space::kRecords, key, encode_record(rec));
+  });
   try {
     Catalog::Transaction tx(*catalog_);  // step 2: the row makes it visible
     DocumentRow row;
@@ -221,8 +349,21 @@ CartridgeRow Store::put_cartridge(const CartridgeRow& meta, const std::vector<Na
                            static_cast<int64_t>(blobs.back().size())});
   }
   std::lock_guard lock(write_mu_);
+  BlobRecord rec;
+  rec.kind = "cartridge";
+  rec.corpus = corpus_name_of(*catalog_, meta.corpus_id);
+  rec.corpus_version = meta.corpus_version;
+  rec.model = meta.model_fingerprint;
+  rec.tokens = meta.tokens;
+  rec.dtype = meta.dtype;
+  rec.metrics = meta.metrics;
+  for (const auto& t : tensors) rec.layout.push_back(t.name);
   blobs_->write([&](BlobStore::WriteTxn& w) {
-    for (size_t i = 0; i < blobs.size(); ++i) w.put(row.tensors[i].blob_key, blobs[i]);
+    for (size_t i = 0; i < blobs.size(); ++i) {
+      w.put(row.tensors[i].blob_key, blobs[i]);
+      rec.tensor = tensors[i].name;
+      w.put(Space::kRecords, row.tensors[i].blob_key, encode_record(rec));
+    }
   });
   try {
     Catalog::Transaction tx(*catalog_);
@@ -288,7 +429,15 @@ TokenizedRow Store::put_tokens(int64_t corpus_id, int64_t corpus_version, std::s
   if (catalog_->find_tokenized(corpus_id, corpus_version, fp))
     throw InvalidArgument("corpus " + std::to_string(corpus_id) + " version " + std::to_string(corpus_version) +
                           " is already tokenized with '" + std::string(fp) + "'");
-  blobs_->put(key, blob);
+  BlobRecord rec;
+  rec.kind = "tokens";
+  rec.corpus = corpus_name_of(*catalog_, corpus_id);
+  rec.corpus_version = corpus_version;
+  rec.model = std::string(fp);
+  blobs_->write([&](BlobStore::WriteTxn& w) {
+    w.put(key, blob);
+    w.put(Space::kRecords, key, encode_record(rec));
+  });
   try {
     Catalog::Transaction tx(*catalog_);
     TokenizedRow row;
@@ -346,8 +495,16 @@ std::vector<ArtifactRow> Store::put_artifacts(std::string_view scope, const std:
   // Fresh random keys: the old set's blobs stay untouched until the swap
   // has committed, so a crash before it leaves the old set readable.
   for (auto& r : rows) r.blob_key = "art/" + new_blob_id();
-  blobs_->write([&](BlobStore::WriteTxn& w) {  // step 1: durable blobs
-    for (size_t i = 0; i < blobs.size(); ++i) w.put(rows[i].blob_key, blobs[i]);
+  BlobRecord rec;
+  rec.kind = "artifact";
+  rec.scope = std::string(scope);
+  rec.metrics = std::string(meta_json);
+  blobs_->write([&](BlobStore::WriteTxn& w) {  // step 1: durable blobs, with their records
+    for (size_t i = 0; i < blobs.size(); ++i) {
+      w.put(rows[i].blob_key, blobs[i]);
+      rec.name = rows[i].name;
+      w.put(Space::kRecords, rows[i].blob_key, encode_record(rec));
+    }
   });
   std::vector<ArtifactRow> old;
   try {
@@ -410,9 +567,10 @@ size_t Store::remove_artifacts(std::string_view scope_prefix) {
   return gone.size();
 }
 
-VerifyReport Store::verify_all() {
+VerifyReport Store::verify_all(bool repair) {
   VerifyReport report;
-  for (const BlobRef& ref : catalog_->blob_references()) {
+  const std::vector<BlobRef> refs = catalog_->blob_references();
+  for (const BlobRef& ref : refs) {
     auto txn = blobs_->read();
     auto blob = txn.get(ref.blob_key);
     std::string reason;
@@ -431,12 +589,20 @@ VerifyReport Store::verify_all() {
     ++report.blobs_checked;
     if (!reason.empty()) report.damaged.push_back({ref, reason});
   }
-  if (!report.damaged.empty() && !options_.read_only) {
-    std::lock_guard lock(write_mu_);
-    Catalog::Transaction tx(*catalog_);
-    for (const auto& d : report.damaged) catalog_->mark_damaged(d.ref);
-    tx.commit();
+  if (options_.read_only || (report.damaged.empty() && !repair)) return report;
+  std::lock_guard lock(write_mu_);
+  Catalog::Transaction tx(*catalog_);
+  for (const auto& d : report.damaged) catalog_->mark_damaged(d.ref);
+  if (repair) {
+    // A row is whole again only when every blob it names verified (a
+    // cartridge has one per tensor).
+    std::set<std::pair<std::string, int64_t>> bad, owners;
+    for (const auto& d : report.damaged) bad.insert({d.ref.owner_table, d.ref.owner_id});
+    for (const auto& r : refs) owners.insert({r.owner_table, r.owner_id});
+    for (const auto& o : owners)
+      if (!bad.count(o) && catalog_->clear_damaged(o.first, o.second)) ++report.repaired_rows;
   }
+  tx.commit();
   return report;
 }
 

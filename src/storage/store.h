@@ -4,11 +4,28 @@
 //  1. a value's blobs are written and committed (fsync) in LMDB first;
 //  2. then the catalog row(s) naming them commit. Only then is the value
 //     visible. Removal runs the other way: row first, then blobs.
-//  3. On open (read-write), blobs that no committed row references (the
-//     leftovers of a crash between 1 and 2, or after a removal) are deleted,
-//     and rows whose blobs are missing are marked damaged.
-//  4. Every read verifies the blob's checksums; a row whose blob fails is
-//     marked damaged and never served. verify_all() checks every blob.
+//  3. Open checks before it changes anything (store_identity.h): the
+//     LMDB file's size against its meta pages (no SIGBUS on a truncated
+//     file), then the identity both files carry. A catalog that is missing,
+//     empty or new while LMDB holds blobs, files of two different stores,
+//     or an LMDB missing blobs the catalog names are refused with
+//     CorruptData saying what to do (restore from a backup; `cartridge
+//     store recover`): the fault is then far likelier the file than the
+//     data, and "repairing" the catalog would make it permanent. A store
+//     written before identities gets one at its first open, if its two
+//     files agree (every blob the catalog names is present).
+//  4. Then (read-write) blobs that no committed row references (the
+//     leftovers of a crash between 1 and 2) are moved to the quarantine
+//     sub-database, never deleted at open, unless more than 10% of the
+//     blobs would go at once: GC then moves nothing and says so
+//     (OpenReport::gc_stopped). Quarantined blobs older than 7 days (by
+//     default) are purged.
+//  5. Every read verifies the blob's checksums; a row whose blob fails is
+//     marked damaged and never served. verify_all() checks every blob;
+//     with repair, damaged rows whose blobs verify again become ready.
+//
+// scratch/ (beside the store, the planner's job scratch) is disposable and
+// never part of these checks.
 //
 // One process may open a store read-write at a time (an flock on
 // <dir>/LOCK); within it, Store is safe to share between threads.
@@ -25,21 +42,39 @@
 
 #include "storage/blob_store.h"
 #include "storage/catalog.h"
+#include "storage/store_identity.h"
 #include "storage/tensor_codec.h"
 
 namespace cdb {
 
+// The open-time garbage collection.
+struct GcOptions {
+  double quarantine_days = 7;     // quarantined blobs older than this are purged
+  double max_orphan_share = 0.10; // above this share of all blobs, nothing is moved
+  size_t orphan_allowance = 256;  // this many orphans are always moved (one interrupted write's worth)
+  bool force = false;             // move orphans whatever their share
+};
+
 struct StoreOptions {
   bool read_only = false;
   bool create_if_missing = true;
+  // Open although blobs the catalog names are missing from LMDB, marking
+  // their rows damaged (`cartridge store verify --repair`). Otherwise such
+  // an open is refused.
+  bool accept_missing_blobs = false;
+  GcOptions gc;
   BlobStoreOptions blobs;
   CodecOptions codec;
 };
 
 // What opening the store repaired.
 struct OpenReport {
-  size_t orphan_blobs_removed = 0;
-  std::vector<BlobRef> missing;  // referenced but absent; owners marked damaged
+  size_t orphan_blobs_removed = 0;  // moved from the blobs to the quarantine
+  size_t quarantine_purged = 0;     // quarantined longer than GcOptions::quarantine_days, deleted
+  size_t restored_from_quarantine = 0;  // referenced again by the catalog, moved back
+  std::string gc_stopped;           // why GC moved nothing (too many orphans); empty when it ran
+  std::vector<BlobRef> missing;     // referenced but absent (accept_missing_blobs); owners marked damaged
+  bool identity_created = false;    // a new store, or an older one stamped at this open
 };
 
 struct StoreStats {
@@ -61,6 +96,7 @@ struct DamagedBlob {
 };
 
 struct VerifyReport {
+  size_t repaired_rows = 0;  // damaged rows whose blobs verified again (repair)
   size_t blobs_checked = 0;
   size_t bytes_checked = 0;  // stored bytes
   std::vector<DamagedBlob> damaged;
@@ -77,6 +113,8 @@ struct NamedTensor {
   std::string name;
   TensorView tensor;
 };
+
+class DirLock;
 
 class Store {
  public:
@@ -145,12 +183,17 @@ class Store {
   size_t remove_artifacts(std::string_view scope_prefix);
 
   // Decodes every referenced blob, marks the owners of bad ones damaged.
-  VerifyReport verify_all();
+  // With repair, rows marked damaged whose every blob now verifies (a blob
+  // restored from a backup, a file fault that is gone) are ready again.
+  VerifyReport verify_all(bool repair = false);
+
+  // Keys in the quarantine, oldest first, with the unix time each was moved.
+  std::vector<std::pair<std::string, int64_t>> quarantined() const;
 
   StoreStats stats() const;
 
  private:
-  class DirLock;
+  void check_identity(const std::vector<BlobRef>& refs);
   void collect_garbage();
   // Reads and verifies the blob of a row; on failure marks the row damaged
   // (when writable) and rethrows.

@@ -98,7 +98,7 @@ TEST(Store, CartridgeTensorsRoundTripAndCorruptionIsDetected) {
   }
 }
 
-TEST(Store, VerifyAllFindsDamageAndOpenMarksMissingBlobs) {
+TEST(Store, VerifyAllFindsDamageAndARepairOpenMarksMissingBlobs) {
   test::TempDir tmp;
   const auto dir = tmp.path() / "st";
   std::string k1, k2;
@@ -122,14 +122,17 @@ TEST(Store, VerifyAllFindsDamageAndOpenMarksMissingBlobs) {
     EXPECT_EQ(s.read_document("c", "three"), "fine");
   }
   BlobStore(dir / "blobs").erase(k2);  // a referenced blob vanishes
-  Store s(dir);
+  EXPECT_THROW(Store{dir}, CorruptData);  // refused: the file is likelier at fault than the data
+  StoreOptions repair;
+  repair.accept_missing_blobs = true;
+  Store s(dir, repair);
   ASSERT_EQ(s.open_report().missing.size(), 1u);
   EXPECT_EQ(s.open_report().missing[0].blob_key, k2);
   EXPECT_EQ(s.catalog().find_document(1, "two")->status, "damaged");
   EXPECT_EQ(s.stats().damaged_rows, 2u);
 }
 
-TEST(Store, OrphanBlobsAreCollectedAtOpen) {
+TEST(Store, OrphanBlobsAreQuarantinedAtOpen) {
   test::TempDir tmp;
   const auto dir = tmp.path() / "st";
   {
@@ -144,6 +147,7 @@ TEST(Store, OrphanBlobsAreCollectedAtOpen) {
   Store s(dir);
   EXPECT_EQ(s.open_report().orphan_blobs_removed, 1u);
   EXPECT_EQ(all_blob_keys(s), referenced_keys(s));
+  ASSERT_EQ(s.quarantined().size(), 1u);  // moved, not deleted
   EXPECT_EQ(s.read_document("c", "kept"), "kept text");
 }
 
