@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "common/error.h"
@@ -56,7 +57,17 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
   fs::create_directories(dir_, ec);
   store_ = std::make_unique<Store>(dir_, so);
   fs::create_directories(dir_ / "scratch", ec);
-  scratch_ = std::make_unique<BlobStore>(dir_ / "scratch");
+  try {
+    scratch_ = std::make_unique<BlobStore>(dir_ / "scratch");
+  } catch (const CorruptData& e) {
+    // scratch/ holds only what jobs make again (synthesized conversations,
+    // checkpoints; docs/storage-format.md): a damaged one is started afresh,
+    // never a reason to refuse the directory. Its jobs restart from step 0.
+    std::fprintf(stderr, "cartridgedb: %s/scratch is damaged (%s); starting it afresh\n", dir_.c_str(), e.what());
+    fs::remove_all(dir_ / "scratch", ec);
+    fs::create_directories(dir_ / "scratch", ec);
+    scratch_ = std::make_unique<BlobStore>(dir_ / "scratch");
+  }
   settings_ = std::make_unique<DataDirSettings>(store_->catalog());
 
   // The model: given, else the one the directory was created with.

@@ -296,6 +296,10 @@ inline void run_kills(const TrialOptions& o, TrialCounts& c) {
 
 constexpr int kTemplateDocs = 8;
 
+// A template document's name, "d<i>". Built by append: GCC 12 at -O3 warns
+// (-Wrestrict, a false positive) on "d" + std::to_string(i) inlined here.
+inline std::string tdoc_name(int i) { return std::string("d").append(std::to_string(i)); }
+
 inline std::string tdoc_text(int i) { return text_for(900 + static_cast<uint64_t>(i), i == 0 ? 150000 : 500 + i * 3000); }
 
 // A closed store: documents (one of several codec chunks), a Cartridge, an
@@ -304,7 +308,7 @@ inline void make_template(const fs::path& dir, uint64_t tag) {
   Store s(dir);
   const int64_t cid = s.create_corpus("c").id;
   for (int i = 0; i < kTemplateDocs; ++i)
-    s.put_document("c", "d" + std::to_string(i), tag ? text_for(tag * 1000 + i, 4000) : tdoc_text(i));
+    s.put_document("c", tdoc_name(i), tag ? text_for(tag * 1000 + i, 4000) : tdoc_text(i));
   const auto k = tensor_for(tag + 5, 4096), v = tensor_for(tag + 6, 4096);
   s.put_cartridge(cartridge_meta(cid, "model"),
                   {{"k0", {DType::F32, {4, 1024}, k.data()}}, {"v0", {DType::F32, {4, 1024}, v.data()}}});
@@ -323,7 +327,7 @@ inline std::array<int64_t, 3> read_template(Store& s) {
     }
   };
   for (int i = 0; i < kTemplateDocs; ++i)
-    tally([&] { return s.read_document("c", "d" + std::to_string(i)) == tdoc_text(i); });
+    tally([&] { return s.read_document("c", tdoc_name(i)) == tdoc_text(i); });
   tally([&] {
     auto carts = s.catalog().list_cartridges();
     if (carts.size() != 1) throw NotFound("cartridge");
@@ -517,8 +521,8 @@ inline void run_disk_full(const TrialOptions& o, TrialCounts& c) {
             } else {
               std::string text(static_cast<size_t>(1000 + rng() % 300000), '\0');
               for (auto& ch : text) ch = static_cast<char>(rng());
-              s.put_document("c", "d" + std::to_string(i), text);
-              docs.emplace_back("d" + std::to_string(i), std::move(text));
+              s.put_document("c", tdoc_name(i), text);
+              docs.emplace_back(tdoc_name(i), std::move(text));
             }
             ++stored;
           } catch (const Error& e) {
