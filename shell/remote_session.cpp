@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "planner/language/parse_error.h"
+#include "language/parse_error.h"
 
 namespace cdb::shell {
 

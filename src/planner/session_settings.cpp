@@ -3,8 +3,8 @@
 #include <array>
 
 #include "common/error.h"
-#include "planner/language/options.h"
-#include "planner/language/parse_error.h"
+#include "language/options.h"
+#include "language/parse_error.h"
 
 namespace cdb {
 
