@@ -13,6 +13,7 @@
 #include "engine/safetensors_checkpoint.h"
 #include "engine/safetensors_file.h"
 #include "engine/safetensors_writer.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace cdb;
@@ -21,14 +22,6 @@ namespace {
 
 class SafetensorsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cdb_st_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // A raw file: header JSON (unpadded unless asked) + data bytes.
   fs::path raw(const std::string& name, const std::string& header, size_t data_bytes, int64_t len_override = -1) {
@@ -55,7 +48,8 @@ class SafetensorsTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  cdb::test::TempDir tmp_{"st"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(SafetensorsTest, RoundTripAllDtypesWithMetadataAndAlignment) {

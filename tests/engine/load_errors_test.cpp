@@ -13,6 +13,7 @@
 #include "engine/random_model.h"
 #include "engine/safetensors_file.h"
 #include "engine/safetensors_writer.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace cdb;
@@ -22,15 +23,10 @@ namespace {
 class LoadErrors : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cdb_le_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     ModelConfig cfg = random_model_config("tiny-llama3");
     cfg.weight_dtype = "f32";
     write_random_model(cfg, 11, dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   nlohmann::json config() {
     std::ifstream in(dir_ / "config.json");
@@ -51,7 +47,8 @@ class LoadErrors : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  cdb::test::TempDir tmp_{"le"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(LoadErrors, IntactDirectoryLoads) { EXPECT_NO_THROW(load_hf_model(dir_)); }
