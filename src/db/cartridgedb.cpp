@@ -22,7 +22,8 @@ namespace {
   } catch (const Error&) {
     throw;
   } catch (const cdb::ParseError& e) {
-    throw ParseError(e.what(), e.line(), e.column(), e.offset(), cdb::lang::caret_excerpt(source, e.offset()));
+    throw ParseError(e.what(), e.line(), e.column(), e.offset(), cdb::lang::caret_excerpt(source, e.offset()),
+                     e.kind() == cdb::ParseErrorKind::Option ? ParseError::Cause::Option : ParseError::Cause::Syntax);
   } catch (const cdb::InvalidArgument& e) {
     throw InvalidArgument(e.what());
   } catch (const cdb::NotFound& e) {

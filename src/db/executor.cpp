@@ -58,7 +58,7 @@ auto at_select(const lang::RawSelect& s, F&& f) {
   } catch (const ParseError&) {
     throw;
   } catch (const InvalidArgument& e) {
-    throw ParseError(s.span.begin, std::string("the catalog rejects this SELECT: ") + e.what(), "SQL error");
+    throw ParseError(s.span.begin, std::string("the catalog rejects this SELECT: ") + e.what(), ParseErrorKind::Sql);
   }
 }
 

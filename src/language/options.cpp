@@ -113,12 +113,12 @@ void Options::reject_unknown(std::initializer_list<std::string_view> allowed, st
     throw ParseError(o.key_pos,
                      "unknown option '" + o.key + "' for " + std::string(context) +
                          (allowed.size() == 0 ? " (it takes no options)" : " (expected one of: " + list + ")"),
-                     "invalid option");
+                     ParseErrorKind::Option);
   }
 }
 
 void Options::fail(const Option& option, const std::string& detail) {
-  throw ParseError(option.value_pos, detail, "invalid option");
+  throw ParseError(option.value_pos, detail, ParseErrorKind::Option);
 }
 
 }  // namespace cdb::lang

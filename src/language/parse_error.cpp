@@ -4,16 +4,26 @@ namespace cdb {
 
 namespace {
 
-std::string format(lang::SourcePos pos, const std::string& detail, std::string_view kind) {
-  std::string out(kind);
+std::string format(lang::SourcePos pos, const std::string& detail, ParseErrorKind kind) {
+  std::string out(parse_error_kind_text(kind));
   out += " at " + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": " + detail;
   return out;
 }
 
 }  // namespace
 
-ParseError::ParseError(lang::SourcePos pos, std::string detail, std::string_view kind)
-    : InvalidArgument(format(pos, detail, kind)), pos_(pos), detail_(std::move(detail)) {}
+std::string_view parse_error_kind_text(ParseErrorKind kind) {
+  switch (kind) {
+    case ParseErrorKind::Syntax: return "syntax error";
+    case ParseErrorKind::Option: return "invalid option";
+    case ParseErrorKind::Setting: return "invalid setting";
+    case ParseErrorKind::Sql: return "SQL error";
+  }
+  return "syntax error";
+}
+
+ParseError::ParseError(lang::SourcePos pos, std::string detail, ParseErrorKind kind)
+    : InvalidArgument(format(pos, detail, kind)), pos_(pos), detail_(std::move(detail)), kind_(kind) {}
 
 namespace lang {
 

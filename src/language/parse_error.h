@@ -1,6 +1,7 @@
 // The error every query-language failure raises: a syntax error from the
 // lexer or parser, or an option of the wrong type found later by the
-// planner. It carries the position so that a shell can point at it.
+// planner. It carries the position so that a shell can point at it, and its
+// kind as a field, so that a front end maps it without reading the message.
 #pragma once
 
 #include <cstddef>
@@ -13,11 +14,24 @@
 
 namespace cdb {
 
+// Which rule a statement broke.
+enum class ParseErrorKind {
+  Syntax,   // its grammar (lexer, parser)
+  Option,   // the type or range of an option's value
+  Setting,  // SET of a setting that does not exist
+  Sql,      // the catalog's SQL engine rejected a SELECT pass-through
+};
+
+// The words what() starts with: "syntax error", "invalid option", ...
+std::string_view parse_error_kind_text(ParseErrorKind kind);
+
 class ParseError : public InvalidArgument {
  public:
-  // what() reads "<kind> at <line>:<column>: <detail>", e.g.
+  // what() reads "<kind text> at <line>:<column>: <detail>", e.g.
   // "syntax error at 1:24: expected USING, found ';'".
-  ParseError(lang::SourcePos pos, std::string detail, std::string_view kind = "syntax error");
+  ParseError(lang::SourcePos pos, std::string detail, ParseErrorKind kind = ParseErrorKind::Syntax);
+
+  ParseErrorKind kind() const { return kind_; }
 
   lang::SourcePos position() const { return pos_; }
   std::size_t offset() const { return pos_.offset; }  // byte offset into the script
@@ -28,6 +42,7 @@ class ParseError : public InvalidArgument {
  private:
   lang::SourcePos pos_;
   std::string detail_;
+  ParseErrorKind kind_;
 };
 
 namespace lang {

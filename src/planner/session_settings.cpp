@@ -55,7 +55,7 @@ void SessionSettings::set(const lang::Option& setting) {
     std::string allowed;
     for (auto k : kAskKeys) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
     throw ParseError(setting.key_pos, "unknown setting '" + setting.key + "'; settings are " + allowed,
-                     "invalid setting");
+                     ParseErrorKind::Setting);
   }
   lang::Options o;
   o.add(setting);
