@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "planner/language/keywords.h"
+#include "language/keywords.h"
 
 namespace cdb::shell {
 

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "planner/language/parse_error.h"
+#include "language/parse_error.h"
 
 namespace cdb::shell {
 
@@ -30,7 +30,8 @@ std::string first_word(std::string_view s) {
 }
 
 // PostgreSQL's error position is 1-based and counts characters.
-cartridgedb::ParseError parse_error_at(std::string_view statement, const std::string& message, long position) {
+cartridgedb::ParseError parse_error_at(std::string_view statement, const std::string& message, long position,
+                                       cartridgedb::ParseError::Cause cause) {
   std::size_t offset = 0;
   uint32_t line = 1, column = 1;
   for (long chars = 1; offset < statement.size() && chars < position; ++offset) {
@@ -45,7 +46,7 @@ cartridgedb::ParseError parse_error_at(std::string_view statement, const std::st
     ++chars;
   }
   while (offset < statement.size() && (static_cast<unsigned char>(statement[offset]) & 0xC0) == 0x80) ++offset;
-  return cartridgedb::ParseError(message, line, column, offset, lang::caret_excerpt(statement, offset));
+  return cartridgedb::ParseError(message, line, column, offset, lang::caret_excerpt(statement, offset), cause);
 }
 
 [[noreturn]] void throw_error(std::string_view statement, const PGresult* res) {
@@ -54,7 +55,11 @@ cartridgedb::ParseError parse_error_at(std::string_view statement, const std::st
   const char* position = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
   const std::string code = state ? state : "";
   const std::string message = primary ? primary : trimmed(PQresultErrorMessage(res));
-  if (position && *position) throw parse_error_at(statement, message, std::strtol(position, nullptr, 10));
+  if (position && *position) {
+    // 22023: the server's code for an option's bad value (server/sqlstate.cpp).
+    const auto cause = code == "22023" ? cartridgedb::ParseError::Cause::Option : cartridgedb::ParseError::Cause::Syntax;
+    throw parse_error_at(statement, message, std::strtol(position, nullptr, 10), cause);
+  }
   if (code == "57014") throw cartridgedb::Cancelled(message);
   if (code == "42P01" || code == "42704") throw cartridgedb::NotFound(message);
   if (code == "42501") throw cartridgedb::PermissionDenied(message);

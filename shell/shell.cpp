@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "planner/language/lexer.h"
+#include "language/lexer.h"
 #include "shell/completer.h"
 #include "shell/interrupt.h"
 #include "shell/line_reader.h"

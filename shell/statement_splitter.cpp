@@ -1,7 +1,7 @@
 #include "shell/statement_splitter.h"
 
-#include "planner/language/lexer.h"
-#include "planner/language/parse_error.h"
+#include "language/lexer.h"
+#include "language/parse_error.h"
 
 namespace cdb::shell {
 

@@ -84,9 +84,15 @@ CARTRIDGEDB_ERROR(QuotaExceeded)
 // what(): "syntax error at 1:24: expected USING, found ';'".
 class ParseError : public InvalidArgument {
  public:
-  ParseError(const std::string& message, uint32_t line, uint32_t column, size_t offset, std::string excerpt)
+  // Which rule the statement broke: its grammar, or the type, range or name
+  // of an option's value (a server reports that one as a bad value, 22023).
+  enum class Cause { Syntax, Option };
+
+  ParseError(const std::string& message, uint32_t line, uint32_t column, size_t offset, std::string excerpt,
+             Cause cause = Cause::Syntax)
       : InvalidArgument(ErrorKind::Parse, message), line_(line), column_(column), offset_(offset),
-        excerpt_(std::move(excerpt)) {}
+        excerpt_(std::move(excerpt)), cause_(cause) {}
+  Cause cause() const { return cause_; }
   uint32_t line() const { return line_; }      // 1-based
   uint32_t column() const { return column_; }  // 1-based, in characters
   size_t offset() const { return offset_; }    // bytes into the executed text
@@ -97,6 +103,7 @@ class ParseError : public InvalidArgument {
   uint32_t line_, column_;
   size_t offset_;
   std::string excerpt_;
+  Cause cause_;
 };
 
 // ---- opening ------------------------------------------------------------------

@@ -6,8 +6,8 @@
 
 #include "common/error.h"
 #include "engine/tokenizer/tokenizer.h"
-#include "planner/job_table.h"
-#include "planner/residency/residency_manager.h"
+#include "jobs/job_table.h"
+#include "residency/residency_manager.h"
 #include "storage/store.h"
 
 namespace cdb {

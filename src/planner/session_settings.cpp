@@ -3,8 +3,8 @@
 #include <array>
 
 #include "common/error.h"
-#include "planner/language/options.h"
-#include "planner/language/parse_error.h"
+#include "language/options.h"
+#include "language/parse_error.h"
 
 namespace cdb {
 
@@ -55,7 +55,7 @@ void SessionSettings::set(const lang::Option& setting) {
     std::string allowed;
     for (auto k : kAskKeys) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
     throw ParseError(setting.key_pos, "unknown setting '" + setting.key + "'; settings are " + allowed,
-                     "invalid setting");
+                     ParseErrorKind::Setting);
   }
   lang::Options o;
   o.add(setting);

@@ -36,10 +36,10 @@ ErrorInfo describe_current_exception(std::string_view query, size_t statement_of
   try {
     throw;
   } catch (const cartridgedb::ParseError& p) {
-    e.code = sqlstate::kSyntaxError;
     // Errors in option values are not syntax errors: a driver should see
     // the class of a bad value.
-    if (std::string_view(p.what()).rfind("invalid option", 0) == 0) e.code = sqlstate::kInvalidParameterValue;
+    e.code = p.cause() == cartridgedb::ParseError::Cause::Option ? sqlstate::kInvalidParameterValue
+                                                                 : sqlstate::kSyntaxError;
     e.message = p.what();
     // With the query at hand the client draws the caret from the position
     // (as psql's "LINE 1:" does); without it, the excerpt is the detail.

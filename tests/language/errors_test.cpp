@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "planner/language/parse_error.h"
-#include "planner/language/parser.h"
+#include "language/parse_error.h"
+#include "language/parser.h"
 
 using namespace cdb::lang;
 
@@ -106,6 +106,7 @@ TEST_P(InvalidStatement, FailsAtTheExactPosition) {
     EXPECT_EQ(e.line(), c.line) << c.script;
     EXPECT_EQ(e.column(), c.column) << c.script;
     EXPECT_EQ(e.offset(), c.offset) << c.script;
+    EXPECT_EQ(e.kind(), cdb::ParseErrorKind::Syntax) << c.script;
     EXPECT_EQ(std::string(e.what()), "syntax error at " + std::to_string(c.line) + ":" +
                                          std::to_string(c.column) + ": " + c.detail);
   }

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "planner/language/keywords.h"
-#include "planner/language/lexer.h"
-#include "planner/language/parse_error.h"
+#include "language/keywords.h"
+#include "language/lexer.h"
+#include "language/parse_error.h"
 
 using namespace cdb::lang;
 

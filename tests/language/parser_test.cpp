@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "planner/language/parse_error.h"
-#include "planner/language/parser.h"
+#include "language/parse_error.h"
+#include "language/parser.h"
 
 using namespace cdb::lang;
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "planner/language/parser.h"
-#include "planner/language/printer.h"
+#include "language/parser.h"
+#include "language/printer.h"
 
 using namespace cdb::lang;
 

@@ -1,6 +1,6 @@
 // ResidencyManager on CPU: hits, misses and LRU eviction, in-use and pinned
 // Cartridges, budgets, composition, concurrency, forget().
-#include "planner/residency/residency_manager.h"
+#include "residency/residency_manager.h"
 
 #include <atomic>
 #include <chrono>

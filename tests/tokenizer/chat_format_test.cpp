@@ -9,6 +9,7 @@
 #include "common/models_dir.h"
 #include "engine/tokenizer/chat_format.h"
 #include "tokenizer/js_reference.h"
+#include "support/temp_dir.h"
 
 namespace cdb {
 namespace {
@@ -90,8 +91,8 @@ TEST(ChatFormat, Detection) {
   EXPECT_EQ(detect_chat_format(test::hf_model_dir("qwen3")), ChatFormat::ChatML);
   EXPECT_EQ(detect_chat_format(model_file("stories260K/tok512.bin")), ChatFormat::Plain);
   EXPECT_EQ(detect_chat_format(model_file("stories260K")), ChatFormat::Plain);
-  auto dir = std::filesystem::temp_directory_path() / ("cdb_chat_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  test::TempDir tmp("chat");
+  auto dir = tmp.path();
   std::ofstream(dir / "config.json") << R"({"model_type": "qwen2"})";
   EXPECT_EQ(detect_chat_format(dir), ChatFormat::ChatML);
   std::ofstream(dir / "config.json") << R"({"model_type": "llama"})";

@@ -10,6 +10,7 @@
 #include "engine/tokenizer/stream_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tokenizer/js_reference.h"
+#include "support/temp_dir.h"
 
 namespace cdb {
 namespace {
@@ -153,8 +154,8 @@ TEST(HfBpeTokenizer, Qwen3SpecialIdsAndConfig) {
 }
 
 TEST(HfBpeTokenizer, MalformedFilesNameTheFile) {
-  auto dir = std::filesystem::temp_directory_path() / ("cdb_tok_bad_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  test::TempDir tmp("tok_bad");
+  auto dir = tmp.path();
   auto file = dir / "tokenizer.json";
   std::ofstream(file) << "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}";
   try {

@@ -9,6 +9,7 @@
 #include "common/models_dir.h"
 #include "engine/tokenizer/stream_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "support/temp_dir.h"
 
 namespace cdb {
 namespace {
@@ -91,7 +92,8 @@ TEST(Llama2cTokenizer, PrintablePieceMatchesSafePrintf) {
 TEST(Llama2cTokenizer, RejectsTruncatedFiles) {
   std::ifstream in(model_file("stories260K/tok512.bin"), std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto path = std::filesystem::temp_directory_path() / ("cdb_tok512_cut_" + std::to_string(getpid()) + ".bin");
+  test::TempDir tmp("tok512_cut");
+  auto path = tmp.path() / "tok512_cut.bin";
   std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() - 3);
   try {
     load_tokenizer(path);

@@ -9,6 +9,7 @@
 #include "engine/tokenizer/stream_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "support/sentencepiece_model.h"
+#include "support/temp_dir.h"
 
 namespace cdb {
 namespace {
@@ -73,7 +74,8 @@ TEST(SentencePieceTokenizer, RoundTrips) {
 }
 
 TEST(SentencePieceTokenizer, CorruptModelIsReported) {
-  auto path = std::filesystem::temp_directory_path() / ("cdb_bad_" + std::to_string(getpid()) + ".model");
+  test::TempDir tmp("bad_model");
+  auto path = tmp.path() / "bad.model";
   std::ofstream(path, std::ios::binary) << "not a protobuf";
   try {
     load_tokenizer(path);

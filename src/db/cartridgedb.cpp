@@ -1,0 +1,205 @@
+// The public API (include/cartridgedb/cartridgedb.h) over cdb::Database and
+// cdb::Executor: opens, executes, and turns cdb's errors into the public
+// ones at this one boundary.
+#include "cartridgedb/cartridgedb.h"
+
+#include <exception>
+#include <mutex>
+
+#include "common/error.h"
+#include "db/database.h"
+#include "db/executor.h"
+#include "language/parse_error.h"
+#include "language/parser.h"
+
+namespace cartridgedb {
+
+namespace {
+
+[[noreturn]] void rethrow_public(std::string_view source) {
+  try {
+    throw;
+  } catch (const Error&) {
+    throw;
+  } catch (const cdb::ParseError& e) {
+    throw ParseError(e.what(), e.line(), e.column(), e.offset(), cdb::lang::caret_excerpt(source, e.offset()),
+                     e.kind() == cdb::ParseErrorKind::Option ? ParseError::Cause::Option : ParseError::Cause::Syntax);
+  } catch (const cdb::InvalidArgument& e) {
+    throw InvalidArgument(e.what());
+  } catch (const cdb::NotFound& e) {
+    throw NotFound(e.what());
+  } catch (const cdb::CorruptData& e) {
+    throw CorruptData(e.what());
+  } catch (const cdb::Unsupported& e) {
+    throw Unsupported(e.what());
+  } catch (const cdb::IoError& e) {
+    throw IoError(e.what());
+  } catch (const cdb::ResourceExhausted& e) {
+    throw ResourceExhausted(e.what());
+  } catch (const cdb::Cancelled& e) {
+    throw Cancelled(e.what());
+  } catch (const cdb::PermissionDenied& e) {
+    throw PermissionDenied(e.what());
+  } catch (const cdb::LimitExceeded& e) {
+    throw LimitExceeded(e.what());
+  } catch (const cdb::QuotaExceeded& e) {
+    throw QuotaExceeded(e.what());
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::Internal, e.what());
+  }
+}
+
+Result to_public(cdb::QueryResult&& r) {
+  Result out;
+  out.statement = std::move(r.statement);
+  out.columns = std::move(r.columns);
+  out.rows = std::move(r.rows);
+  out.text = std::move(r.text);
+  return out;
+}
+
+cdb::ExecCallbacks to_internal(const Callbacks& cb) {
+  cdb::ExecCallbacks out;
+  out.on_token = cb.on_token;
+  out.is_cancelled = cb.is_cancelled;
+  if (cb.on_progress)
+    out.on_progress = [f = cb.on_progress](const cdb::JobProgress& p) {
+      Progress q;
+      q.job = p.job;
+      q.state = p.state;
+      q.phase = p.phase;
+      q.fraction = p.fraction;
+      q.step = p.step;
+      q.total_steps = p.total_steps;
+      q.loss = p.loss;
+      q.tokens_per_s = p.tokens_per_s;
+      q.eta_s = p.eta_s;
+      q.checkpointed = p.checkpointed;
+      q.message = p.message;
+      f(q);
+    };
+  return out;
+}
+
+// The public defaults are what the server gives users whose entry sets no
+// quota; the planner's are the same numbers, for its own callers.
+static_assert(Quotas{}.queued_jobs == cdb::Quotas{}.queued_jobs &&
+                  Quotas{}.steps_per_job == cdb::Quotas{}.steps_per_job && Quotas{}.corpora == cdb::Quotas{}.corpora &&
+                  Quotas{}.bytes_stored == cdb::Quotas{}.bytes_stored,
+              "cartridgedb::Quotas and cdb::Quotas must have the same defaults");
+
+cdb::SessionIdentity to_internal(const SessionIdentity& id) {
+  cdb::SessionIdentity out;
+  out.user = id.user;
+  out.superuser = id.superuser;
+  out.quotas = {id.quotas.queued_jobs, id.quotas.steps_per_job, id.quotas.corpora, id.quotas.bytes_stored};
+  out.confine_server_files = id.confine_server_files;
+  out.load_root = id.load_root;
+  return out;
+}
+
+}  // namespace
+
+const std::string& Result::at(size_t row, std::string_view column) const {
+  for (size_t c = 0; c < columns.size(); ++c)
+    if (columns[c] == column) {
+      if (row >= rows.size()) throw NotFound(statement + ": no row " + std::to_string(row));
+      return rows[row][c];
+    }
+  throw NotFound(statement + ": no column '" + std::string(column) + "'");
+}
+
+struct Session::Impl {
+  explicit Impl(cdb::Database& db, cdb::SessionIdentity identity = {}) : exec(db, std::move(identity)) {}
+  cdb::Executor exec;  // holds the session's SET values
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+Result Session::execute(std::string_view statement, const Callbacks& callbacks) {
+  try {
+    cdb::lang::Statement s = cdb::lang::parse_statement(statement);
+    return to_public(impl_->exec.execute(s, to_internal(callbacks)));
+  } catch (...) {
+    rethrow_public(statement);
+  }
+}
+
+std::vector<Result> Session::execute_script(std::string_view script, const Callbacks& callbacks) {
+  try {
+    std::vector<Result> out;
+    for (const auto& s : cdb::lang::parse_script(script)) {
+      out.push_back(to_public(impl_->exec.execute(s, to_internal(callbacks))));
+      if (callbacks.on_result) callbacks.on_result(out.back());
+    }
+    return out;
+  } catch (...) {
+    rethrow_public(script);
+  }
+}
+
+std::vector<std::string> Session::columns(std::string_view statement) {
+  try {
+    return impl_->exec.columns(cdb::lang::parse_statement(statement));
+  } catch (...) {
+    rethrow_public(statement);
+  }
+}
+
+struct Database::Impl {
+  std::string dir;
+  std::unique_ptr<cdb::Database> db;
+  std::unique_ptr<Session> session;  // the handle's own, for execute()
+};
+
+Database::Database(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Database::~Database() = default;
+
+std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptions& options) {
+  try {
+    auto impl = std::make_unique<Impl>();
+    impl->dir = dir;
+    cdb::DatabaseOptions o;
+    o.model_path = options.model_path;
+    o.tokenizer_path = options.tokenizer_path;
+    o.device = options.device;
+    o.memory_budget_bytes = options.memory_budget_bytes;
+    o.kv_budget_bytes = options.kv_budget_bytes;
+    o.workers = options.worker_threads;
+    o.start_workers = options.start_workers;
+    o.create_if_missing = options.create_if_missing;
+    impl->db = std::make_unique<cdb::Database>(dir, o);
+    impl->session.reset(new Session(std::make_unique<Session::Impl>(*impl->db)));
+    return std::unique_ptr<Database>(new Database(std::move(impl)));
+  } catch (...) {
+    rethrow_public(dir);
+  }
+}
+
+Result Database::execute(std::string_view statement, const Callbacks& callbacks) {
+  return impl_->session->execute(statement, callbacks);
+}
+
+std::vector<Result> Database::execute_script(std::string_view script, const Callbacks& callbacks) {
+  return impl_->session->execute_script(script, callbacks);
+}
+
+std::unique_ptr<Session> Database::new_session() {
+  return std::unique_ptr<Session>(new Session(std::make_unique<Session::Impl>(*impl_->db)));
+}
+
+std::unique_ptr<Session> Database::new_session(const SessionIdentity& identity) {
+  try {
+    return std::unique_ptr<Session>(new Session(std::make_unique<Session::Impl>(*impl_->db, to_internal(identity))));
+  } catch (...) {
+    rethrow_public(identity.user);
+  }
+}
+
+const std::string& Database::dir() const { return impl_->dir; }
+std::string Database::model_fingerprint() const { return impl_->db->model_fingerprint(); }
+
+const char* version() { return "0.1.0"; }
+
+}  // namespace cartridgedb

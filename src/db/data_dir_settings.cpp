@@ -1,0 +1,51 @@
+#include "db/data_dir_settings.h"
+
+#include <mutex>
+
+#include "storage/catalog.h"
+#include "storage/sqlite_db.h"
+
+namespace cdb {
+
+std::optional<std::string> DataDirSettings::get(std::string_view key) const {
+  std::lock_guard lock(catalog_.mutex());
+  Statement q(catalog_.db(), "SELECT value FROM settings WHERE key = ?");
+  if (!q.bind_all(key).step()) return std::nullopt;
+  return q.text(0);
+}
+
+void DataDirSettings::set(std::string_view key, std::string_view value) {
+  std::lock_guard lock(catalog_.mutex());
+  Statement(catalog_.db(),
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
+      .bind_all(key, value)
+      .run();
+}
+
+void DataDirSettings::pin(int64_t corpus_id) {
+  std::lock_guard lock(catalog_.mutex());
+  Statement(catalog_.db(), "INSERT OR IGNORE INTO pins (corpus_id) VALUES (?)").bind_all(corpus_id).run();
+}
+
+bool DataDirSettings::unpin(int64_t corpus_id) {
+  std::lock_guard lock(catalog_.mutex());
+  Statement(catalog_.db(), "DELETE FROM pins WHERE corpus_id = ?").bind_all(corpus_id).run();
+  return catalog_.db().changes() > 0;
+}
+
+std::vector<int64_t> DataDirSettings::pinned() const {
+  std::lock_guard lock(catalog_.mutex());
+  Statement q(catalog_.db(), "SELECT corpus_id FROM pins ORDER BY corpus_id");
+  std::vector<int64_t> out;
+  while (q.step()) out.push_back(q.int64(0));
+  return out;
+}
+
+bool DataDirSettings::is_pinned(int64_t corpus_id) const {
+  std::lock_guard lock(catalog_.mutex());
+  Statement q(catalog_.db(), "SELECT 1 FROM pins WHERE corpus_id = ?");
+  return q.bind_all(corpus_id).step();
+}
+
+}  // namespace cdb

@@ -1,0 +1,221 @@
+#include "scheduler/scheduler.h"
+#include "db/database.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "common/error.h"
+#include "engine/fingerprint.h"
+#include "engine/load_model.h"
+#include "engine/model_locator.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "engine/transformer.h"
+#include "jobs/corpus_options.h"
+#include "residency/residency_manager.h"
+#include "jobs/train_params.h"
+#include "jobs/training_job.h"
+#include "storage/blob_store.h"
+#include "storage/sqlite_db.h"
+#include "storage/store.h"
+
+namespace cdb {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The tokenizer of a model when none is named: a model directory holds its
+// own; beside a single-file (llama2.c) model, a tokenizer file or a unique
+// tok*.bin.
+fs::path find_tokenizer(const fs::path& model) {
+  if (fs::is_directory(model)) return model;
+  const fs::path dir = model.parent_path().empty() ? fs::path(".") : model.parent_path();
+  for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"})
+    if (fs::exists(dir / name)) return dir / name;
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (e.path() != model && n.rfind("tok", 0) == 0 && e.path().extension() == ".bin") found.push_back(e.path());
+  }
+  if (found.size() == 1) return found.front();
+  throw InvalidArgument("no tokenizer found beside the model " + model.string() +
+                        "; give the tokenizer path (e.g. tok512.bin) when opening the database");
+}
+
+}  // namespace
+
+Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(dir), options_(options) {
+  std::error_code ec;
+  if (!fs::exists(dir_ / "catalog.sqlite", ec) && !options.create_if_missing)
+    throw NotFound("no database in " + dir_.string() + " (catalog.sqlite is missing)");
+  StoreOptions so;
+  so.create_if_missing = options.create_if_missing;
+  fs::create_directories(dir_, ec);
+  store_ = std::make_unique<Store>(dir_, so);
+  fs::create_directories(dir_ / "scratch", ec);
+  try {
+    scratch_ = std::make_unique<BlobStore>(dir_ / "scratch");
+  } catch (const CorruptData& e) {
+    // scratch/ holds only what jobs make again (synthesized conversations,
+    // checkpoints; docs/storage-format.md): a damaged one is started afresh,
+    // never a reason to refuse the directory. Its jobs restart from step 0.
+    std::fprintf(stderr, "cartridgedb: %s/scratch is damaged (%s); starting it afresh\n", dir_.c_str(), e.what());
+    fs::remove_all(dir_ / "scratch", ec);
+    fs::create_directories(dir_ / "scratch", ec);
+    scratch_ = std::make_unique<BlobStore>(dir_ / "scratch");
+  }
+  settings_ = std::make_unique<DataDirSettings>(store_->catalog());
+
+  // The model: given, else the one the directory was created with.
+  auto recorded_model = settings_->get("model_path");
+  auto recorded_tok = settings_->get("tokenizer_path");
+  if (!options.model_path.empty()) {
+    model_path_ = fs::absolute(locate_model(options.model_path.string()));
+  } else if (recorded_model) {
+    model_path_ = *recorded_model;
+  } else {
+    throw InvalidArgument("database " + dir_.string() +
+                          " has no model recorded yet; give a model path (a llama2.c .bin file or a Hugging Face "
+                          "model directory) the first time it is opened");
+  }
+  if (!options.tokenizer_path.empty()) tokenizer_path_ = fs::absolute(options.tokenizer_path);
+  else if (options.model_path.empty() && recorded_tok) tokenizer_path_ = *recorded_tok;
+  else tokenizer_path_ = find_tokenizer(model_path_);
+  if (!fs::exists(model_path_))
+    throw NotFound("model " + model_path_.string() + (options.model_path.empty() ? " (recorded in " + dir_.string() + ")" : "") +
+                   " does not exist; open the database with the model's current path");
+
+  loaded_ = std::make_unique<LoadedModel>(load_model(model_path_));
+  tokenizer_ = load_tokenizer(tokenizer_path_);
+  format_ = detect_chat_format(model_path_);
+  fingerprint_ = cdb::model_fingerprint(*loaded_, tokenizer_->fingerprint());
+  if (!recorded_model) {
+    settings_->set("model_path", model_path_.string());
+    settings_->set("tokenizer_path", tokenizer_path_.string());
+    settings_->set("model_fingerprint", fingerprint_);
+  }
+  const at::Device device(options.device);
+  // bf16 on accelerators (half the memory traffic of decode), fp32 on CPUs
+  // (whose bf16 matrix products are slow).
+  const at::ScalarType dtype = device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  model_ = std::make_unique<Transformer>(*loaded_, device, dtype);
+  train_model_ = std::make_unique<Transformer>(*loaded_, device);
+  SchedulerOptions sched;
+  if (options.kv_budget_bytes > 0) sched.kv_budget_bytes = options.kv_budget_bytes;
+  scheduler_ = std::make_unique<Scheduler>(*model_, sched);
+
+  ResidencyOptions ro;
+  ro.device = device;
+  ro.dtype = dtype;  // resident in the query model's dtype: decode reads them without converting
+  ro.device_budget_bytes = options.memory_budget_bytes;
+  residency_ = std::make_unique<ResidencyManager>(*store_, ro);
+  for (int64_t corpus : settings_->pinned()) {
+    if (auto c = planner().newest_cartridge(corpus)) residency_->pin(c->id);
+  }
+
+  jobs_ = std::make_unique<JobRunner>(
+      store_->catalog(), [this](const JobRow& job, JobControl& control) { return run_job(job, control); },
+      options.workers);
+  jobs_->set_discard([this](int64_t job) { TrainingJob::erase_scratch(*scratch_, job); });
+  if (options.start_workers) jobs_->start();
+}
+
+Database::~Database() {
+  if (jobs_) jobs_->stop();
+}
+
+AskPlanner Database::planner() const {
+  return AskPlanner(*store_, *residency_, *tokenizer_, format_, model_->config().max_seq_len, fingerprint_);
+}
+
+int64_t Database::run_job(const JobRow& job, JobControl& control) {
+  std::lock_guard lock(train_mu_);
+  TrainingContext ctx{*store_, *scratch_, *train_model_, *tokenizer_, format_, fingerprint_};
+  int64_t id = TrainingJob(ctx, job, control).run();
+  if (job.corpus_id) collect_versions(*job.corpus_id);
+  return id;
+}
+
+int64_t Database::maybe_auto_train(int64_t corpus_id) {
+  std::optional<CorpusRow> corpus;
+  for (auto& c : store_->catalog().list_corpora())
+    if (c.id == corpus_id) corpus = c;
+  if (!corpus) return 0;
+  const CorpusOptions o = CorpusOptions::from_json(corpus->options, corpus->description);
+  if (!o.auto_train) return 0;
+  if (!store_->catalog().latest_version(corpus_id) || store_->catalog().list_documents(corpus_id).empty()) return 0;
+  TrainParams p;
+  p.auto_queued = true;
+  if (o.train_steps > 0) p.steps = o.train_steps;
+  if (o.train_conversations > 0) p.conversations = o.train_conversations;
+  JobRow r = jobs_->table().create_superseding(corpus_id, p.to_json(), unix_ms_now() + o.debounce_ms);
+  jobs_->notify();
+  return r.id;
+}
+
+void Database::collect_versions(int64_t corpus_id) {
+  std::optional<CorpusRow> corpus;
+  for (auto& c : store_->catalog().list_corpora())
+    if (c.id == corpus_id) corpus = c;
+  if (!corpus) return;
+  const CorpusOptions o = CorpusOptions::from_json(corpus->options, corpus->description);
+  std::vector<CartridgeRow> mine;
+  for (auto& c : store_->catalog().list_cartridges(corpus_id))
+    if (c.status == "ready" && c.model_fingerprint == fingerprint_) mine.push_back(std::move(c));
+  std::sort(mine.begin(), mine.end(), [](const CartridgeRow& a, const CartridgeRow& b) { return a.id > b.id; });
+  if (!mine.empty() && settings_->is_pinned(corpus_id)) {
+    residency_->pin(mine.front().id);
+    for (size_t i = 1; i < mine.size(); ++i) residency_->unpin(mine[i].id);
+  }
+  for (size_t i = static_cast<size_t>(o.keep_versions); i < mine.size(); ++i) {
+    // The cache first, so that no new query gets it; queries running with it
+    // hold their CartridgeRef and finish with the version they started with.
+    residency_->forget(mine[i].id);
+    store_->remove_cartridge(mine[i].id);
+  }
+}
+
+int64_t Database::pin(int64_t corpus_id) {
+  settings_->pin(corpus_id);
+  auto c = planner().newest_cartridge(corpus_id);
+  if (!c) return 0;
+  residency_->pin(c->id);
+  return c->id;
+}
+
+void Database::unpin(int64_t corpus_id) {
+  settings_->unpin(corpus_id);
+  for (auto& c : store_->catalog().list_cartridges(corpus_id)) residency_->unpin(c.id);
+}
+
+void Database::drop_corpus(const std::string& name) {
+  Catalog& cat = store_->catalog();
+  const CorpusRow c = cat.corpus(name);
+  jobs_->cancel_corpus(c.id);
+  for (auto& row : cat.list_cartridges(c.id)) {
+    residency_->forget(row.id);
+    store_->remove_cartridge(row.id);
+  }
+  // The row goes first (documents, versions, tokens cascade with it); the
+  // blobs they named are deleted right after, and any left by a crash in
+  // between are collected at the next open (the Store's protocol).
+  std::set<std::string> before, after;
+  for (const auto& r : cat.blob_references()) before.insert(r.blob_key);
+  {
+    Catalog::Transaction tx(cat);
+    Statement(cat.db(), "DELETE FROM pins WHERE corpus_id = ?").bind_all(c.id).run();
+    Statement(cat.db(), "DELETE FROM corpora WHERE id = ?").bind_all(c.id).run();
+    tx.commit();
+  }
+  for (const auto& r : cat.blob_references()) after.insert(r.blob_key);
+  store_->blobs().write([&](BlobStore::WriteTxn& w) {
+    for (const auto& k : before)
+      if (!after.count(k)) w.erase(k);
+  });
+}
+
+}  // namespace cdb

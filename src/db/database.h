@@ -1,0 +1,107 @@
+// Database: one open data directory and everything that serves it: the
+// Store (<dir>/blobs + <dir>/catalog.sqlite), the model and tokenizer, the
+// Cartridge residency cache, the job runner with its scratch store
+// (<dir>/scratch), and the directory's settings.
+//
+// The directory records the model it was created with (model_path,
+// tokenizer_path, model_fingerprint in the settings table); a later open
+// without a model path uses that. Cartridges are keyed by the fingerprint of
+// the model that trained them, so a directory opened with another model
+// never serves them (it trains its own).
+//
+// Thread-safety: statements may run from several threads (each with its own
+// Executor); their questions join one continuous batch (the Scheduler, on
+// the query model), while training jobs run on their own threads with their
+// own Transformer (the weights are shared, read-only).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "engine/tokenizer/chat_format.h"
+#include "planner/ask_planner.h"
+#include "db/data_dir_settings.h"
+#include "jobs/job_runner.h"
+
+namespace cdb {
+
+class BlobStore;
+class ResidencyManager;
+class Scheduler;
+class Store;
+class Tokenizer;
+class Transformer;
+struct LoadedModel;
+
+struct DatabaseOptions {
+  std::filesystem::path model_path;      // empty: the one recorded in the directory
+  std::filesystem::path tokenizer_path;  // empty: recorded, or found beside the model
+  std::string device = "cpu";            // "cpu", "cuda", "cuda:1"
+  int64_t memory_budget_bytes = 0;       // Cartridge cache on the device; 0: the residency default
+  int64_t kv_budget_bytes = 0;           // KV of running questions (all slots); 0: the scheduler default
+  int workers = 1;                       // training threads
+  bool start_workers = true;             // false: jobs stay queued (tools that only read)
+  bool create_if_missing = true;
+};
+
+class Database {
+ public:
+  Database(const std::filesystem::path& dir, const DatabaseOptions& options = {});
+  ~Database();  // stops the workers: running jobs go back to the queue
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  Store& store() { return *store_; }
+  ResidencyManager& residency() { return *residency_; }
+  JobRunner& jobs() { return *jobs_; }
+  BlobStore& scratch() { return *scratch_; }  // jobs' datasets and checkpoints
+  DataDirSettings& settings() { return *settings_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  Transformer& model() { return *model_; }
+  Scheduler& scheduler() { return *scheduler_; }
+  ChatFormat chat_format() const { return format_; }
+  const std::string& model_fingerprint() const { return fingerprint_; }
+  const std::filesystem::path& model_path() const { return model_path_; }
+  const std::filesystem::path& tokenizer_path() const { return tokenizer_path_; }
+  AskPlanner planner() const;
+
+  // After document changes: queues a debounced training job when the corpus
+  // has auto_train (superseding its queued auto job). Returns its id or 0.
+  int64_t maybe_auto_train(int64_t corpus_id);
+  // Keeps the newest keep_versions ready Cartridges of a corpus for the
+  // loaded model and removes the rest (cache first, then store); moves the
+  // pin to the newest. Called when a job commits a new version.
+  void collect_versions(int64_t corpus_id);
+  // PIN / UNPIN: recorded in the directory and applied to the cache.
+  // Returns the id of the Cartridge now pinned (0: none yet).
+  int64_t pin(int64_t corpus_id);
+  void unpin(int64_t corpus_id);
+  // DROP CORPUS: cancels its jobs, removes its Cartridges and the corpus.
+  void drop_corpus(const std::string& name);
+
+ private:
+  int64_t run_job(const JobRow& job, JobControl& control);
+
+  std::filesystem::path dir_;
+  DatabaseOptions options_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<BlobStore> scratch_;
+  std::unique_ptr<DataDirSettings> settings_;
+  std::filesystem::path model_path_, tokenizer_path_;
+  std::unique_ptr<LoadedModel> loaded_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  ChatFormat format_ = ChatFormat::Plain;
+  std::string fingerprint_;
+  std::unique_ptr<Transformer> model_;         // queries
+  std::unique_ptr<Scheduler> scheduler_;       // batches them on model_ (destroyed first)
+  std::unique_ptr<Transformer> train_model_;   // the worker's (one worker at a time uses it)
+  std::mutex train_mu_;
+  std::unique_ptr<ResidencyManager> residency_;
+  std::unique_ptr<JobRunner> jobs_;
+};
+
+}  // namespace cdb

@@ -1,0 +1,70 @@
+// The query engine's access to the jobs table beyond Catalog's generic job
+// CRUD: claiming the next runnable job, the debounce (not_before_ms), the
+// supersede rule of auto_train, progress numbers and the produced Cartridge.
+// Every method is one SQL transaction, so a crash leaves each job in one of
+// its states.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "jobs/job_progress.h"
+#include "storage/catalog.h"
+
+namespace cdb {
+
+struct JobDetails {
+  JobRow row;
+  std::optional<int64_t> corpus_version;
+  int64_t not_before_ms = 0;
+  int64_t step = 0, total_steps = 0;
+  std::optional<double> loss;
+  double tokens_per_s = 0, eta_s = 0;
+  std::optional<int64_t> cartridge_id;
+};
+
+int64_t unix_ms_now();
+
+class JobTable {
+ public:
+  explicit JobTable(Catalog& catalog) : catalog_(catalog) {}
+
+  std::optional<JobDetails> find(int64_t id) const;
+  std::vector<JobDetails> list() const;
+
+  // A queued training job for `corpus_id` that may start at not_before_ms.
+  JobRow create(int64_t corpus_id, std::string_view params_json, int64_t not_before_ms);
+  // TRAIN: at most one queued job per corpus and parameter set. When a job
+  // of `corpus_id` with equal params (as JSON values) is still queued, not
+  // yet running, it is returned (*reused true) instead of a new one; it
+  // trains the corpus's latest version when it starts, as every job does.
+  // One transaction, so two TRAINs at once queue one job. `admit` runs in
+  // that transaction only when a new job would be queued (a quota check: a
+  // TRAIN that joins a queued job adds no work); what it throws queues none.
+  JobRow create_or_reuse(int64_t corpus_id, std::string_view params_json, bool* reused,
+                         const std::function<void()>& admit = {});
+  // auto_train: cancels every queued job of the corpus whose params say
+  // "auto": true (error "superseded by job N") and queues the new one, in
+  // one transaction. Returns the new job.
+  JobRow create_superseding(int64_t corpus_id, std::string_view params_json, int64_t not_before_ms);
+
+  // The oldest queued job whose not_before_ms has passed, now running; or
+  // none, with *next_ms the earliest not_before_ms still ahead (0: none).
+  std::optional<JobRow> claim_next(int64_t now_ms, int64_t* next_ms);
+  // Jobs left running by a process that died: queued again (at open).
+  int requeue_running();
+  // A running job given back on shutdown: queued again, not counted failed.
+  void requeue(int64_t id, std::string_view message);
+
+  void set_version(int64_t id, int64_t corpus_version);
+  void set_progress(const JobProgress& p);
+  void set_cartridge(int64_t id, int64_t cartridge_id);
+
+ private:
+  Catalog& catalog_;
+};
+
+}  // namespace cdb

@@ -1,0 +1,389 @@
+#include "residency/residency_manager.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "common/error.h"
+#include "residency/cartridge_layout.h"
+#include "residency/cartridge_loader.h"
+
+namespace cdb {
+
+namespace {
+
+// One device entry. Lives in State::device while cached; leaves it when
+// evicted or forgotten. A forgotten entry still in use (or still loading)
+// keeps its bytes counted until its last user leaves.
+struct Entry {
+  std::vector<int64_t> ids;
+  int64_t bytes = 0;
+  bool loading = true;
+  bool counted = true;  // its bytes are in State::device_bytes
+  bool doomed = false;  // out of the map: free the bytes when unused
+  int64_t refs = 0;
+  uint64_t last_used = 0;
+  std::shared_ptr<const ResidentCartridge> value;
+};
+
+// A decompressed host copy of one stored Cartridge (CUDA: pinned).
+struct HostEntry {
+  std::shared_ptr<const Cartridge> tensors;
+  int64_t bytes = 0;
+  uint64_t last_used = 0;
+};
+
+// Bytes moved over seconds spent, summed over loads.
+struct Rate {
+  double bytes = 0;
+  double seconds = 0;
+  void add(double b, double s) {
+    bytes += b;
+    seconds += s;
+  }
+  double gbps(double fallback) const { return seconds > 0 && bytes > 0 ? bytes / seconds / 1e9 : fallback; }
+};
+
+constexpr double kDefaultDiskGbps = 1.0;   // zstd-1 decode of bf16 KV, one thread, is about this
+constexpr double kDefaultHostGbps = 10.0;  // a pinned host-to-device copy over PCIe is about this
+
+std::string mib(int64_t bytes) {
+  return std::to_string(bytes) + " bytes (" + std::to_string(bytes / (1024.0 * 1024.0)) + " MiB)";
+}
+
+std::string ids_text(const std::vector<int64_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "+" : "") + std::to_string(ids[i]);
+  return (ids.size() == 1 ? "cartridge " : "composition ") + s;
+}
+
+}  // namespace
+
+struct ResidencyManager::State {
+  State(Store& s, ResidencyOptions o) : store(s), options(o.resolved()), loader(s, options.device) {}
+
+  Store& store;
+  const ResidencyOptions options;
+  const CartridgeLoader loader;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;  // an entry finished loading, was released, or room was freed
+  std::map<std::vector<int64_t>, std::shared_ptr<Entry>> device;
+  std::map<int64_t, HostEntry> host;
+  std::set<int64_t> pinned;
+  int64_t device_bytes = 0;
+  int64_t host_bytes = 0;
+  uint64_t clock = 0;  // LRU time: bumped on every use
+  TierStats device_stats, host_stats;
+  int64_t disk_loads = 0;
+  Rate disk_rate, host_rate;
+
+  bool host_tier_on() const { return options.host_budget_bytes > 0; }
+
+  bool is_pinned(const Entry& e) const { return e.ids.size() == 1 && pinned.count(e.ids.front()) > 0; }
+
+  int64_t pinned_bytes_locked() const {
+    int64_t n = 0;
+    for (const auto& [ids, e] : device)
+      if (is_pinned(*e)) n += e->bytes;
+    return n;
+  }
+
+  void uncount_locked(Entry& e) {
+    if (!e.counted) return;
+    device_bytes -= e.bytes;
+    e.counted = false;
+  }
+
+  // Evicts LRU entries until `need` more bytes fit; false when what is left
+  // is in use, pinned or loading.
+  bool make_room_locked(int64_t need) {
+    while (device_bytes + need > options.device_budget_bytes) {
+      auto victim = device.end();
+      for (auto it = device.begin(); it != device.end(); ++it) {
+        const Entry& e = *it->second;
+        if (e.loading || e.refs > 0 || is_pinned(e)) continue;
+        if (victim == device.end() || e.last_used < victim->second->last_used) victim = it;
+      }
+      if (victim == device.end()) return false;
+      uncount_locked(*victim->second);
+      device.erase(victim);
+      ++device_stats.evictions;
+    }
+    return true;
+  }
+
+  // Keeps a part read from disk in the host tier when it fits.
+  void keep_on_host_locked(int64_t id, std::shared_ptr<const Cartridge> tensors, int64_t bytes) {
+    if (bytes > options.host_budget_bytes || host.count(id) > 0) return;
+    while (host_bytes + bytes > options.host_budget_bytes) {
+      auto victim = std::min_element(host.begin(), host.end(), [](const auto& a, const auto& b) {
+        return a.second.last_used < b.second.last_used;
+      });
+      host_bytes -= victim->second.bytes;
+      host.erase(victim);
+      ++host_stats.evictions;
+    }
+    host[id] = HostEntry{std::move(tensors), bytes, ++clock};
+    host_bytes += bytes;
+  }
+
+  void release(const std::shared_ptr<Entry>& e) {
+    std::lock_guard lock(mu);
+    --e->refs;
+    if (e->refs == 0 && e->doomed) uncount_locked(*e);
+    cv.notify_all();
+  }
+
+  // A load that failed (or could not start): its reservation goes.
+  void abandon_locked(const std::shared_ptr<Entry>& e) {
+    if (auto it = device.find(e->ids); it != device.end() && it->second == e) device.erase(it);
+    e->loading = false;
+    e->doomed = true;
+    uncount_locked(*e);
+    cv.notify_all();
+  }
+
+  // What a CartridgeRef owns: the value, and the duty to release its entry
+  // (unless the manager is gone).
+  struct Lease {
+    std::shared_ptr<const ResidentCartridge> value;
+    std::shared_ptr<Entry> entry;
+    std::weak_ptr<State> state;
+    ~Lease() {
+      if (auto s = state.lock()) s->release(entry);
+    }
+  };
+
+  // Called with the mutex held. The ref must be dropped without it: its
+  // release locks the mutex.
+  static CartridgeRef make_ref_locked(const std::shared_ptr<State>& self, const std::shared_ptr<Entry>& e) {
+    auto lease = std::make_shared<Lease>();
+    lease->value = e->value;
+    lease->entry = e;
+    lease->state = self;
+    ++e->refs;
+    e->last_used = ++self->clock;
+    return CartridgeRef(lease, lease->value.get());
+  }
+};
+
+ResidencyManager::ResidencyManager(Store& store, ResidencyOptions options)
+    : state_(std::make_shared<State>(store, options)) {}
+
+ResidencyManager::~ResidencyManager() = default;
+
+const ResidencyOptions& ResidencyManager::options() const { return state_->options; }
+
+CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
+  State& s = *state_;
+  std::vector<int64_t> ids;
+  for (const auto& r : rows) {
+    if (std::find(ids.begin(), ids.end(), r.id) != ids.end())
+      throw InvalidArgument("cartridge " + std::to_string(r.id) + " appears twice in one composition");
+    ids.push_back(r.id);
+  }
+  CartridgeLayout layout = CartridgeLayout::of(rows);  // InvalidArgument for no rows
+  if (s.options.dtype) layout.resident_dtype = *s.options.dtype;
+  const int64_t need = layout.resident_bytes();
+  if (need > s.options.device_budget_bytes)
+    throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " on " + s.options.device.str() +
+                            ", more than the whole residency budget of " + mib(s.options.device_budget_bytes) +
+                            "; raise the budget or compose fewer Cartridges");
+  const auto deadline = std::chrono::steady_clock::now() + s.options.wait_timeout;
+
+  // Refs to device-resident parts read by the load. Declared before the lock
+  // so that they are dropped after it is released.
+  std::vector<CartridgeRef> parts_in_use;
+  std::vector<std::shared_ptr<const Cartridge>> host_in_use;
+  std::vector<LoadSource> sources;
+  std::shared_ptr<Entry> entry;
+  {
+    std::unique_lock lock(s.mu);
+    for (;;) {
+      if (auto it = s.device.find(ids); it != s.device.end()) {
+        std::shared_ptr<Entry> e = it->second;
+        if (!e->loading) {
+          ++s.device_stats.hits;
+          return State::make_ref_locked(state_, e);
+        }
+        // Another query is loading it: wait for that load, then look again
+        // (it is a hit, or the load failed and this one tries).
+        s.cv.wait(lock, [&] { return !e->loading; });
+        continue;
+      }
+      const int64_t pinned = s.pinned_bytes_locked();
+      if (need > s.options.device_budget_bytes - pinned)
+        throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " but the residency budget of " +
+                                mib(s.options.device_budget_bytes) + " has " + mib(pinned) +
+                                " pinned; unpin Cartridges or raise the budget");
+      if (s.make_room_locked(need)) break;
+      // Everything evictable is in use: wait for a release, unpin or forget.
+      // After the deadline, one last look (a hit, or room) before giving up.
+      if (s.cv.wait_until(lock, deadline) == std::cv_status::timeout && !s.device.count(ids) &&
+          !s.make_room_locked(need))
+        throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " but the residency budget of " +
+                                mib(s.options.device_budget_bytes) + " stayed full of Cartridges in use for " +
+                                std::to_string(s.options.wait_timeout.count()) +
+                                " ms; release Cartridges, run fewer queries at once or raise the budget");
+    }
+    // Reserve, then mark in flight.
+    entry = std::make_shared<Entry>();
+    entry->ids = ids;
+    entry->bytes = need;
+    entry->last_used = ++s.clock;
+    s.device.emplace(ids, entry);
+    s.device_bytes += need;
+    ++s.device_stats.misses;
+
+    try {
+      for (const CartridgeRow& row : rows) {
+        LoadSource src;
+        src.row = &row;
+        if (ids.size() > 1) {
+          auto it = s.device.find({row.id});
+          if (it != s.device.end() && !it->second->loading) {
+            parts_in_use.push_back(State::make_ref_locked(state_, it->second));
+            src.device = &parts_in_use.back()->cartridge();
+          }
+        }
+        if (src.device == nullptr && s.host_tier_on()) {
+          if (auto h = s.host.find(row.id); h != s.host.end()) {
+            h->second.last_used = ++s.clock;
+            host_in_use.push_back(h->second.tensors);
+            src.host = host_in_use.back().get();
+            ++s.host_stats.hits;
+          } else {
+            ++s.host_stats.misses;
+          }
+        }
+        sources.push_back(src);
+      }
+    } catch (...) {
+      s.abandon_locked(entry);
+      throw;
+    }
+  }
+
+  LoadedCartridge loaded;
+  try {
+    loaded = s.loader.load(layout, sources, s.host_tier_on());
+  } catch (...) {
+    std::lock_guard lock(s.mu);
+    s.abandon_locked(entry);
+    throw;
+  }
+
+  auto value = std::make_shared<const ResidentCartridge>(ids, std::move(loaded.cartridge));
+  std::lock_guard lock(s.mu);
+  entry->value = std::move(value);
+  entry->loading = false;
+  if (loaded.disk_bytes > 0)
+    s.disk_rate.add(static_cast<double>(loaded.disk_bytes), loaded.seconds);
+  else if (loaded.host_bytes > 0)
+    s.host_rate.add(static_cast<double>(loaded.host_bytes), loaded.seconds);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (sources[i].device != nullptr || sources[i].host != nullptr) continue;
+    ++s.disk_loads;
+    // A part forgotten during the load must not come back through the host tier.
+    if (loaded.from_disk[i] && !entry->doomed)
+      s.keep_on_host_locked(rows[i].id, loaded.from_disk[i], layout.part_bytes(i));
+  }
+  s.cv.notify_all();
+  return State::make_ref_locked(state_, entry);
+}
+
+void ResidencyManager::pin(int64_t cartridge_id) {
+  auto row = state_->store.catalog().cartridge(cartridge_id);
+  if (!row) throw NotFound("cannot pin cartridge " + std::to_string(cartridge_id) + ": no such cartridge");
+  bool added;
+  {
+    std::lock_guard lock(state_->mu);
+    added = state_->pinned.insert(cartridge_id).second;
+  }
+  try {
+    acquire({*row});  // the ref is dropped at once: the pin keeps it resident
+  } catch (...) {
+    if (added) {
+      std::lock_guard lock(state_->mu);
+      state_->pinned.erase(cartridge_id);
+      state_->cv.notify_all();
+    }
+    throw;
+  }
+}
+
+void ResidencyManager::unpin(int64_t cartridge_id) {
+  std::lock_guard lock(state_->mu);
+  if (state_->pinned.erase(cartridge_id) > 0) state_->cv.notify_all();
+}
+
+void ResidencyManager::forget(int64_t cartridge_id) {
+  State& s = *state_;
+  std::vector<std::shared_ptr<Entry>> dropped;  // freed after the lock: tensors can be large
+  std::lock_guard lock(s.mu);
+  s.pinned.erase(cartridge_id);
+  for (auto it = s.device.begin(); it != s.device.end();) {
+    const auto& ids = it->first;
+    if (std::find(ids.begin(), ids.end(), cartridge_id) == ids.end()) {
+      ++it;
+      continue;
+    }
+    Entry& e = *it->second;
+    e.doomed = true;
+    if (e.refs == 0 && !e.loading) s.uncount_locked(e);
+    dropped.push_back(it->second);
+    it = s.device.erase(it);
+  }
+  if (auto h = s.host.find(cartridge_id); h != s.host.end()) {
+    s.host_bytes -= h->second.bytes;
+    s.host.erase(h);
+  }
+  s.cv.notify_all();
+}
+
+Tier ResidencyManager::where(int64_t cartridge_id) const {
+  std::lock_guard lock(state_->mu);
+  if (auto it = state_->device.find({cartridge_id}); it != state_->device.end() && !it->second->loading)
+    return Tier::Device;
+  if (state_->host.count(cartridge_id) > 0) return Tier::Host;
+  return Tier::Disk;
+}
+
+double ResidencyManager::expected_load_seconds(const CartridgeRow& row) const {
+  const double bytes = static_cast<double>(CartridgeLayout::of({row}).bytes());
+  switch (where(row.id)) {
+    case Tier::Device: return 0;
+    case Tier::Host: {
+      std::lock_guard lock(state_->mu);
+      return bytes / (state_->host_rate.gbps(kDefaultHostGbps) * 1e9);
+    }
+    case Tier::Disk: break;
+  }
+  std::lock_guard lock(state_->mu);
+  return bytes / (state_->disk_rate.gbps(kDefaultDiskGbps) * 1e9);
+}
+
+ResidencyManager::Stats ResidencyManager::stats() const {
+  const State& s = *state_;
+  std::lock_guard lock(s.mu);
+  Stats out;
+  out.device = s.device_stats;
+  out.device.bytes = s.device_bytes;
+  out.device.budget = s.options.device_budget_bytes;
+  out.device.entries = static_cast<int64_t>(s.device.size());
+  out.host = s.host_stats;
+  out.host.bytes = s.host_bytes;
+  out.host.budget = s.options.host_budget_bytes;
+  out.host.entries = static_cast<int64_t>(s.host.size());
+  out.disk_loads = s.disk_loads;
+  out.load_gbps = s.disk_rate.gbps(0);
+  out.pinned_bytes = s.pinned_bytes_locked();
+  return out;
+}
+
+}  // namespace cdb
