@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/models_dir.h"
+#include "support/shell_quote.h"
 #include "support/temp_dir.h"
 
 namespace cdb::test {
@@ -56,12 +57,6 @@ inline CommandResult run_command(const std::string& command) {
   const int st = ::pclose(f);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
-}
-
-inline std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 inline int free_port() {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/models_dir.h"
+#include "support/shell_quote.h"
 #include "support/temp_dir.h"
 
 namespace cdb::test {
@@ -32,12 +33,6 @@ inline std::string slurp(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-inline std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
 }
 
 struct ProcessRun {

@@ -17,18 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "support/shell_quote.h"
 #include "support/temp_dir.h"
 
 namespace cdb::test {
 
 inline constexpr int kSentencePieceVocab = 400;
-
-// Quoted for /bin/sh: single quotes, with each ' written as '\''.
-inline std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 inline const std::filesystem::path& trained_sentencepiece_model() {
   static const auto dir = std::make_unique<TempDir>("spm");
@@ -40,8 +34,8 @@ inline const std::filesystem::path& trained_sentencepiece_model() {
                              "She played in the garden with her friend Tom, and they were happy.\n"
                              "int x = 42; return x + 1; numbers like 3.14159 and 1,000,000 appear.\n"
                              "Tokens beside tensors: every word is split into pieces.\n";
-    const std::string cmd = "spm_train --input=" + sh_quote(corpus.string()) + " --model_prefix=" +
-                            sh_quote((dir->path() / "test").string()) + " --model_type=bpe --vocab_size=" +
+    const std::string cmd = "spm_train --input=" + shell_quote(corpus.string()) + " --model_prefix=" +
+                            shell_quote((dir->path() / "test").string()) + " --model_type=bpe --vocab_size=" +
                             std::to_string(kSentencePieceVocab) +
                             " --byte_fallback=true --character_coverage=1.0 --num_threads=1"
                             " --normalization_rule_name=identity --split_digits=true --minloglevel=2 >/dev/null 2>&1";
@@ -55,7 +49,7 @@ inline const std::filesystem::path& trained_sentencepiece_model() {
 // What Debian's spm_encode makes of one line of text.
 inline std::vector<int32_t> spm_encode_ids(const std::filesystem::path& model, const std::string& line) {
   const std::string cmd =
-      "printf '%s\\n' " + sh_quote(line) + " | spm_encode --output_format=id --model=" + sh_quote(model.string());
+      "printf '%s\\n' " + shell_quote(line) + " | spm_encode --output_format=id --model=" + shell_quote(model.string());
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
   std::string out;
   char buf[4096];
