@@ -20,6 +20,7 @@
 #include "cartridgedb/cartridgedb.h"
 #include "cli/commands.h"
 #include "common/command_line.h"
+#include "http/engine_metrics.h"
 #include "http/http_server.h"
 #include "server/server.h"
 #include "server/users.h"
@@ -249,7 +250,7 @@ int cmd_serve(int argc, char** argv) {
                  so.tls_cert.empty() ? "off" : "on");
     std::optional<http::HttpServer> web;
     if (ho) {
-      web.emplace(*db, *ho);
+      web.emplace(*db, *ho, [&db] { return http::sample_engine(*db); });
       const bool v6web = ho->host.find(':') != std::string::npos;
       std::fprintf(stderr, "cartridge serve: http on %s%s%s:%u\n", v6web ? "[" : "", ho->host.c_str(),
                    v6web ? "]" : "", static_cast<unsigned>(web->port()));
