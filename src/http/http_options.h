@@ -13,8 +13,8 @@ namespace cdb::http {
 struct HttpOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: any free port (HttpServer::port() tells which)
-  // true: requests without a key act as a superuser (loopback only, as the
-  // PostgreSQL listener's trust); a key that is given must still be valid.
+  // true: trust, as the PostgreSQL listener's (loopback only): a valid key
+  // acts as its user, any other key or none as a superuser.
   bool trust = false;
   std::string users_file;          // API keys and roles; required unless trust
   std::string load_root;           // as the PostgreSQL side's (server files)
