@@ -257,3 +257,31 @@ TEST(HttpApiKeys, TrustIsRefusedOffLoopback) {
 
 }  // namespace
 }  // namespace cdb::test
+
+namespace cdb::test {
+namespace {
+
+TEST(HttpTls, TheSameCertificateServesHttpsAndStreamsOverIt) {
+  TempDir certs("http-certs");
+  const auto crt = (certs.path() / "server.crt").string(), key = (certs.path() / "server.key").string();
+  auto gen = run_command("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
+                         shell_quote(key) + " -out " + shell_quote(crt));
+  ASSERT_EQ(gen.status, 0) << gen.output;
+  HttpServerProcess server({"--auth", "trust", "--tls-cert", crt, "--tls-key", key});
+  ASSERT_EQ(server.pg().psql(kSetupPets, "sslmode=require").status, 0);
+  const std::string https = "https://127.0.0.1:" + std::to_string(server.port());
+  auto r = server.curl("--cacert " + shell_quote(crt) + " " + https + "/v1/models");
+  ASSERT_EQ(r.status, 0) << r.output << server.pg().log();
+  EXPECT_NE(r.output.find("\"stories260K\""), std::string::npos) << r.output;
+  r = server.curl("-N --cacert " + shell_quote(crt) + " " + https + "/v1/chat/completions -d " +
+                  shell_quote(chat_body("Mia", 6, R"("stream":true)")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("data: [DONE]\n\n"), std::string::npos) << r.output;
+  // Plain HTTP on the TLS port gets no answer, and the server goes on.
+  EXPECT_EQ(status_of(server.request("GET", "/health", "", "", std::chrono::seconds(5))), 0);
+  EXPECT_EQ(server.curl("--cacert " + shell_quote(crt) + " -o /dev/null -w '%{http_code}' " + https + "/health").output,
+            "200");
+}
+
+}  // namespace
+}  // namespace cdb::test
