@@ -242,13 +242,19 @@ int cmd_serve(int argc, char** argv) {
   o.device = args["device"].as<std::string>();
   try {
     auto db = cartridgedb::Database::open(args["dir"].as<std::string>(), o);
+    // The HTTP server owns the metrics; the PostgreSQL sessions' statements
+    // are counted there too (it is made before either listener accepts).
+    std::optional<http::HttpServer> web;
+    if (ho)
+      so.on_statement = [&web](const std::string& statement, bool ok) {
+        if (web) web->metrics().count_pg_statement(statement, ok);
+      };
     server::Server srv(*db, so);
     const bool v6 = so.host.find(':') != std::string::npos;
     std::fprintf(stderr, "cartridge serve: %s on %s%s%s:%u (auth %s, TLS %s)\n", db->dir().c_str(), v6 ? "[" : "",
                  so.host.c_str(), v6 ? "]" : "",
                  static_cast<unsigned>(srv.port()), so.auth == server::AuthMethod::Trust ? "trust" : "scram-sha-256",
                  so.tls_cert.empty() ? "off" : "on");
-    std::optional<http::HttpServer> web;
     if (ho) {
       web.emplace(*db, *ho, [&db] { return http::sample_engine(*db); });
       const bool v6web = ho->host.find(':') != std::string::npos;

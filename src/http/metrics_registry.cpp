@@ -20,6 +20,20 @@ void header(std::string& out, const std::string& name, const std::string& help, 
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
+// A label value as the text format wants it: \\, \" and \n escaped.
+std::string label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 void MetricsRegistry::Histogram::observe(double v) {
@@ -51,6 +65,11 @@ void MetricsRegistry::observe_inter_token(double seconds) {
   inter_token_.observe(seconds);
 }
 
+void MetricsRegistry::count_pg_statement(const std::string& statement, bool ok) {
+  std::lock_guard lock(mu_);
+  ++pg_statements_[{statement, ok}];
+}
+
 void MetricsRegistry::add_in_flight(int delta) {
   std::lock_guard lock(mu_);
   in_flight_ += delta;
@@ -79,6 +98,10 @@ std::string MetricsRegistry::render(const std::vector<Sample>& sampled) const {
   };
   histogram("cartridgedb_http_time_to_first_token_seconds", "From request received to its first token.", ttft_);
   histogram("cartridgedb_http_inter_token_seconds", "Between two tokens of one answer.", inter_token_);
+  header(out, "cartridgedb_pg_statements_total", "Statements of PostgreSQL sessions by kind and outcome.", "counter");
+  for (const auto& [k, v] : pg_statements_)
+    out += "cartridgedb_pg_statements_total{statement=\"" + label(k.first) + "\",outcome=\"" +
+           (k.second ? "ok" : "error") + "\"} " + std::to_string(v) + "\n";
   header(out, "cartridgedb_http_requests_in_flight", "Completion requests being answered now.", "gauge");
   out += "cartridgedb_http_requests_in_flight " + std::to_string(in_flight_) + "\n";
   std::set<std::string> described;

@@ -33,6 +33,8 @@ class MetricsRegistry {
   void observe_time_to_first_token(double seconds);
   void observe_inter_token(double seconds);
   void add_in_flight(int delta);
+  // A statement of a PostgreSQL session (ServerOptions::on_statement).
+  void count_pg_statement(const std::string& statement, bool ok);
 
   std::string render(const std::vector<Sample>& sampled) const;
 
@@ -50,6 +52,7 @@ class MetricsRegistry {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::pair<std::string, std::string>, uint64_t> tokens_;
+  std::map<std::pair<std::string, bool>, uint64_t> pg_statements_;
   Histogram ttft_, inter_token_;
   int64_t in_flight_ = 0;
 };

@@ -41,6 +41,8 @@ struct SessionOptions {
   std::chrono::milliseconds progress_interval{500};
   // Who the session acts as: the authenticated user's role and quotas.
   cartridgedb::SessionIdentity identity;
+  // After each statement run through the engine (ServerOptions::on_statement).
+  std::function<void(const std::string& statement, bool ok)> on_statement;
 };
 
 // Thrown by a sink that can no longer write: the client is gone, so no

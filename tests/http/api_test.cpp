@@ -139,7 +139,10 @@ TEST_F(PetsHttp, MetricsPassPromtoolAndCountRequestsTokensAndTheBatch) {
                            "cartridgedb_http_time_to_first_token_seconds_count 1",
                            "cartridgedb_http_inter_token_seconds_count 4", "cartridgedb_kv_slots ",
                            "cartridgedb_batch_queued 0", "cartridgedb_residency_hits_total{tier=\"device\"} ",
-                           "cartridgedb_residency_loads_total "})
+                           "cartridgedb_residency_loads_total ",
+                           // The PostgreSQL side's statements (the fixture's setup) count too.
+                           "cartridgedb_pg_statements_total{statement=\"ADD DOCUMENT\",outcome=\"ok\"} 2",
+                           "cartridgedb_pg_statements_total{statement=\"CREATE CORPUS\",outcome=\"ok\"} 1"})
     EXPECT_NE(metrics.find(line), std::string::npos) << line << "\n" << metrics;
 }
 
