@@ -288,3 +288,37 @@ TEST(HttpTls, TheSameCertificateServesHttpsAndStreamsOverIt) {
 
 }  // namespace
 }  // namespace cdb::test
+
+namespace cdb::test {
+namespace {
+
+TEST(HttpConnections, IdleAndSilentConnectionsAreClosedAndOnesOverTheCapGet503) {
+  HttpServerProcess server({"--auth", "trust", "--http-header-timeout", "0.5", "--http-idle-timeout", "0.5",
+                            "--http-max-connections", "2"});
+  // Silent from the start: closed after the header timeout, without a thread held longer.
+  Socket silent(server.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(silent.read_until("", std::chrono::seconds(20)), "");
+  EXPECT_TRUE(silent.closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  // Keep-alive: a second request on the same connection is served; then, idle, it is closed.
+  Socket keep(server.port());
+  ASSERT_TRUE(keep.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(keep.read_until("{\"status\":\"ok\"}", std::chrono::seconds(10)).find("200 OK"), std::string::npos);
+  ASSERT_TRUE(keep.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(keep.read_until("{\"status\":\"ok\"}", std::chrono::seconds(10)).find("200 OK"), std::string::npos);
+  keep.read_until("", std::chrono::seconds(20));
+  EXPECT_TRUE(keep.closed());
+  // Two connections held open; a third is refused at once with 503.
+  Socket a(server.port()), b(server.port());
+  ASSERT_TRUE(a.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(b.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  a.read_until("}", std::chrono::seconds(10));
+  b.read_until("}", std::chrono::seconds(10));
+  const auto third = server.request("GET", "/health");
+  EXPECT_EQ(status_of(third), 503) << third;
+  EXPECT_NE(third.find("Retry-After: 1"), std::string::npos) << third;
+}
+
+}  // namespace
+}  // namespace cdb::test
