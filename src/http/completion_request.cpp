@@ -28,8 +28,10 @@ const char* type_name(const json& v) {
 std::optional<int64_t> opt_int(const json& body, const char* key, int64_t lo, int64_t hi) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
+  // JSON's non-negative integers parse as unsigned: both bounds apply to them too.
   if (it->is_number_unsigned()) {
-    if (it->get<uint64_t>() > static_cast<uint64_t>(hi))
+    const uint64_t u = it->get<uint64_t>();
+    if (u > static_cast<uint64_t>(hi) || (lo > 0 && u < static_cast<uint64_t>(lo)))
       throw bad_field(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
     return static_cast<int64_t>(it->get<uint64_t>());
   }
