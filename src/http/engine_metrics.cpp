@@ -39,6 +39,20 @@ std::vector<MetricsRegistry::Sample> sample_engine(cartridgedb::Database& db) {
     const cartridgedb::Result r = session->execute("SELECT state, count(*) AS n FROM jobs GROUP BY state ORDER BY state");
     for (size_t i = 0; i < r.rows.size(); ++i)
       add("jobs", "Training jobs by state.", "gauge", std::stod(r.at(i, "n")), "state=\"" + r.at(i, "state") + "\"");
+    // Running jobs' progress: rate(cartridgedb_job_step[1m]) is training steps/s.
+    const cartridgedb::Result jobs = session->execute("SHOW JOBS");
+    std::vector<MetricsRegistry::Sample> steps, speed;
+    for (size_t i = 0; i < jobs.rows.size(); ++i) {
+      if (jobs.at(i, "state") != "running") continue;
+      const std::string labels = "job=\"" + jobs.at(i, "id") + "\",corpus=\"" + jobs.at(i, "corpus") + "\"";
+      auto number = [](const std::string& v) { return v.empty() ? 0.0 : std::stod(v); };
+      steps.push_back({"cartridgedb_job_step", "Training steps done by a running job.", "gauge", labels,
+                       number(jobs.at(i, "step"))});
+      speed.push_back({"cartridgedb_job_tokens_per_second", "Training tokens per second of a running job.", "gauge",
+                       labels, number(jobs.at(i, "tokens_per_s"))});
+    }
+    out.insert(out.end(), steps.begin(), steps.end());
+    out.insert(out.end(), speed.begin(), speed.end());
   } catch (const std::exception&) {
     // The catalog busy or gone: the scrape still answers, without jobs.
   }

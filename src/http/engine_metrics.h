@@ -1,7 +1,8 @@
 // sample_engine(): the engine's figures as /metrics samples, read at each
 // scrape through the public API (Database::engine_stats() and a SELECT on
 // the jobs table), so they can never go stale: batch, KV slots and queue,
-// Cartridge residency per tier, and training jobs by state.
+// Cartridge residency per tier, training jobs by state, and running jobs'
+// steps (rate() of them: steps/s) and tokens/s.
 #pragma once
 
 #include <vector>

@@ -146,6 +146,26 @@ TEST_F(PetsHttp, MetricsPassPromtoolAndCountRequestsTokensAndTheBatch) {
     EXPECT_NE(metrics.find(line), std::string::npos) << line << "\n" << metrics;
 }
 
+TEST_F(PetsHttp, MetricsShowARunningTrainingJobByStateAndItsStepsAndStillPassPromtool) {
+  ASSERT_EQ(server.pg().psql("TRAIN CARTRIDGE FOR pets WITH (steps = 300)").status, 0);
+  std::string metrics;
+  for (int i = 0; i < 600; ++i) {  // until the job has taken a step
+    metrics = body_of(server.request("GET", "/metrics"));
+    if (metrics.find("cartridgedb_job_step{job=\"1\",corpus=\"pets\"} ") != std::string::npos &&
+        metrics.find("cartridgedb_job_step{job=\"1\",corpus=\"pets\"} 0\n") == std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(metrics.find("cartridgedb_jobs{state=\"running\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("cartridgedb_job_tokens_per_second{job=\"1\",corpus=\"pets\"} "), std::string::npos)
+      << metrics;
+  const auto path = server.pg().dir() / "metrics.txt";
+  write_text(path, metrics);
+  const auto check = run_command("promtool check metrics < " + shell_quote(path.string()));
+  EXPECT_EQ(check.status, 0) << check.output << metrics;
+  server.pg().psql("CANCEL JOB 1");
+}
+
 // ---- limits ----------------------------------------------------------------
 
 class LimitedHttp : public PetsHttp {
