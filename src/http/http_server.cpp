@@ -190,20 +190,25 @@ struct HttpServer::Impl {
   template <class Stream>
   class ChunkedStream : public ResponseStream {
    public:
-    ChunkedStream(Impl& s, Stream& stream, int fd, bool keep_alive) : s_(s), stream_(stream), fd_(fd), keep_(keep_alive) {}
+    // An HTTP/1.0 client knows no chunked coding: its stream is the raw
+    // bytes, ended by closing the connection.
+    ChunkedStream(Impl& s, Stream& stream, int fd, bool keep_alive, bool chunked)
+        : s_(s), stream_(stream), fd_(fd), keep_(keep_alive && chunked), chunked_(chunked) {}
     bool begin_events() override {
       began_ = true;
-      return send(std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                              "Transfer-Encoding: chunked\r\nServer: cartridgedb\r\nConnection: ") +
+      return send(std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n") +
+                  (chunked_ ? "Transfer-Encoding: chunked\r\n" : "") + "Server: cartridgedb\r\nConnection: " +
                   (keep_ ? "keep-alive" : "close") + "\r\n\r\n");
     }
     bool write(std::string_view bytes) override {
       if (bytes.empty()) return ok_;
+      if (!chunked_) return send(std::string(bytes));
       char size[32];
       std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
       return send(std::string(size) + std::string(bytes) + "\r\n");
     }
-    bool end() override { return send("0\r\n\r\n"); }
+    bool end() override { return chunked_ ? send("0\r\n\r\n") : ok_; }
+    bool keeps_alive() const { return keep_; }
     bool client_gone() const override {
       pollfd p{fd_, POLLRDHUP, 0};
       return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
@@ -223,7 +228,7 @@ struct HttpServer::Impl {
     Impl& s_;
     Stream& stream_;
     int fd_;
-    bool keep_;
+    bool keep_, chunked_;
     bool began_ = false, ok_ = true;
   };
 
@@ -278,7 +283,7 @@ struct HttpServer::Impl {
       }
       auto& req = parser.get();
       const bool keep_alive = req.keep_alive() && !stopping.load();
-      ChunkedStream<Stream> events(*this, stream, fd, keep_alive);
+      ChunkedStream<Stream> events(*this, stream, fd, keep_alive, req.version() >= 11);
       const std::string target(req.target());
       const std::string path = target.substr(0, target.find('?'));
       Reply r;
@@ -293,7 +298,7 @@ struct HttpServer::Impl {
       }
       metrics.count_request(endpoint_label(path), r.status);
       if (events.began()) {
-        if (!events.ok() || !keep_alive) return;
+        if (!events.ok() || !events.keeps_alive()) return;
         continue;
       }
       if (!write_reply(stream, fd, r, keep_alive && !r.close) || !keep_alive || r.close) return;
