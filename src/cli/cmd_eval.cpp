@@ -67,6 +67,8 @@ int cmd_eval(int argc, char** argv) {
       ("batch", "sequences per micro-batch", cxxopts::value<int64_t>()->default_value("16"))
       ("grad-accum", "micro-batches per step", cxxopts::value<int64_t>()->default_value("1"))
       ("conversations", "synthesized conversations", cxxopts::value<int64_t>()->default_value("96"))
+      ("conversations-per-chunk", "conversations sampled from each prefilled chunk", cxxopts::value<int64_t>()->default_value("4"))
+      ("synthesis-batch", "conversations in the engine at once during synthesis", cxxopts::value<int64_t>()->default_value("16"))
       ("max-tokens", "speaker B's max tokens (the answer / continuation)", cxxopts::value<int64_t>()->default_value("64"))
       ("temperature", "speaker B's temperature (0: greedy)", cxxopts::value<double>()->default_value("0.7"))
       ("description", "corpus description placed before each chunk", cxxopts::value<std::string>()->default_value(""))
@@ -96,6 +98,8 @@ int cmd_eval(int argc, char** argv) {
   o.seed = a["seed"].as<uint64_t>();
   o.synthesis.format = detect_chat_format(model_path);
   o.synthesis.conversations = a["conversations"].as<int64_t>();
+  o.synthesis.conversations_per_chunk = a["conversations-per-chunk"].as<int64_t>();
+  o.synthesis.batch_size = a["synthesis-batch"].as<int64_t>();
   o.synthesis.b_max_tokens = a["max-tokens"].as<int64_t>();
   o.synthesis.b_temperature = a["temperature"].as<double>();
   o.synthesis.corpus_description = a["description"].as<std::string>();
