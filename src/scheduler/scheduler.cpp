@@ -46,17 +46,38 @@ double seconds(std::chrono::steady_clock::duration d) { return std::chrono::dura
 
 // The next token of each row of logits [N, vocab] (on the model's device).
 // Greedy rows take the argmax where the logits are, so that a large greedy
-// batch copies N ids to the host rather than N x vocab floats; rows that
-// sample copy their logits for their own Sampler.
-template <typename SamplerOf>
-std::vector<int32_t> pick_tokens(const at::Tensor& logits, int64_t n, SamplerOf sampler_of) {
+// batch copies N ids to the host rather than N x vocab floats; rows sampled
+// by coordinates draw on the device too (one uniform each goes in); rows
+// with a stateful Sampler copy their logits for it.
+template <typename ActiveOf>
+std::vector<int32_t> pick_tokens(const at::Tensor& logits, int64_t n, ActiveOf active_of) {
   std::vector<int32_t> ids(static_cast<size_t>(n));
-  std::vector<int64_t> sampled;
-  for (int64_t i = 0; i < n; ++i)
-    if (!sampler_of(i).greedy()) sampled.push_back(i);
-  if (static_cast<int64_t>(sampled.size()) < n) {
+  std::vector<int64_t> sampled, by_coordinates;
+  for (int64_t i = 0; i < n; ++i) {
+    auto& a = active_of(i);
+    if (a.sampler.greedy()) continue;
+    (a.request.uniform ? by_coordinates : sampled).push_back(i);
+  }
+  if (static_cast<int64_t>(sampled.size() + by_coordinates.size()) < n) {
     at::Tensor best = logits.argmax(-1).to(at::kCPU, at::kLong).contiguous();
     for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = static_cast<int32_t>(best.data_ptr<int64_t>()[i]);
+  }
+  if (!by_coordinates.empty()) {
+    const auto m = static_cast<int64_t>(by_coordinates.size());
+    std::vector<double> temperature, u;
+    for (int64_t i : by_coordinates) {
+      auto& a = active_of(i);
+      temperature.push_back(a.request.sampling.temperature);
+      u.push_back(a.request.uniform(static_cast<int64_t>(a.result.tokens.size())));
+    }
+    const auto dev = at::TensorOptions().device(logits.device()).dtype(at::kDouble);
+    at::Tensor rows = logits.index_select(0, at::tensor(by_coordinates, at::kLong).to(logits.device())).to(at::kDouble);
+    rows = (rows - std::get<0>(rows.max(-1, true))) / at::tensor(temperature, at::kDouble).to(dev).view({m, 1});
+    at::Tensor cdf = rows.exp().cumsum(-1);
+    at::Tensor target = at::tensor(u, at::kDouble).to(dev).view({m, 1}) * cdf.narrow(-1, cdf.size(-1) - 1, 1);
+    at::Tensor picked = (cdf <= target).sum(-1).clamp_max(logits.size(-1) - 1).to(at::kCPU, at::kLong).contiguous();
+    for (int64_t j = 0; j < m; ++j)
+      ids[static_cast<size_t>(by_coordinates[static_cast<size_t>(j)])] = static_cast<int32_t>(picked.data_ptr<int64_t>()[j]);
   }
   if (!sampled.empty()) {
     at::Tensor rows = logits.index_select(0, at::tensor(sampled, at::kLong).to(logits.device()))
@@ -65,7 +86,7 @@ std::vector<int32_t> pick_tokens(const at::Tensor& logits, int64_t n, SamplerOf 
     const int64_t vocab = rows.size(1);
     for (size_t j = 0; j < sampled.size(); ++j)
       ids[static_cast<size_t>(sampled[j])] =
-          sampler_of(sampled[j]).sample(rows.data_ptr<float>() + static_cast<int64_t>(j) * vocab, vocab);
+          active_of(sampled[j]).sampler.sample(rows.data_ptr<float>() + static_cast<int64_t>(j) * vocab, vocab);
   }
   return ids;
 }
@@ -280,7 +301,7 @@ void Scheduler::admit_one(Pending p) {
       std::lock_guard lock(mu_);
       stats_.prefilled_tokens += T;
     }
-    const auto ids = pick_tokens(logits.view({1, -1}), 1, [&](int64_t) -> Sampler& { return r.sampler; });
+    const auto ids = pick_tokens(logits.view({1, -1}), 1, [&](int64_t) -> Active& { return r; });
     take_token(row, ids[0]);
   } catch (...) {
     finish(row, std::current_exception());
@@ -317,8 +338,7 @@ void Scheduler::decode_step() {
       if (req.record_topk > 0) recording.push_back(i);
     }
     for (int64_t i : recording) record(*running_[static_cast<size_t>(i)], logits.narrow(0, i, 1));
-    ids = pick_tokens(logits, N,
-                      [&](int64_t i) -> Sampler& { return running_[static_cast<size_t>(i)]->sampler; });
+    ids = pick_tokens(logits, N, [&](int64_t i) -> Active& { return *running_[static_cast<size_t>(i)]; });
   } catch (...) {
     // A failed step (out of device memory, say) ends this batch's requests,
     // not the engine.

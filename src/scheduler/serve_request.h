@@ -44,6 +44,12 @@ struct ServeRequest {
   // token ask for one token more and drop it.
   int64_t record_topk = 0;
   int64_t record_from = 0;
+  // Sampling by coordinates (self-study): when set and the temperature is
+  // above 0, token t is drawn on the device by inverse CDF from
+  // softmax(logits / temperature) (float64, ids in order) at u = uniform(t),
+  // a pure function of the request's coordinates, instead of by `sampling`'s
+  // stateful Sampler. Only the id leaves the device.
+  std::function<double(int64_t t)> uniform;
   // Background work (self-study synthesis) yields to live questions: it is
   // never admitted ahead of a queued live request, and never into the slots
   // SchedulerOptions::live_reserve keeps free for them.

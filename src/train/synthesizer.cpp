@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "engine/kv_cache.h"
 #include "engine/kv_slots.h"
 #include "engine/transformer.h"
 #include "scheduler/scheduler.h"
@@ -95,11 +96,14 @@ void teacher_topk(Transformer& model, const std::vector<std::vector<int32_t>>& c
 
 SyntheticDataset synthesize(Transformer& model, const Tokenizer& tokenizer, const std::vector<int32_t>& corpus,
                             const SynthesisOptions& o, const SynthesisCallback& callback) {
-  // A private engine: as many slots as conversations run at once, each
-  // holding a window (a chunk's KV is shared, not in the slots).
+  // A private engine: as many slots as conversations run at once. A slot
+  // holds what follows the shared chunk: the opener or the user turn, and
+  // the answer.
+  const bool chat = o.format != ChatFormat::Plain;
+  const int64_t turn = chat ? o.a_max_tokens + 192 + static_cast<int64_t>(o.corpus_description.size()) : 80;
   SchedulerOptions so;
   so.max_batch = std::max<int64_t>(1, o.batch_size);
-  so.slot_tokens = model.config().max_seq_len;
+  so.slot_tokens = std::min<int64_t>(model.config().max_seq_len, turn + std::max<int64_t>(o.b_max_tokens, 0) + 1);
   so.kv_budget_bytes = so.max_batch * KVSlots::slot_bytes(model.config(), so.slot_tokens, model.dtype());
   so.live_reserve = 0;
   so.max_queue_wait_s = 1e9;
@@ -148,27 +152,52 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
   // The chunk of group g (conversations g*c .. g*c+c-1), prefilled once as
   // a Cartridge that the group's requests share (Hydragen): its KV is
   // exactly that of the chunk in the context, keys post-RoPE at 0..n-1.
+  // Groups are prefilled several at once (left-padded rows of one forward):
+  // on a small model one chunk alone costs nearly what eight do.
+  const int64_t groups_total = (o.conversations + o.conversations_per_chunk - 1) / o.conversations_per_chunk;
+  const int64_t prefill_rows = std::max<int64_t>(1, std::min<int64_t>(8, 2 * o.batch_size / o.conversations_per_chunk));
   std::map<int64_t, Conversation> groups;  // g -> the group's chunk and context
-  auto group_of = [&](int64_t g) -> const Conversation& {
-    auto it = groups.find(g);
-    if (it != groups.end()) return it->second;
-    groups.erase(groups.begin(), groups.lower_bound(g));  // earlier groups have all started
-    Conversation c;
-    SeededRng crng(o.seed, RngStream::Chunk, static_cast<uint64_t>(g));
-    c.chunk = chunker.sample(crng);
-    std::vector<int32_t> chunk(corpus.begin() + c.chunk.begin, corpus.begin() + c.chunk.end);
-    std::vector<int32_t> context = head;
-    if (chat) {
-      c.system = chat_system_prompt(o.corpus_description, tokenizer.decode(chunk));
-      context = tokenizer.encode(render_chat(o.format, {{"system", c.system}}, false), false);
-    } else {
-      context.insert(context.end(), chunk.begin(), chunk.end());
+  auto prefill_groups = [&](int64_t first) {
+    groups.erase(groups.begin(), groups.lower_bound(first));  // earlier groups have all started
+    const int64_t n = std::min(prefill_rows, groups_total - first);
+    std::vector<std::vector<int32_t>> contexts;
+    int64_t longest = 0;
+    for (int64_t g = first; g < first + n; ++g) {
+      Conversation c;
+      SeededRng crng(o.seed, RngStream::Chunk, static_cast<uint64_t>(g));
+      c.chunk = chunker.sample(crng);
+      std::vector<int32_t> chunk(corpus.begin() + c.chunk.begin, corpus.begin() + c.chunk.end);
+      std::vector<int32_t> context = head;
+      if (chat) {
+        c.system = chat_system_prompt(o.corpus_description, tokenizer.decode(chunk));
+        context = tokenizer.encode(render_chat(o.format, {{"system", c.system}}, false), false);
+        c.context_ids = context;
+      } else {
+        context.insert(context.end(), chunk.begin(), chunk.end());
+      }
+      c.context_tokens = static_cast<int64_t>(context.size());
+      longest = std::max(longest, c.context_tokens);
+      contexts.push_back(std::move(context));
+      groups.emplace(g, std::move(c));
     }
-    c.context_tokens = static_cast<int64_t>(context.size());
-    if (chat) c.context_ids = context;
     at::InferenceMode guard;
-    c.context = std::make_shared<const Cartridge>(model.prefill_cartridge(context));
-    return groups.emplace(g, std::move(c)).first->second;
+    at::Tensor tokens = at::zeros({n, longest}, at::kLong), pad = at::zeros({n}, at::kLong);
+    for (int64_t r = 0; r < n; ++r) {
+      const auto& ctx = contexts[static_cast<size_t>(r)];
+      const int64_t p = longest - static_cast<int64_t>(ctx.size());
+      pad[r] = p;
+      tokens[r].narrow(0, p, static_cast<int64_t>(ctx.size()))
+          .copy_(at::tensor(std::vector<int64_t>(ctx.begin(), ctx.end()), at::kLong));
+    }
+    KVCache cache = model.new_cache(n, longest);
+    cache.set_padding(pad.to(model.device()));
+    model.forward(tokens.to(model.device()), cache, nullptr, /*last_only=*/true);
+    for (int64_t r = 0; r < n; ++r)
+      groups[first + r].context = std::make_shared<const Cartridge>(cache.to_cartridge(r));
+  };
+  auto group_of = [&](int64_t g) -> const Conversation& {
+    if (!groups.count(g)) prefill_groups(g);
+    return groups.at(g);
   };
   // Chat: what follows the system part in a rendering (the template puts
   // special tokens at the boundary, so the system part is a prefix).
@@ -188,10 +217,14 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
     r.background = true;
     r.stop_at_eos = false;
     r.stop_tokens = stop;
-    SeededRng srng(o.seed, RngStream::Sampling, static_cast<uint64_t>(c.index) * 2 + (answering ? 1 : 0));
-    r.sampling.temperature = static_cast<float>(answering ? o.b_temperature : o.a_temperature);
-    if (r.sampling.temperature < 0) r.sampling.temperature = 0;
-    r.sampling.seed = srng.next();
+    r.sampling.temperature = static_cast<float>(std::max(0.0, answering ? o.b_temperature : o.a_temperature));
+    // Token t of conversation i draws SeededRng(seed, Sampling, row * 2^20 + t),
+    // row = 2i for speaker A and for a base model's continuation, 2i + 1 for
+    // speaker B of a chat: a pure function of the coordinates.
+    const uint64_t row = static_cast<uint64_t>(c.index) * 2 + (answering && chat ? 1 : 0);
+    r.uniform = [seed = o.seed, row](int64_t t) {
+      return SeededRng(seed, RngStream::Sampling, (row << 20) + static_cast<uint64_t>(t)).uniform();
+    };
     const int64_t room = std::min(window - c.context_tokens, slot) - static_cast<int64_t>(c.prompt.size()) - 1;
     if (answering) {
       // One token more than kept: the distribution after the last kept
