@@ -24,7 +24,8 @@ db
 cartridgedb
 planner
 jobs
-train scheduler residency
+train
+scheduler residency
 engine
 cuda storage language engine/tokenizer
 common
