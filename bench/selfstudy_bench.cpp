@@ -241,13 +241,20 @@ int run_cost(const cxxopts::ParseResult& a) {
   // Random weights for the larger shapes: cost does not depend on values.
   // Their vocabulary includes tok512's ids, so the same corpus serves; their
   // continuations rarely meet a stop id, so they run to --max-tokens.
+  const at::Device device(a["device"].as<std::string>());
+  const at::ScalarType dtype = a["dtype"].as<std::string>() == "bf16" ? at::kBFloat16 : at::kFloat;
   Transformer model(shape == "stories260K" ? load_model(model_file("stories260K/stories260K.bin"))
-                                           : bench::shaped_model(shape, a["layers"].as<int64_t>()));
+                                           : bench::shaped_model(shape, a["layers"].as<int64_t>(), device, dtype),
+                    device, dtype);
   at::set_num_threads(a.count("threads") ? a["threads"].as<int>() : 1);
   std::vector<Story> stories(kStories, kStories + 12);
   std::string text;
   for (const auto& s : stories) text += story_text(s);
-  const std::vector<int32_t> corpus = tok->encode(text, false);
+  std::vector<int32_t> corpus = tok->encode(text, false);
+  // --corpus-tokens: the stories repeated to that length (a 128k-token
+  // corpus for the GPU figures; cost does not depend on the text).
+  for (const int64_t want = a["corpus-tokens"].as<int64_t>(); static_cast<int64_t>(corpus.size()) < want;)
+    corpus.insert(corpus.end(), corpus.begin(), corpus.begin() + std::min<int64_t>(want - corpus.size(), corpus.size()));
 
   SynthesisOptions so;
   so.conversations = a["conversations"].as<int64_t>();
@@ -255,7 +262,8 @@ int run_cost(const cxxopts::ParseResult& a) {
   so.batch_size = a["batch"].as<int64_t>();
   so.b_max_tokens = a["max-tokens"].as<int64_t>();
   so.b_temperature = 0.7;
-  so.max_chunk_tokens = std::min<int64_t>(so.max_chunk_tokens, model.config().max_seq_len / 2);
+  so.max_chunk_tokens = std::min<int64_t>(a["max-chunk-tokens"].as<int64_t>(), model.config().max_seq_len / 2);
+  so.min_chunk_tokens = std::min<int64_t>(so.min_chunk_tokens, so.max_chunk_tokens);
   so.seed = 1;
   auto t0 = std::chrono::steady_clock::now();
   double c0 = cpu_seconds();
@@ -273,7 +281,7 @@ int run_cost(const cxxopts::ParseResult& a) {
   with_bos.insert(with_bos.end(), corpus.begin(), corpus.end());
   TrainOptions to;
   to.steps = a["train-steps"].as<int64_t>();
-  to.batch_size = 16;
+  to.batch_size = a["train-batch"].as<int64_t>();
   to.seed = 1;
   CartridgeTrainer trainer(model, data, initial_cartridge(model, with_bos, a["p"].as<int64_t>()), to);
   t0 = std::chrono::steady_clock::now();
@@ -310,6 +318,26 @@ int run_cost(const cxxopts::ParseResult& a) {
   j["peak_flops"] = peak;
   j["mfu"] = mfu;
   j["final_loss"] = tr.losses.empty() ? 0.0 : tr.losses.back();
+  j["device"] = a["device"].as<std::string>();
+  j["dtype"] = a["dtype"].as<std::string>();
+  j["corpus_tokens"] = static_cast<int64_t>(corpus.size());
+  // A slice measured, the whole job projected from its rates: synthesis
+  // scales with conversations, training with steps.
+  const int64_t full_conversations = a["project-conversations"].as<int64_t>();
+  const int64_t full_steps = a["project-steps"].as<int64_t>();
+  if (full_conversations > 0 || full_steps > 0) {
+    const double synth = synthesis_s * static_cast<double>(std::max(full_conversations, so.conversations)) /
+                         static_cast<double>(so.conversations);
+    const double train = train_s * static_cast<double>(std::max(full_steps, to.steps)) / static_cast<double>(to.steps);
+    j["projected"] = {{"conversations", std::max(full_conversations, so.conversations)},
+                      {"steps", std::max(full_steps, to.steps)},
+                      {"synthesis_s", synth},
+                      {"train_s", train},
+                      {"total_s", synth + train}};
+    std::printf("projected (from the measured rates): %lld conversations %.0f s + %lld steps %.0f s = %.1f min\n",
+                static_cast<long long>(std::max(full_conversations, so.conversations)), synth,
+                static_cast<long long>(std::max(full_steps, to.steps)), train, (synth + train) / 60);
+  }
   std::printf("shape %s (%lld layers), %lld conversations, %lld per chunk, batch %lld, context ~%lld tokens\n",
               shape.c_str(), static_cast<long long>(model.config().n_layers), static_cast<long long>(so.conversations),
               static_cast<long long>(so.conversations_per_chunk), static_cast<long long>(so.batch_size),
@@ -348,6 +376,13 @@ int main(int argc, char** argv) {
       ("train-steps", "--cost: training steps measured", cxxopts::value<int64_t>()->default_value("20"))
       ("p", "--cost: Cartridge tokens", cxxopts::value<int64_t>()->default_value("32"))
       ("threads", "--cost: LibTorch intra-op threads (default 1)", cxxopts::value<int>())
+      ("device", "--cost: cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))
+      ("dtype", "--cost: f32 or bf16 (random shapes)", cxxopts::value<std::string>()->default_value("f32"))
+      ("corpus-tokens", "--cost: repeat the stories to this many tokens", cxxopts::value<int64_t>()->default_value("0"))
+      ("max-chunk-tokens", "--cost: longest chunk", cxxopts::value<int64_t>()->default_value("4096"))
+      ("train-batch", "--cost: conversations per training step", cxxopts::value<int64_t>()->default_value("16"))
+      ("project-conversations", "--cost: project the synthesis of this many conversations", cxxopts::value<int64_t>()->default_value("0"))
+      ("project-steps", "--cost: project this many training steps", cxxopts::value<int64_t>()->default_value("0"))
       ("h,help", "help");
   cxxopts::ParseResult a;
   if (auto status = cdb::parse_command_line(opts, argc, argv, a)) return *status;

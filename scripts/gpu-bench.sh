@@ -18,7 +18,7 @@ DEADLINE=${2:-480}
 mkdir -p "$OUT_DIR"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT_DIR/gpu.txt"
 SECONDS=0
-if ! bash "$ROOT/scripts/gpu-build.sh" engine_tests throughput_bench decode_attention_bench >"$OUT_DIR/build.log" 2>&1; then
+if ! bash "$ROOT/scripts/gpu-build.sh" engine_tests throughput_bench decode_attention_bench selfstudy_bench >"$OUT_DIR/build.log" 2>&1; then
   grep -E "error|Error" "$OUT_DIR/build.log" | head -20
   exit 1
 fi
@@ -53,6 +53,19 @@ bench 8b-batch64 60 --model llama-3.1-8b --budget-gb 100 --max-batch 64 --sharin
 bench 8b-batch64-eager 60 --model llama-3.1-8b --budget-gb 100 --max-batch 64 --sharing distinct --contexts= --graphs off
 # Weights alone (a 16-token Cartridge): what the attention costs on top.
 bench 8b-batch64-weights 60 --model llama-3.1-8b --budget-gb 100 --max-batch 64 --sharing distinct --contexts= --cartridge-tokens 16
+# Self-study cost (issue 19): a slice of a Llama-8B-shaped Cartridge job
+# (128k-token corpus, p = 2048): 5% of 8,192 conversations and 50 training
+# steps, measured; the whole job projected from their rates. 3B first.
+selfstudy() {  # name, limit, args...
+  local name=$1 limit=$2; shift 2
+  if (( SECONDS > DEADLINE )); then echo "$name: skipped (${SECONDS}s > ${DEADLINE}s)"; return; fi
+  timeout "$limit" "$BIN/selfstudy_bench" --cost --device cuda --dtype bf16 --layers 0 --corpus-tokens 131072 \
+    --max-chunk-tokens 4096 --p 2048 --batch 256 --conversations-per-chunk 8 --max-tokens 256 --json "$@" \
+    >"$OUT_DIR/$name.txt" 2>&1
+  echo "== $name rc=$? (${SECONDS}s)"; grep -vE '^\{' "$OUT_DIR/$name.txt" | tail -5
+}
+selfstudy selfstudy-3b 150 --shape llama-3.2-3b --conversations 410 --project-conversations 8192 --train-steps 50 --project-steps 1000
+selfstudy selfstudy-8b 200 --shape llama-3.1-8b --conversations 410 --project-conversations 8192 --train-steps 50 --project-steps 1000
 if [[ ${CDB_GPU_HF:-0} == 1 ]] && (( SECONDS <= DEADLINE )); then
   PYTHONUNBUFFERED=1 timeout 150 python3 "$ROOT/bench/hf_baseline.py" --shape llama-3.1-8b --batch 64 --prefix 2048 \
     >"$OUT_DIR/hf-8b-batch64.json" 2>"$OUT_DIR/hf.err"

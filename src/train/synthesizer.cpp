@@ -155,7 +155,11 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
   // Groups are prefilled several at once (left-padded rows of one forward):
   // on a small model one chunk alone costs nearly what eight do.
   const int64_t groups_total = (o.conversations + o.conversations_per_chunk - 1) / o.conversations_per_chunk;
-  const int64_t prefill_rows = std::max<int64_t>(1, std::min<int64_t>(8, 2 * o.batch_size / o.conversations_per_chunk));
+  // At most ~4k context tokens a forward: without a fused attention kernel
+  // (LibTorch 1.13) the scores of 8 rows of 4k tokens alone would take GBs.
+  const int64_t context_max = static_cast<int64_t>(head.size()) + chunk_max + (chat ? 128 : 0);
+  const int64_t prefill_rows = std::max<int64_t>(
+      1, std::min<int64_t>({8, 2 * o.batch_size / o.conversations_per_chunk, 4096 / std::max<int64_t>(context_max, 1)}));
   std::map<int64_t, Conversation> groups;  // g -> the group's chunk and context
   auto prefill_groups = [&](int64_t first) {
     groups.erase(groups.begin(), groups.lower_bound(first));  // earlier groups have all started
