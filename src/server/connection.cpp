@@ -285,6 +285,7 @@ asio::awaitable<void> Connection::serve() {
   options.statement_timeout = state_.options.statement_timeout;
   options.terminate = state_.terminate;
   options.identity = identity_;
+  options.startup_parameters = startup_parameters_;
   Session session(state_.db, [this](std::string&& b) { write_blocking(std::move(b)); }, std::move(options));
   const auto key = state_.cancels.add(session.cancel_flag());
   struct Unregister {
@@ -438,6 +439,7 @@ asio::awaitable<bool> Connection::startup() {
     }
     timer_.cancel();
     identity_ = session_identity(state_.users, user, state_.options.load_root);
+    startup_parameters_ = params;
     MessageWriter w;
     write_authentication(w, 0);
     const std::pair<const char*, std::string> status[] = {
