@@ -601,7 +601,7 @@ class Translator {
 // Whether the tree uses anything only PostgreSQL has (so that a SELECT in
 // SQLite's dialect, which the pass-through always took, is left alone).
 bool needs_translation(const json& j, std::string_view text, int depth = 0) {
-  if (depth > kMaxDepth) return false;
+  if (depth > kMaxDepth) return true;  // the translator reports it
   if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& k = it.key();

@@ -314,6 +314,11 @@ CatalogReader::CatalogReader(const std::filesystem::path& catalog_file, SelectLi
   PgCatalogTables::create(*conn_, described);
   PgCatalogTables::register_functions(db_);
   for (const auto& name : PgCatalogTables::relation_names()) g.relations.insert(name);
+  // A double-quoted name that is no column must be an error, not the
+  // string SQLite would make of it (the PostgreSQL-dialect translation
+  // quotes every identifier, and PostgreSQL has no such fallback).
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   conn_->exec("PRAGMA query_only = 1");
   sqlite3_set_authorizer(db_, &Guard::authorize, &g);
   sqlite3_progress_handler(db_, kProgressOps, &Guard::progress, &g);
