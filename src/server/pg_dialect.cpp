@@ -227,6 +227,12 @@ class Translator {
 
   bool inner_empty(const json& f) {
     if (f.contains("RangeVar")) return kEmptyRelations.count(json_str(f["RangeVar"], "relname")) > 0;
+    // A subquery that returns no rows (pgjdbc's getPrimaryKeys and
+    // getIndexInfo read pg_index through one).
+    if (f.contains("RangeSubselect")) {
+      const json& sub = f["RangeSubselect"]["subquery"]["SelectStmt"];
+      return sub.value("op", "SETOP_NONE") == "SETOP_NONE" && empty_select(sub).has_value();
+    }
     if (f.contains("JoinExpr")) {
       const json& j = f["JoinExpr"];
       const std::string type = j.value("jointype", "JOIN_INNER");
@@ -293,8 +299,14 @@ class Translator {
   // pg_settings: this session's parameters.
   std::string pg_settings() {
     std::string rows;
-    for (const auto& [name, value] : settings_.all())
-      rows += (rows.empty() ? "" : ", ") + ("(" + pg_quote(name) + ", " + pg_quote(value) + ")");
+    for (const auto& [name, value] : settings_.all()) {
+      if (!rows.empty()) rows += ", ";
+      rows += "(";
+      rows += pg_quote(name);
+      rows += ", ";
+      rows += pg_quote(value);
+      rows += ")";
+    }
     return "SELECT column1 AS name, column2 AS setting, NULL AS unit, '' AS category, '' AS short_desc, "
            "NULL AS extra_desc, 'user' AS context, 'string' AS vartype, 'session' AS source, NULL AS min_val, "
            "NULL AS max_val, NULL AS enumvals, column2 AS boot_val, column2 AS reset_val, NULL AS sourcefile, "
@@ -415,9 +427,32 @@ class Translator {
       }
       unsupported("an " + type + " subquery");
     }
+    if (e.contains("A_Indirection")) return indirection(e["A_Indirection"]);
     if (e.contains("ParamRef")) unsupported("an unbound parameter");
     if (e.contains("A_ArrayExpr")) unsupported("an ARRAY[...] value outside = ANY(...)");
     unsupported("the expression " + e.begin().key());
+  }
+
+  // (current_schemas(b))[n], which pgjdbc's getSchemas reads: the n-th
+  // schema of the search path ({pg_catalog,public}, or {public}).
+  std::string indirection(const json& a) {
+    const json& arg = a["arg"];
+    const json& ind = a["indirection"];
+    if (arg.contains("FuncCall") && json_names(arg["FuncCall"]["funcname"]).back() == "current_schemas" &&
+        ind.size() == 1 && ind[0].contains("A_Indices") && ind[0]["A_Indices"].contains("uidx") &&
+        ind[0]["A_Indices"]["uidx"].contains("A_Const")) {
+      const json& fargs = arg["FuncCall"]["args"];
+      const bool implicit = !fargs.empty() && fargs[0].contains("A_Const") &&
+                            fargs[0]["A_Const"].contains("boolval") &&
+                            fargs[0]["A_Const"]["boolval"].value("boolval", false);
+      const long long n = ind[0]["A_Indices"]["uidx"]["A_Const"].contains("ival")
+                              ? ind[0]["A_Indices"]["uidx"]["A_Const"]["ival"].value("ival", 0LL)
+                              : 0;
+      const std::vector<std::string> path = implicit ? std::vector<std::string>{"pg_catalog", "public"}
+                                                     : std::vector<std::string>{"public"};
+      return n >= 1 && static_cast<size_t>(n) <= path.size() ? pg_quote(path[static_cast<size_t>(n - 1)]) : "NULL";
+    }
+    unsupported("array subscripts and field selection");
   }
 
   std::string constant(const json& c) {

@@ -93,6 +93,12 @@ public class Matrix {
           System.out.println("column " + rs.getString("COLUMN_NAME") + " " + rs.getString("TYPE_NAME") + " " +
                              rs.getInt("DATA_TYPE") + " " + rs.getInt("ORDINAL_POSITION"));
       }
+      try (ResultSet rs = md.getSchemas()) {
+        while (rs.next()) System.out.println("schema " + rs.getString("TABLE_SCHEM"));
+      }
+      try (ResultSet rs = md.getPrimaryKeys(null, null, "corpora")) {
+        System.out.println("primary keys " + (rs.next() ? "some" : "none"));
+      }
       try (PreparedStatement ps = c.prepareStatement("ASK ? USING pets WITH (max_tokens = 4)")) {
         ps.setString(1, "Mia's cat");
         try (ResultSet rs = ps.executeQuery()) {
@@ -128,6 +134,9 @@ public class Matrix {
   EXPECT_NE(r.output.find("column id int8 -5 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("column name text 12 2"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("column created_at timestamptz 93 6"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("schema public"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("schema information_schema"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("primary keys none"), std::string::npos) << r.output;  // no index is exposed
   EXPECT_NE(r.output.find("ask tokens=4 answer=true"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("typed int8 1 timestamptz true"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("error 42P01"), std::string::npos) << r.output;

@@ -82,6 +82,12 @@ TEST(PgDialect, PsqlsAndDriversCatalogQueriesBecomeSqliteOverTheCatalogTables) {
   EXPECT_EQ(st.sql, "SELECT '1' AS \"current_setting\"");
   EXPECT_THROW(classify_pg_statement("select current_setting('nope')", s), ::cartridgedb::UndefinedObject);
 
+  // pgjdbc's getSchemas: the search path's first schema.
+  st = classify_pg_statement("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = "
+                             "(pg_catalog.current_schemas(true))[1]",
+                             s);
+  EXPECT_NE(st.sql.find("= 'pg_catalog'"), std::string::npos) << st.sql;
+
   // psql's \d queries of always-empty catalogs: no rows, their columns.
   st = classify_pg_statement(
       "SELECT c.oid::pg_catalog.regclass FROM pg_catalog.pg_class c, pg_catalog.pg_inherits i WHERE c.oid = "
