@@ -3,6 +3,7 @@
 // `cartridge serve --users FILE --add-user NAME [--superuser]` reads a
 // password from stdin and adds a SCRAM-SHA-256 entry to the users file
 // instead; `--set-quota NAME key=value` sets one of a user's quotas.
+#include <cstdlib>
 #include <cxxopts.hpp>
 #include <malloc.h>
 
@@ -157,6 +158,7 @@ int cmd_serve(int argc, char** argv) {
   };
   so.users_file = users;
   so.load_root = args["load-root"].as<std::string>();
+  if (const char* log = std::getenv("CDB_LOG_STATEMENTS")) so.log_statements = std::string(log) == "1";
   so.tls_cert = args["tls-cert"].as<std::string>();
   so.tls_key = args["tls-key"].as<std::string>();
   so.max_connections = args["max-connections"].as<int>();

@@ -286,6 +286,7 @@ asio::awaitable<void> Connection::serve() {
   options.terminate = state_.terminate;
   options.identity = identity_;
   options.startup_parameters = startup_parameters_;
+  options.log_statements = state_.options.log_statements;
   Session session(state_.db, [this](std::string&& b) { write_blocking(std::move(b)); }, std::move(options));
   const auto key = state_.cancels.add(session.cancel_flag());
   struct Unregister {

@@ -146,7 +146,7 @@ class Translator {
       std::string rows;
       for (const auto& row : s["valuesLists"]) rows += (rows.empty() ? "" : ", ") + ("(" + list(row["List"]["items"], d) + ")");
       out += "VALUES " + rows;
-    } else if (auto empty = empty_select(s)) {
+    } else if (auto empty = empty_select(s, d)) {
       return out + *empty;  // no rows: nothing to order or limit
     } else {
       out += simple_select(s, d);
@@ -206,10 +206,10 @@ class Translator {
   // A SELECT that inner-joins an always-empty relation, as one with its
   // columns and no rows; nullopt when that does not hold or its columns
   // cannot be named (SELECT *) or an aggregate makes one row of none.
-  std::optional<std::string> empty_select(const json& s) {
+  std::optional<std::string> empty_select(const json& s, int d = 0) {
     if (!s.contains("fromClause") || !s.contains("targetList")) return std::nullopt;
     bool empty = false;
-    for (const auto& f : s["fromClause"]) empty |= inner_empty(f);
+    for (const auto& f : s["fromClause"]) empty |= inner_empty(f, d + 1);
     if (!empty) return std::nullopt;
     std::string cols;
     for (const auto& t : s["targetList"]) {
@@ -225,20 +225,21 @@ class Translator {
     return "SELECT " + cols + " WHERE 0";
   }
 
-  bool inner_empty(const json& f) {
+  bool inner_empty(const json& f, int d = 0) {
+    Depth guard(d);
     if (f.contains("RangeVar")) return kEmptyRelations.count(json_str(f["RangeVar"], "relname")) > 0;
     // A subquery that returns no rows (pgjdbc's getPrimaryKeys and
     // getIndexInfo read pg_index through one).
     if (f.contains("RangeSubselect")) {
       const json& sub = f["RangeSubselect"]["subquery"]["SelectStmt"];
-      return sub.value("op", "SETOP_NONE") == "SETOP_NONE" && empty_select(sub).has_value();
+      return sub.value("op", "SETOP_NONE") == "SETOP_NONE" && empty_select(sub, d + 1).has_value();
     }
     if (f.contains("JoinExpr")) {
       const json& j = f["JoinExpr"];
       const std::string type = j.value("jointype", "JOIN_INNER");
-      if (type == "JOIN_INNER") return inner_empty(j["larg"]) || inner_empty(j["rarg"]);
-      if (type == "JOIN_LEFT") return inner_empty(j["larg"]);
-      if (type == "JOIN_RIGHT") return inner_empty(j["rarg"]);
+      if (type == "JOIN_INNER") return inner_empty(j["larg"], d + 1) || inner_empty(j["rarg"], d + 1);
+      if (type == "JOIN_LEFT") return inner_empty(j["larg"], d + 1);
+      if (type == "JOIN_RIGHT") return inner_empty(j["rarg"], d + 1);
     }
     return false;
   }
@@ -323,19 +324,20 @@ class Translator {
   }
 
   // PostgreSQL's name for an unnamed result column (FigureColname).
-  std::string column_name(const json& v) {
+  std::string column_name(const json& v, int d = 0) {
+    Depth guard(d);
     if (v.contains("ColumnRef")) {
       const json& last = v["ColumnRef"]["fields"].back();
       return last.contains("String") ? last["String"].value("sval", "?column?") : "?column?";
     }
     if (v.contains("FuncCall")) return json_names(v["FuncCall"]["funcname"]).back();
     if (v.contains("TypeCast")) {
-      const std::string inner = column_name(v["TypeCast"]["arg"]);
+      const std::string inner = column_name(v["TypeCast"]["arg"], d + 1);
       return inner != "?column?" ? inner : json_names(v["TypeCast"]["typeName"]["names"]).back();
     }
     if (v.contains("CaseExpr")) return "case";
     if (v.contains("CoalesceExpr")) return "coalesce";
-    if (v.contains("CollateClause")) return column_name(v["CollateClause"]["arg"]);
+    if (v.contains("CollateClause")) return column_name(v["CollateClause"]["arg"], d + 1);
     if (v.contains("SubLink")) {
       const json& s = v["SubLink"];
       const std::string t = s.value("subLinkType", "");
@@ -345,7 +347,7 @@ class Translator {
         const json& sel = s["subselect"]["SelectStmt"];
         if (sel.contains("targetList")) {
           const json& rt = sel["targetList"][0]["ResTarget"];
-          return rt.contains("name") ? rt["name"].get<std::string>() : column_name(rt["val"]);
+          return rt.contains("name") ? rt["name"].get<std::string>() : column_name(rt["val"], d + 1);
         }
       }
     }

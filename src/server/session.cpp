@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -278,6 +279,9 @@ std::string Session::run(std::string_view text, std::optional<cartridgedb::Resul
   if (tx_status_ == 'E')
     throw SqlError(sqlstate::kInFailedTransaction,
                    "current transaction is aborted, commands ignored until end of transaction block");
+  if (options_.log_statements)
+    std::fprintf(stderr, "statement [%s]: %.*s\n", pg_.user().c_str(), static_cast<int>(std::min<size_t>(text.size(), 4096)),
+                 text.data());
   std::string translated, show_name;
   if (auto tag = run_parameter_statement(text, result, translated, show_name)) return *tag;
   if (!translated.empty()) {

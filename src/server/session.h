@@ -42,6 +42,10 @@ struct SessionOptions {
   std::chrono::milliseconds progress_interval{500};
   // Who the session acts as: the authenticated user's role and quotas.
   cartridgedb::SessionIdentity identity;
+  // Log each statement to stderr (cut at 4 KiB): what a driver really
+  // sends. `cartridge serve` sets it from CDB_LOG_STATEMENTS=1; off by
+  // default, since statements carry documents and questions.
+  bool log_statements = false;
   // The StartupMessage's options (application_name, client_encoding,
   // DateStyle, ...): the session's parameters start from them.
   std::map<std::string, std::string> startup_parameters;

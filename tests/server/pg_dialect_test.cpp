@@ -111,6 +111,10 @@ TEST(PgDialect, WhatItDoesNotTranslateFailsAsUnsupportedNamingIt) {
   deep += "current_user";
   for (int i = 0; i < 300; ++i) deep += ")";
   EXPECT_THROW(classify_pg_statement(deep, s), ::cartridgedb::Unsupported);
+  std::string casts = "SELECT 1";
+  for (int i = 0; i < 3000; ++i) casts += "::int";
+  EXPECT_THROW(classify_pg_statement(casts + " FROM pg_index", s), ::cartridgedb::Unsupported);
+  EXPECT_THROW(classify_pg_statement(casts + " FROM pg_class", s), ::cartridgedb::Unsupported);
 }
 
 TEST(PgTypes, OidsAndBinaryEncodingsArePostgresqls) {
