@@ -111,6 +111,9 @@ TEST(PgDialect, WhatItDoesNotTranslateFailsAsUnsupportedNamingIt) {
   deep += "current_user";
   for (int i = 0; i < 300; ++i) deep += ")";
   EXPECT_THROW(classify_pg_statement(deep, s), ::cartridgedb::Unsupported);
+  // PostgreSQL allows a SELECT without columns; every field is checked.
+  EXPECT_THROW(classify_pg_statement("SELECT FROM pg_class", s), ::cartridgedb::Unsupported);
+  EXPECT_THROW(classify_pg_statement("SELECT (current_schemas())[1] FROM pg_class", s), ::cartridgedb::Unsupported);
   std::string casts = "SELECT 1";
   for (int i = 0; i < 3000; ++i) casts += "::int";
   EXPECT_THROW(classify_pg_statement(casts + " FROM pg_index", s), ::cartridgedb::Unsupported);
