@@ -18,10 +18,23 @@
 // (--store, default a temporary one), so each corpus is synthesized once.
 //
 //   selfstudy_bench [--quick] [--sizes 16,32,64,128] [--steps 120] [--curve 30,60] [--json]
+//
+// With --cost it measures instead what a Cartridge costs to make, split into
+// synthesis (the teacher is read in the same pass), training, and a
+// reference decode of the same engine at the same batch and context:
+//
+//   selfstudy_bench --cost [--shape stories260K|llama-3.2-1b|...] [--layers 2]
+//                   [--conversations 96] [--conversations-per-chunk 4]
+//                   [--batch 16] [--max-tokens 64] [--train-steps 20] [--json]
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sys/resource.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -29,13 +42,16 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/command_line.h"
+#include "bench_support.h"
 #include "common/models_dir.h"
 #include "engine/load_model.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
+#include "scheduler/scheduler.h"
 #include "storage/artifact_store.h"
 #include "storage/store.h"
 #include "train/cartridge_trainer.h"
@@ -137,6 +153,178 @@ struct BenchStore {
   }
 };
 
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// CPU seconds of this process (all threads): on a loaded machine wall time
+// says how busy the neighbours are, CPU time what the work cost.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// FLOP/s of a square fp32 matrix product on this machine with the threads
+// in use: the peak that training's MFU is stated against on a CPU.
+double measured_peak_flops(at::Device device) {
+  c10::InferenceMode guard;
+  const int64_t n = 1024;
+  at::Tensor a = at::randn({n, n}, at::TensorOptions().device(device)), b = at::randn({n, n}, a.options());
+  at::matmul(a, b);
+  const auto t0 = std::chrono::steady_clock::now();
+  int reps = 0;
+  while (since(t0) < 1.0 || reps < 3) {
+    at::Tensor c = at::matmul(a, b);
+    (void)c.sum().item<float>();
+    ++reps;
+  }
+  return 2.0 * static_cast<double>(n) * n * n * reps / since(t0);
+}
+
+// Matrix-product parameters touched per token (embedding lookup excluded,
+// the output projection included).
+double matmul_params(const ModelConfig& c) {
+  const double q = static_cast<double>(c.n_heads) * c.head_dim, kv = static_cast<double>(c.n_kv_heads) * c.head_dim;
+  const double per_layer = c.dim * (q + 2 * kv) + q * c.dim + 3.0 * c.dim * c.hidden_dim;
+  return per_layer * c.n_layers + static_cast<double>(c.dim) * c.vocab_size;
+}
+
+// Decode tokens/s of the serving engine at `batch` sequences whose context
+// is a shared prefix of `context` tokens, as synthesis runs them: timed from
+// the moment every sequence has its first token, so prefill is left out.
+double decode_tokens_per_s(Transformer& model, const std::vector<int32_t>& context, int64_t batch, int64_t tokens) {
+  SchedulerOptions so;
+  so.max_batch = batch;
+  so.slot_tokens = tokens + 32;
+  so.kv_budget_bytes = batch * KVSlots::slot_bytes(model.config(), so.slot_tokens, model.dtype());
+  Scheduler engine(model, so);
+  std::shared_ptr<const Cartridge> prefix;
+  {
+    c10::InferenceMode guard;
+    prefix = std::make_shared<const Cartridge>(model.prefill_cartridge(context));
+  }
+  std::atomic<int64_t> started{0};
+  std::atomic<int64_t> t_all_started{0};
+  std::vector<ServeRequest> requests;
+  for (int64_t i = 0; i < batch; ++i) {
+    ServeRequest r;
+    r.prompt = {context[static_cast<size_t>(i) % context.size()]};
+    r.prefix = prefix;
+    r.max_tokens = tokens;
+    r.stop_at_eos = false;
+    r.sampling.temperature = 0;
+    r.on_token = [&, first = true](int32_t) mutable {
+      if (!first) return;
+      first = false;
+      if (++started == batch)
+        t_all_started = std::chrono::steady_clock::now().time_since_epoch().count();
+    };
+    requests.push_back(std::move(r));
+  }
+  auto tickets = engine.submit_all(std::move(requests));
+  int64_t decoded_at_start = -1;
+  while (started.load() < batch) std::this_thread::yield();
+  decoded_at_start = engine.stats().decoded_tokens;
+  for (auto& t : tickets) t->wait();
+  const auto end = std::chrono::steady_clock::now().time_since_epoch().count();
+  const double seconds = static_cast<double>(end - t_all_started.load()) * std::chrono::steady_clock::period::num /
+                         std::chrono::steady_clock::period::den;
+  return static_cast<double>(engine.stats().decoded_tokens - decoded_at_start) / seconds;
+}
+
+int run_cost(const cxxopts::ParseResult& a) {
+  const std::string shape = a["shape"].as<std::string>();
+  const bool json = a.count("json") > 0;
+  auto tok = load_tokenizer(model_file("stories260K/tok512.bin"));
+  // Random weights for the larger shapes: cost does not depend on values.
+  // Their vocabulary includes tok512's ids, so the same corpus serves; their
+  // continuations rarely meet a stop id, so they run to --max-tokens.
+  Transformer model(shape == "stories260K" ? load_model(model_file("stories260K/stories260K.bin"))
+                                           : bench::shaped_model(shape, a["layers"].as<int64_t>()));
+  at::set_num_threads(a.count("threads") ? a["threads"].as<int>() : 1);
+  std::vector<Story> stories(kStories, kStories + 12);
+  std::string text;
+  for (const auto& s : stories) text += story_text(s);
+  const std::vector<int32_t> corpus = tok->encode(text, false);
+
+  SynthesisOptions so;
+  so.conversations = a["conversations"].as<int64_t>();
+  so.conversations_per_chunk = a["conversations-per-chunk"].as<int64_t>();
+  so.batch_size = a["batch"].as<int64_t>();
+  so.b_max_tokens = a["max-tokens"].as<int64_t>();
+  so.b_temperature = 0.7;
+  so.max_chunk_tokens = std::min<int64_t>(so.max_chunk_tokens, model.config().max_seq_len / 2);
+  so.seed = 1;
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = cpu_seconds();
+  const SyntheticDataset data = synthesize(model, *tok, corpus, so);
+  const double synthesis_s = since(t0), synthesis_cpu_s = cpu_seconds() - c0;
+  const int64_t synthesized = data.total_tokens();
+  int64_t chunk_tokens = 0;
+  for (const auto& e : data.examples) chunk_tokens += e.chunk.end - e.chunk.begin;
+  const int64_t context = 1 + chunk_tokens / static_cast<int64_t>(data.examples.size());
+
+  const std::vector<int32_t> ctx(corpus.begin(), corpus.begin() + std::min<int64_t>(context, corpus.size()));
+  const double decode_tps = decode_tokens_per_s(model, ctx, so.batch_size, so.b_max_tokens);
+
+  std::vector<int32_t> with_bos{tok->bos_id()};
+  with_bos.insert(with_bos.end(), corpus.begin(), corpus.end());
+  TrainOptions to;
+  to.steps = a["train-steps"].as<int64_t>();
+  to.batch_size = 16;
+  to.seed = 1;
+  CartridgeTrainer trainer(model, data, initial_cartridge(model, with_bos, a["p"].as<int64_t>()), to);
+  t0 = std::chrono::steady_clock::now();
+  c0 = cpu_seconds();
+  const TrainResult tr = trainer.train();
+  const double train_s = since(t0), train_cpu_s = cpu_seconds() - c0;
+  // Tokens the steps read: each step draws batch_size conversations.
+  const auto train_tokens = static_cast<int64_t>(static_cast<double>(to.steps * to.batch_size) *
+                                      static_cast<double>(synthesized) / static_cast<double>(data.examples.size()));
+  // Frozen weights: forward 2N and backward through the activations 2N
+  // FLOPs per token (no weight gradients), attention left out.
+  const double flops = 4.0 * matmul_params(model.config()) * static_cast<double>(train_tokens);
+  const double peak = measured_peak_flops(model.device());
+  const double mfu = flops / train_s / peak;
+
+  nlohmann::json j;
+  j["shape"] = shape;
+  j["layers"] = model.config().n_layers;
+  j["conversations"] = so.conversations;
+  j["conversations_per_chunk"] = so.conversations_per_chunk;
+  j["batch"] = so.batch_size;
+  j["context_tokens"] = context;
+  j["synthesized_tokens"] = synthesized;
+  j["synthesis_s"] = synthesis_s;
+  j["synthesis_cpu_s"] = synthesis_cpu_s;
+  j["train_cpu_s"] = train_cpu_s;
+  j["teacher_s"] = 0.0;  // read from the generating pass: no pass of its own
+  j["train_s"] = train_s;
+  j["train_steps"] = to.steps;
+  j["synthesized_tokens_per_s"] = synthesized / synthesis_s;
+  j["decode_tokens_per_s"] = decode_tps;
+  j["synthesis_vs_decode"] = synthesized / synthesis_s / decode_tps;
+  j["train_tokens_per_s"] = static_cast<double>(train_tokens) / train_s;
+  j["peak_flops"] = peak;
+  j["mfu"] = mfu;
+  j["final_loss"] = tr.losses.empty() ? 0.0 : tr.losses.back();
+  std::printf("shape %s (%lld layers), %lld conversations, %lld per chunk, batch %lld, context ~%lld tokens\n",
+              shape.c_str(), static_cast<long long>(model.config().n_layers), static_cast<long long>(so.conversations),
+              static_cast<long long>(so.conversations_per_chunk), static_cast<long long>(so.batch_size),
+              static_cast<long long>(context));
+  std::printf("synthesis  %8.2f s  %9.0f tokens/s (%lld tokens; teacher in the same pass), %.2f CPU-s\n",
+              synthesis_s, synthesized / synthesis_s, static_cast<long long>(synthesized), synthesis_cpu_s);
+  std::printf("decode     %8s    %9.0f tokens/s (same engine, batch and context): synthesis at %.0f%%\n", "",
+              decode_tps, 100.0 * synthesized / synthesis_s / decode_tps);
+  std::printf("training   %8.2f s  %9.0f tokens/s (%lld steps), %.2f CPU-s, MFU %.1f%% of a measured %.1f GFLOP/s\n",
+              train_s, static_cast<double>(train_tokens) / train_s, static_cast<long long>(to.steps), train_cpu_s,
+              100.0 * mfu, peak / 1e9);
+  if (json) std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -149,9 +337,21 @@ int main(int argc, char** argv) {
       ("store", "store for the synthesized data and checkpoints (default: a temporary one)",
        cxxopts::value<std::string>()->default_value(""))
       ("json", "one JSON object as the last line")
+      ("cost", "measure the cost of making a Cartridge instead (see the top of this file)")
+      ("shape", "--cost: stories260K or a random-weight shape (llama-3.2-1b, ...)",
+       cxxopts::value<std::string>()->default_value("stories260K"))
+      ("layers", "--cost: keep the shape's first N layers (0: all)", cxxopts::value<int64_t>()->default_value("2"))
+      ("conversations", "--cost: conversations to synthesize", cxxopts::value<int64_t>()->default_value("96"))
+      ("conversations-per-chunk", "--cost: conversations per prefilled chunk", cxxopts::value<int64_t>()->default_value("4"))
+      ("batch", "--cost: conversations in the engine at once", cxxopts::value<int64_t>()->default_value("16"))
+      ("max-tokens", "--cost: tokens per continuation", cxxopts::value<int64_t>()->default_value("64"))
+      ("train-steps", "--cost: training steps measured", cxxopts::value<int64_t>()->default_value("20"))
+      ("p", "--cost: Cartridge tokens", cxxopts::value<int64_t>()->default_value("32"))
+      ("threads", "--cost: LibTorch intra-op threads (default 1)", cxxopts::value<int>())
       ("h,help", "help");
   cxxopts::ParseResult a;
   if (auto status = cdb::parse_command_line(opts, argc, argv, a)) return *status;
+  if (a.count("cost")) return run_cost(a);
   const bool quick = a.count("quick") > 0, json = a.count("json") > 0;
   const int64_t steps = a["steps"].as<int64_t>();
   const std::vector<int64_t> sizes = quick ? std::vector<int64_t>{32} : int_list(a["sizes"].as<std::string>());

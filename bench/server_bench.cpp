@@ -5,8 +5,16 @@
 // second for both. The server runs in this process on a free port with
 // trust auth; the data directory is a temp directory with one small
 // corpus (answers by ICL on stories260K). The last stdout line is JSON.
+// --http: also the same ASKs over the OpenAI-compatible HTTP API
+// (POST /v1/completions on keep-alive connections, HttpServer in this
+// process), and GET /v1/models, a protocol-only request, as fast as the
+// clients can send it.
 #include <cxxopts.hpp>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,6 +23,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -23,6 +33,7 @@
 #include "cartridgedb/cartridgedb.h"
 #include "common/command_line.h"
 #include "common/models_dir.h"
+#include "http/http_server.h"
 #include "server/server.h"
 
 namespace {
@@ -76,6 +87,52 @@ nlohmann::json to_json(const Stats& s) {
           {"requests_per_s", s.requests_per_s}};
 }
 
+// One keep-alive HTTP/1.1 connection: a request, then its Content-Length
+// body. Enough for the server's own answers (never chunked unless streamed).
+class KeepAlive {
+ public:
+  explicit KeepAlive(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect failed");
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~KeepAlive() { ::close(fd_); }
+  // The status code; the body in `body`.
+  int call(const std::string& request, std::string& body) {
+    for (size_t done = 0; done < request.size();) {
+      const ssize_t n = ::send(fd_, request.data() + done, request.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return 0;
+      done += static_cast<size_t>(n);
+    }
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
+      if (!fill()) return 0;
+    const size_t cl = buf_.find("Content-Length: ");
+    const size_t length = cl < end ? std::stoul(buf_.substr(cl + 16)) : 0;
+    while (buf_.size() < end + 4 + length)
+      if (!fill()) return 0;
+    const int status = std::atoi(buf_.c_str() + 9);
+    body = buf_.substr(end + 4, length);
+    buf_.erase(0, end + 4 + length);
+    return status;
+  }
+
+ private:
+  bool fill() {
+    char b[16384];
+    const ssize_t n = ::recv(fd_, b, sizeof b, 0);
+    if (n <= 0) return false;
+    buf_.append(b, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_;
+  std::string buf_;
+};
+
 std::string load_average() {
   std::ifstream f("/proc/loadavg");
   std::string a;
@@ -92,6 +149,8 @@ int main(int argc, char** argv) {
       ("requests", "ASKs per client", cxxopts::value<int>()->default_value("25"))
       ("max-tokens", "answer tokens per ASK", cxxopts::value<int>()->default_value("4"))
       ("statement", "also time this statement instead of ASK (e.g. 'SHOW MODEL')", cxxopts::value<std::string>()->default_value(""))
+      ("http", "also over the HTTP API (POST /v1/completions), and GET /v1/models req/s")
+      ("http-requests", "GET /v1/models per client with --http", cxxopts::value<int>()->default_value("5000"))
       ("json", "print only the JSON line")
       ("h,help", "this help");
   cxxopts::ParseResult args;
@@ -151,6 +210,49 @@ int main(int argc, char** argv) {
     auto [srv_ms, srv_wall] = drive(clients, requests, over_wire);
     const Stats wire = summarize(srv_ms, srv_wall);
     for (auto* c : conns) PQfinish(c);
+
+    // Over HTTP: the same questions, and /v1/models; vs SHOW MODEL over the wire.
+    std::optional<Stats> http_ask, http_models, wire_show_model;
+    if (args.count("http")) {
+      cdb::http::HttpOptions ho;
+      ho.port = 0;
+      ho.trust = true;
+      cdb::http::HttpServer web(*db, ho);
+      web.start();
+      std::vector<std::unique_ptr<KeepAlive>> keep;
+      for (int c = 0; c < clients; ++c) keep.push_back(std::make_unique<KeepAlive>(web.port()));
+      auto post = [](const std::string& path, const std::string& body) {
+        return "POST " + path + " HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+      };
+      auto over_http = [&](int c, int i) {
+        const nlohmann::json body = {{"prompt", question(c, i)}, {"corpora", {"pets"}}, {"max_tokens", max_tokens}};
+        std::string answer;
+        if (keep[c]->call(post("/v1/completions", body.dump()), answer) != 200) ++errors;
+      };
+      drive(1, 2, over_http);
+      auto [h_ms, h_wall] = drive(clients, requests, over_http);
+      http_ask = summarize(h_ms, h_wall);
+      const std::string models = "GET /v1/models HTTP/1.1\r\nHost: bench\r\n\r\n";
+      const int model_requests = args["http-requests"].as<int>();
+      auto [m_ms, m_wall] = drive(clients, model_requests, [&](int c, int) {
+        std::string answer;
+        if (keep[c]->call(models, answer) != 200) ++errors;
+      });
+      http_models = summarize(m_ms, m_wall);
+      keep.clear();
+      web.stop();
+      // SHOW MODEL over the PostgreSQL protocol, for the protocol-only comparison.
+      std::vector<PGconn*> show(clients);
+      for (auto& c : show) c = PQconnectdb(conninfo.c_str());
+      auto [s_ms, s_wall] = drive(clients, std::max(1, model_requests / 5), [&](int c, int) {
+        PGresult* r = PQexecParams(show[c], "SHOW MODEL", 0, nullptr, nullptr, nullptr, nullptr, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) ++errors;
+        PQclear(r);
+      });
+      wire_show_model = summarize(s_ms, s_wall);
+      for (auto* c : show) PQfinish(c);
+    }
     server.stop();
     runner.join();
 
@@ -164,12 +266,28 @@ int main(int argc, char** argv) {
            {"overhead_p50_ms", wire.p50_ms - embedded.p50_ms},
            {"throughput_ratio", embedded.requests_per_s > 0 ? wire.requests_per_s / embedded.requests_per_s : 0},
            {"load_average", load_average()}};
+    if (http_ask) {
+      out["http"] = to_json(*http_ask);
+      out["http_overhead_vs_server_p50_ms"] = http_ask->p50_ms - wire.p50_ms;
+      out["http_throughput_ratio_vs_server"] = wire.requests_per_s > 0 ? http_ask->requests_per_s / wire.requests_per_s : 0;
+      out["http_models"] = to_json(*http_models);
+      out["server_show_model"] = to_json(*wire_show_model);
+    }
     if (!quiet) {
       std::printf("%-10s %8s %8s %8s %10s\n", "path", "p50 ms", "p99 ms", "mean ms", "req/s");
       std::printf("%-10s %8.2f %8.2f %8.2f %10.1f\n", "embedded", embedded.p50_ms, embedded.p99_ms, embedded.mean_ms,
                   embedded.requests_per_s);
       std::printf("%-10s %8.2f %8.2f %8.2f %10.1f\n", "server", wire.p50_ms, wire.p99_ms, wire.mean_ms,
                   wire.requests_per_s);
+      if (http_ask) {
+        std::printf("%-10s %8.2f %8.2f %8.2f %10.1f\n", "http", http_ask->p50_ms, http_ask->p99_ms, http_ask->mean_ms,
+                    http_ask->requests_per_s);
+        std::printf("%-10s %8.3f %8.3f %8.3f %10.1f   (GET /v1/models, keep-alive)\n", "http-model", http_models->p50_ms,
+                    http_models->p99_ms, http_models->mean_ms, http_models->requests_per_s);
+        std::printf("%-10s %8.3f %8.3f %8.3f %10.1f   (SHOW MODEL, extended protocol)\n", "pg-model",
+                    wire_show_model->p50_ms, wire_show_model->p99_ms, wire_show_model->mean_ms,
+                    wire_show_model->requests_per_s);
+      }
     }
   }
   std::filesystem::remove_all(dir);

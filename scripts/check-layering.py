@@ -18,16 +18,20 @@ import sys
 # Highest first. README.md ("Architecture") draws the same order.
 LAYERS = """
 cli
+http
 server shell
 db
 cartridgedb
 planner
 jobs
-train scheduler residency
+train
+scheduler residency
 engine
 cuda storage language engine/tokenizer
 common
 """
+# http: the OpenAI-compatible front end; above server because it reads the
+# same users file (server/users.h) for its API keys and roles.
 # cartridgedb: include/cartridgedb/, the public API, which db implements and the
 # server and the shell call.
 

@@ -199,6 +199,27 @@ struct SessionIdentity {
   std::string load_root;
 };
 
+// ---- monitoring -----------------------------------------------------------------
+
+// The engine's figures at one moment, for monitoring (cartridge serve
+// --http exports them at /metrics). Counters count from the open.
+struct EngineStats {
+  // The continuous batch (docs/query-engine.md).
+  int64_t batch_slots = 0, slot_tokens = 0;  // KV slots and tokens per slot
+  int64_t running = 0, queued = 0;           // questions in the batch / waiting for a slot
+  int64_t largest_batch = 0;                 // most questions decoded in one step
+  int64_t decode_steps = 0, decoded_tokens = 0, prefilled_tokens = 0;
+  // Cartridge residency, per tier: bytes held, budget, entries, and acquires
+  // that found (hits) or loaded (misses) a Cartridge, and evictions.
+  struct Tier {
+    int64_t bytes = 0, budget = 0, entries = 0, hits = 0, misses = 0, evictions = 0;
+  };
+  Tier device, host;
+  int64_t disk_loads = 0;  // Cartridge parts read from the store
+  double load_gbps = 0;    // decompressed bytes read per second of those loads
+  int64_t pinned_bytes = 0;
+};
+
 // ---- the handles --------------------------------------------------------------
 
 class Database;
@@ -249,6 +270,7 @@ class Database {
 
   const std::string& dir() const;
   std::string model_fingerprint() const;
+  EngineStats engine_stats() const;
 
  private:
   struct Impl;

@@ -18,6 +18,7 @@
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
 #include "storage/artifact_store.h"
+#include "train/composition_eval.h"
 #include "train/evaluator.h"
 
 namespace cdb::cli {
@@ -67,11 +68,15 @@ int cmd_eval(int argc, char** argv) {
       ("batch", "sequences per micro-batch", cxxopts::value<int64_t>()->default_value("16"))
       ("grad-accum", "micro-batches per step", cxxopts::value<int64_t>()->default_value("1"))
       ("conversations", "synthesized conversations", cxxopts::value<int64_t>()->default_value("96"))
+      ("conversations-per-chunk", "conversations sampled from each prefilled chunk", cxxopts::value<int64_t>()->default_value("4"))
+      ("synthesis-batch", "conversations in the engine at once during synthesis", cxxopts::value<int64_t>()->default_value("16"))
       ("max-tokens", "speaker B's max tokens (the answer / continuation)", cxxopts::value<int64_t>()->default_value("64"))
       ("temperature", "speaker B's temperature (0: greedy)", cxxopts::value<double>()->default_value("0.7"))
       ("description", "corpus description placed before each chunk", cxxopts::value<std::string>()->default_value(""))
       ("general", "unrelated text file for 'general ability retained'", cxxopts::value<std::string>())
       ("store", "store directory: keeps the synthesized data and checkpoints (resumable)", cxxopts::value<std::string>())
+      ("compose", "measure composition instead: score the probes with this corpus's Cartridge composed with "
+                  "the other corpus's (both orders) against the baselines", cxxopts::value<std::string>())
       ("json", "print the report as one JSON object")
       ("h,help", "this help");
   auto a = opts.parse(argc, argv);
@@ -96,6 +101,8 @@ int cmd_eval(int argc, char** argv) {
   o.seed = a["seed"].as<uint64_t>();
   o.synthesis.format = detect_chat_format(model_path);
   o.synthesis.conversations = a["conversations"].as<int64_t>();
+  o.synthesis.conversations_per_chunk = a["conversations-per-chunk"].as<int64_t>();
+  o.synthesis.batch_size = a["synthesis-batch"].as<int64_t>();
   o.synthesis.b_max_tokens = a["max-tokens"].as<int64_t>();
   o.synthesis.b_temperature = a["temperature"].as<double>();
   o.synthesis.corpus_description = a["description"].as<std::string>();
@@ -116,6 +123,23 @@ int cmd_eval(int argc, char** argv) {
     if (p.step == p.total_steps) std::fprintf(stderr, "\n");
     return true;
   };
+  if (a.count("compose")) {
+    const CompositionReport c =
+        evaluate_composition(model, *tokenizer, corpus, slurp(a["compose"].as<std::string>()), probes, o);
+    if (json) {
+      std::printf("%s\n", c.to_json().c_str());
+      return 0;
+    }
+    std::printf("corpus A %lld tokens, B %lld tokens; ICL of A and B together %s the window\n",
+                static_cast<long long>(c.corpus_a_tokens), static_cast<long long>(c.corpus_b_tokens),
+                c.icl_ab_fits ? "fits" : "does not fit");
+    std::printf("%-11s %6s %9s %9s %8s\n", "row", "tokens", "LL/tok", "gain", "MC acc");
+    for (const auto& row : c.rows)
+      std::printf("%-11s %6lld %9.4f %9.3f %8s\n", row.name.c_str(), static_cast<long long>(row.cartridge_tokens),
+                  row.ll_per_token, row.gain_recovered,
+                  row.mc_accuracy < 0 ? "-" : std::to_string(row.mc_accuracy).substr(0, 5).c_str());
+    return 0;
+  }
   // Catalogued artifacts, not raw blobs: the store's open-time garbage
   // collection deletes blobs that no catalog row references.
   std::unique_ptr<Store> store;

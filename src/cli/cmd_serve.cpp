@@ -2,7 +2,10 @@
 // Database (src/server/), so that psql and Postgres drivers can ASK.
 // `cartridge serve --users FILE --add-user NAME [--superuser]` reads a
 // password from stdin and adds a SCRAM-SHA-256 entry to the users file
-// instead; `--set-quota NAME key=value` sets one of a user's quotas.
+// instead; `--set-quota NAME key=value` sets one of a user's quotas;
+// `--add-api-key NAME` prints a new HTTP API key for a listed user.
+// `--http HOST:PORT` adds the OpenAI-compatible HTTP API (src/http/) on the
+// same Database.
 #include <cstdlib>
 #include <cxxopts.hpp>
 #include <malloc.h>
@@ -18,6 +21,8 @@
 #include "cartridgedb/cartridgedb.h"
 #include "cli/commands.h"
 #include "common/command_line.h"
+#include "http/engine_metrics.h"
+#include "http/http_server.h"
 #include "server/server.h"
 #include "server/users.h"
 
@@ -89,6 +94,16 @@ int cmd_serve(int argc, char** argv) {
       ("statement-timeout", "seconds a statement may run (0: no limit)", cxxopts::value<double>()->default_value("0"))
       ("shutdown-grace", "seconds running statements get on SIGTERM before they are cancelled", cxxopts::value<double>()->default_value("5"))
       ("io-threads", "threads for network I/O", cxxopts::value<int>()->default_value("2"))
+      ("http", "HOST:PORT: also serve the OpenAI-compatible HTTP API there (docs/http.md)", cxxopts::value<std::string>())
+      ("add-api-key", "print a new HTTP API key for NAME (a user in --users; its hash is stored there), then exit", cxxopts::value<std::string>())
+      ("http-max-body-size", "bytes of an HTTP request body; more: 413", cxxopts::value<size_t>()->default_value(std::to_string(http::HttpOptions{}.max_body_bytes)))
+      ("http-max-header-size", "bytes of an HTTP request's headers; more: 431", cxxopts::value<size_t>()->default_value(std::to_string(http::HttpOptions{}.max_header_bytes)))
+      ("http-max-connections", "HTTP connections at once; more get 503", cxxopts::value<int>()->default_value(std::to_string(http::HttpOptions{}.max_connections)))
+      ("http-max-queue", "completion choices in flight over HTTP; more get 503 with Retry-After", cxxopts::value<int>()->default_value(std::to_string(http::HttpOptions{}.max_queue)))
+      ("http-max-user-requests", "completion requests in flight per user; more get 429", cxxopts::value<int>()->default_value(std::to_string(http::HttpOptions{}.max_user_requests)))
+      ("http-idle-timeout", "seconds a keep-alive HTTP connection may wait for its next request, or stall a write", cxxopts::value<double>()->default_value("60"))
+      ("http-header-timeout", "seconds a new HTTP connection has to send its first request (and TLS handshake)", cxxopts::value<double>()->default_value("10"))
+      ("http-request-timeout", "seconds an HTTP completion may take; then 408 (0: no limit)", cxxopts::value<double>()->default_value("0"))
       ("h,help", "this help");
   opts.parse_positional({"dir"});
   // "--set-quota NAME key=value" takes two values, which cxxopts cannot
@@ -121,6 +136,23 @@ int cmd_serve(int argc, char** argv) {
     }
     std::fprintf(stderr, "cartridge serve: %s of '%s' written to %s\n", set_quota->second.c_str(),
                  set_quota->first.c_str(), users.c_str());
+    return 0;
+  }
+  if (args.count("add-api-key")) {
+    if (users.empty()) {
+      std::fprintf(stderr, "cartridge serve: --add-api-key needs --users FILE\n");
+      return 2;
+    }
+    std::string key;
+    try {
+      key = server::UserFile::add_api_key(users, args["add-api-key"].as<std::string>());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cartridge serve: %s\n", e.what());
+      return 1;
+    }
+    std::fprintf(stderr, "cartridge serve: API key of '%s' added to %s; it is shown once, below, and never again\n",
+                 args["add-api-key"].as<std::string>().c_str(), users.c_str());
+    std::printf("%s\n", key.c_str());
     return 0;
   }
   if (args.count("add-user")) {
@@ -171,6 +203,34 @@ int cmd_serve(int argc, char** argv) {
   so.shutdown_grace = ms("shutdown-grace");
   so.io_threads = args["io-threads"].as<int>();
 
+  std::optional<http::HttpOptions> ho;
+  if (args.count("http")) {
+    ho.emplace();
+    try {
+      server::ServerOptions where;
+      where.port = ho->port;
+      parse_listen(args["http"].as<std::string>(), where);
+      ho->host = where.host;
+      ho->port = where.port;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cartridge serve: --http: %s\n", e.what());
+      return 2;
+    }
+    ho->trust = so.auth == server::AuthMethod::Trust;
+    ho->users_file = users;
+    ho->load_root = so.load_root;
+    ho->tls_cert = so.tls_cert;
+    ho->tls_key = so.tls_key;
+    ho->max_body_bytes = args["http-max-body-size"].as<size_t>();
+    ho->max_header_bytes = args["http-max-header-size"].as<size_t>();
+    ho->max_connections = args["http-max-connections"].as<int>();
+    ho->max_queue = args["http-max-queue"].as<int>();
+    ho->max_user_requests = args["http-max-user-requests"].as<int>();
+    ho->idle_timeout = ms("http-idle-timeout");
+    ho->header_timeout = ms("http-header-timeout");
+    ho->request_timeout = ms("http-request-timeout");
+  }
+
   // glibc raises its mmap threshold to the largest block freed (up to 32
   // MiB), after which 16 MiB message bodies and document texts come from
   // the heap and stay there: twelve 16 MB ADD DOCUMENTs at once left peak
@@ -184,14 +244,29 @@ int cmd_serve(int argc, char** argv) {
   o.device = args["device"].as<std::string>();
   try {
     auto db = cartridgedb::Database::open(args["dir"].as<std::string>(), o);
+    // The HTTP server owns the metrics; the PostgreSQL sessions' statements
+    // are counted there too (it is made before either listener accepts).
+    std::optional<http::HttpServer> web;
+    if (ho)
+      so.on_statement = [&web](const std::string& statement, bool ok) {
+        if (web) web->metrics().count_pg_statement(statement, ok);
+      };
     server::Server srv(*db, so);
     const bool v6 = so.host.find(':') != std::string::npos;
     std::fprintf(stderr, "cartridge serve: %s on %s%s%s:%u (auth %s, TLS %s)\n", db->dir().c_str(), v6 ? "[" : "",
                  so.host.c_str(), v6 ? "]" : "",
                  static_cast<unsigned>(srv.port()), so.auth == server::AuthMethod::Trust ? "trust" : "scram-sha-256",
                  so.tls_cert.empty() ? "off" : "on");
+    if (ho) {
+      web.emplace(*db, *ho, [&db] { return http::sample_engine(*db); });
+      const bool v6web = ho->host.find(':') != std::string::npos;
+      std::fprintf(stderr, "cartridge serve: http on %s%s%s:%u\n", v6web ? "[" : "", ho->host.c_str(),
+                   v6web ? "]" : "", static_cast<unsigned>(web->port()));
+      web->start();
+    }
     std::fflush(stderr);
     srv.run();
+    if (web) web->stop();
     std::fprintf(stderr, "cartridge serve: stopped\n");
   } catch (const cartridgedb::Error& e) {
     std::fprintf(stderr, "cartridge serve: error: %s\n", e.what());

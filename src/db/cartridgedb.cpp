@@ -9,6 +9,8 @@
 #include "common/error.h"
 #include "db/database.h"
 #include "db/executor.h"
+#include "residency/residency_manager.h"
+#include "scheduler/scheduler.h"
 #include "language/parse_error.h"
 #include "language/parser.h"
 
@@ -202,6 +204,29 @@ std::unique_ptr<Session> Database::new_session(const SessionIdentity& identity) 
 
 const std::string& Database::dir() const { return impl_->dir; }
 std::string Database::model_fingerprint() const { return impl_->db->model_fingerprint(); }
+
+EngineStats Database::engine_stats() const {
+  const auto b = impl_->db->scheduler().stats();
+  const auto r = impl_->db->residency().stats();
+  EngineStats s;
+  s.batch_slots = b.slots;
+  s.slot_tokens = b.slot_tokens;
+  s.running = b.running;
+  s.queued = b.queued;
+  s.largest_batch = b.largest_batch;
+  s.decode_steps = b.steps;
+  s.decoded_tokens = b.decoded_tokens;
+  s.prefilled_tokens = b.prefilled_tokens;
+  auto tier = [](const auto& t) {
+    return EngineStats::Tier{t.bytes, t.budget, t.entries, t.hits, t.misses, t.evictions};
+  };
+  s.device = tier(r.device);
+  s.host = tier(r.host);
+  s.disk_loads = r.disk_loads;
+  s.load_gbps = r.load_gbps;
+  s.pinned_bytes = r.pinned_bytes;
+  return s;
+}
 
 const char* version() { return "0.1.0"; }
 

@@ -134,7 +134,7 @@ AskPlanner Database::planner() const {
 
 int64_t Database::run_job(const JobRow& job, JobControl& control) {
   std::lock_guard lock(train_mu_);
-  TrainingContext ctx{*store_, *scratch_, *train_model_, *tokenizer_, format_, fingerprint_};
+  TrainingContext ctx{*store_, *scratch_, *train_model_, *tokenizer_, format_, fingerprint_, scheduler_.get()};
   int64_t id = TrainingJob(ctx, job, control).run();
   if (job.corpus_id) collect_versions(*job.corpus_id);
   return id;

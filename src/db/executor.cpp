@@ -1,5 +1,6 @@
 #include "db/executor.h"
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -516,13 +517,19 @@ QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
   // wait() returns.
   std::string text;
   int32_t prev = plan.prompt.back();
+  // Between tokens too, not only every 50 ms below: a client that hung up
+  // leaves the batch at the next step (its slot free for the next question).
+  std::atomic<ServeTicket*> live{nullptr};
   req.on_token = [&](int32_t id) {
     const std::string piece = db_.tokenizer().token_bytes(id, prev);
     prev = id;
     text += piece;
     if (cb.on_token && !piece.empty()) cb.on_token(piece);
+    if (cb.is_cancelled && cb.is_cancelled())
+      if (ServeTicket* t = live.load()) t->cancel();
   };
   auto ticket = db_.scheduler().submit(std::move(req));
+  live = ticket.get();
   while (!ticket->wait_for(std::chrono::milliseconds(50)))
     if (cb.is_cancelled && cb.is_cancelled()) ticket->cancel();
   ServeResult gen;

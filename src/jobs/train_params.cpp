@@ -9,7 +9,7 @@ namespace cdb {
 
 TrainParams TrainParams::from_statement(const lang::Options& o) {
   o.reject_unknown({"steps", "tokens", "lr", "conversations", "batch_size", "seed", "checkpoint_every", "temperature",
-                    "max_new_tokens"},
+                    "max_new_tokens", "conversations_per_chunk"},
                    "TRAIN CARTRIDGE");
   TrainParams p;
   auto check_int = [&](std::string_view key, int64_t& v, int64_t lo, int64_t hi) {
@@ -23,6 +23,7 @@ TrainParams TrainParams::from_statement(const lang::Options& o) {
   check_int("tokens", p.tokens, 2, 65536);
   check_int("conversations", p.conversations, 1, 1000000);
   check_int("batch_size", p.batch_size, 1, 4096);
+  check_int("conversations_per_chunk", p.conversations_per_chunk, 1, 4096);
   check_int("seed", p.seed, 0, INT64_MAX);
   check_int("checkpoint_every", p.checkpoint_every, 0, 1000000);
   check_int("max_new_tokens", p.max_new_tokens, 1, 65536);
@@ -43,6 +44,7 @@ TrainParams TrainParams::from_json(std::string_view json) {
     p.lr = j.value("lr", p.lr);
     p.conversations = j.value("conversations", p.conversations);
     p.batch_size = j.value("batch_size", p.batch_size);
+    p.conversations_per_chunk = j.value("conversations_per_chunk", p.conversations_per_chunk);
     p.seed = j.value("seed", p.seed);
     p.checkpoint_every = j.value("checkpoint_every", p.checkpoint_every);
     p.temperature = j.value("temperature", p.temperature);
@@ -61,6 +63,7 @@ std::string TrainParams::to_json() const {
   j["lr"] = lr;
   j["conversations"] = conversations;
   j["batch_size"] = batch_size;
+  j["conversations_per_chunk"] = conversations_per_chunk;
   j["seed"] = seed;
   j["checkpoint_every"] = checkpoint_every;
   j["temperature"] = temperature;

@@ -19,6 +19,7 @@ struct TrainParams {
   double lr = 2e-2;
   int64_t conversations = 32;    // synthesized by self-study
   int64_t batch_size = 8;
+  int64_t conversations_per_chunk = 4;  // self-study conversations sharing one prefilled chunk
   int64_t seed = 0;
   int64_t checkpoint_every = 10;  // steps
   double temperature = 0.7;      // of the synthesized continuations (diversity)

@@ -98,13 +98,14 @@ int64_t TrainingJob::run() {
     SynthesisOptions so;
     so.conversations = params.conversations;
     so.batch_size = std::min<int64_t>(params.batch_size, params.conversations);
+    so.conversations_per_chunk = params.conversations_per_chunk;
     so.corpus_description = copts.description;
     so.format = ctx_.format;
     so.b_temperature = params.temperature;
     so.b_max_tokens = params.max_new_tokens;
     so.a_max_tokens = params.max_new_tokens;
     so.seed = static_cast<uint64_t>(params.seed);
-    data = synthesize(ctx_.model, ctx_.tokenizer, corpus_tokens, so, [&](int64_t done, int64_t total) {
+    const SynthesisCallback progress = [&](int64_t done, int64_t total) {
       JobProgress pr;
       pr.phase = "synthesizing";
       pr.fraction = kSynthesisShare * static_cast<double>(done) / static_cast<double>(std::max<int64_t>(total, 1));
@@ -112,7 +113,11 @@ int64_t TrainingJob::run() {
       pr.message = "synthesizing " + std::to_string(done) + "/" + std::to_string(total) + " conversations";
       control_.report(pr);
       return !control_.stop_requested();
-    });
+    };
+    // On the serving engine where there is one, as background work that
+    // yields to live questions; else on a private engine.
+    data = ctx_.scheduler ? synthesize(*ctx_.scheduler, ctx_.tokenizer, corpus_tokens, so, progress)
+                          : synthesize(ctx_.model, ctx_.tokenizer, corpus_tokens, so, progress);
     save_dataset(scratch, prefix, data);
   }
   if (control_.stop_requested()) throw Cancelled("job " + std::to_string(job_.id) + " stopped");

@@ -26,6 +26,7 @@
 namespace cdb {
 
 class BlobStore;
+class Scheduler;
 class Store;
 class Tokenizer;
 class Transformer;
@@ -37,6 +38,9 @@ struct TrainingContext {
   const Tokenizer& tokenizer;
   ChatFormat format = ChatFormat::Plain;
   std::string model_fingerprint;
+  // The serving engine, where there is one: synthesis runs there as
+  // background work, behind live questions. Null: a private engine.
+  Scheduler* scheduler = nullptr;
 };
 
 class TrainingJob {

@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "common/error.h"
@@ -45,17 +46,38 @@ double seconds(std::chrono::steady_clock::duration d) { return std::chrono::dura
 
 // The next token of each row of logits [N, vocab] (on the model's device).
 // Greedy rows take the argmax where the logits are, so that a large greedy
-// batch copies N ids to the host rather than N x vocab floats; rows that
-// sample copy their logits for their own Sampler.
-template <typename SamplerOf>
-std::vector<int32_t> pick_tokens(const at::Tensor& logits, int64_t n, SamplerOf sampler_of) {
+// batch copies N ids to the host rather than N x vocab floats; rows sampled
+// by coordinates draw on the device too (one uniform each goes in); rows
+// with a stateful Sampler copy their logits for it.
+template <typename ActiveOf>
+std::vector<int32_t> pick_tokens(const at::Tensor& logits, int64_t n, ActiveOf active_of) {
   std::vector<int32_t> ids(static_cast<size_t>(n));
-  std::vector<int64_t> sampled;
-  for (int64_t i = 0; i < n; ++i)
-    if (!sampler_of(i).greedy()) sampled.push_back(i);
-  if (static_cast<int64_t>(sampled.size()) < n) {
+  std::vector<int64_t> sampled, by_coordinates;
+  for (int64_t i = 0; i < n; ++i) {
+    auto& a = active_of(i);
+    if (a.sampler.greedy()) continue;
+    (a.request.uniform ? by_coordinates : sampled).push_back(i);
+  }
+  if (static_cast<int64_t>(sampled.size() + by_coordinates.size()) < n) {
     at::Tensor best = logits.argmax(-1).to(at::kCPU, at::kLong).contiguous();
     for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = static_cast<int32_t>(best.data_ptr<int64_t>()[i]);
+  }
+  if (!by_coordinates.empty()) {
+    const auto m = static_cast<int64_t>(by_coordinates.size());
+    std::vector<double> temperature, u;
+    for (int64_t i : by_coordinates) {
+      auto& a = active_of(i);
+      temperature.push_back(a.request.sampling.temperature);
+      u.push_back(a.request.uniform(static_cast<int64_t>(a.result.tokens.size())));
+    }
+    const auto dev = at::TensorOptions().device(logits.device()).dtype(at::kDouble);
+    at::Tensor rows = logits.index_select(0, at::tensor(by_coordinates, at::kLong).to(logits.device())).to(at::kDouble);
+    rows = (rows - std::get<0>(rows.max(-1, true))) / at::tensor(temperature, at::kDouble).to(dev).view({m, 1});
+    at::Tensor cdf = rows.exp().cumsum(-1);
+    at::Tensor target = at::tensor(u, at::kDouble).to(dev).view({m, 1}) * cdf.narrow(-1, cdf.size(-1) - 1, 1);
+    at::Tensor picked = (cdf <= target).sum(-1).clamp_max(logits.size(-1) - 1).to(at::kCPU, at::kLong).contiguous();
+    for (int64_t j = 0; j < m; ++j)
+      ids[static_cast<size_t>(by_coordinates[static_cast<size_t>(j)])] = static_cast<int32_t>(picked.data_ptr<int64_t>()[j]);
   }
   if (!sampled.empty()) {
     at::Tensor rows = logits.index_select(0, at::tensor(sampled, at::kLong).to(logits.device()))
@@ -64,7 +86,7 @@ std::vector<int32_t> pick_tokens(const at::Tensor& logits, int64_t n, SamplerOf 
     const int64_t vocab = rows.size(1);
     for (size_t j = 0; j < sampled.size(); ++j)
       ids[static_cast<size_t>(sampled[j])] =
-          sampler_of(sampled[j]).sample(rows.data_ptr<float>() + static_cast<int64_t>(j) * vocab, vocab);
+          active_of(sampled[j]).sampler.sample(rows.data_ptr<float>() + static_cast<int64_t>(j) * vocab, vocab);
   }
   return ids;
 }
@@ -99,10 +121,16 @@ Scheduler::~Scheduler() {
     p.ticket->finish({}, std::make_exception_ptr(Cancelled("the engine is shutting down")));
 }
 
-std::shared_ptr<ServeTicket> Scheduler::submit(ServeRequest request) {
+void Scheduler::check(const ServeRequest& request) const {
   if (request.prompt.empty()) throw InvalidArgument("a request needs a non-empty prompt");
   if (request.max_tokens < 1) throw InvalidArgument("max_tokens must be at least 1");
+  if (request.record_topk < 0 || request.record_from < 0 ||
+      request.record_from > static_cast<int64_t>(request.prompt.size()))
+    throw InvalidArgument("record_topk must be >= 0 and record_from within the prompt");
   const int64_t vocab = model_.config().vocab_size;
+  if (request.record_topk > vocab)
+    throw InvalidArgument("record_topk " + std::to_string(request.record_topk) + " exceeds the vocabulary of " +
+                          std::to_string(vocab));
   for (int32_t t : request.prompt)
     if (t < 0 || t >= vocab)
       throw InvalidArgument("prompt token " + std::to_string(t) + " outside the vocabulary [0, " +
@@ -116,15 +144,66 @@ std::shared_ptr<ServeTicket> Scheduler::submit(ServeRequest request) {
                             (own_prefix ? " + private Cartridge " + std::to_string(own_prefix) : std::string()) +
                             ") but a request slot holds " + std::to_string(slots_.capacity()) +
                             "; shorten the question or the answer, or raise the slot size");
-  auto ticket = std::make_shared<ServeTicket>();
+}
+
+std::shared_ptr<ServeTicket> Scheduler::submit(ServeRequest request) {
+  std::vector<ServeRequest> one;
+  one.push_back(std::move(request));
+  return submit_all(std::move(one)).front();
+}
+
+std::vector<std::shared_ptr<ServeTicket>> Scheduler::submit_all(std::vector<ServeRequest> requests) {
+  for (const auto& r : requests) check(r);
+  std::vector<std::shared_ptr<ServeTicket>> tickets;
   {
     std::lock_guard lock(mu_);
     if (stopping_) throw Cancelled("the engine is shutting down");
-    queue_.push_back({ticket, std::move(request), Clock::now()});
+    const auto now = Clock::now();
+    for (auto& r : requests) {
+      tickets.push_back(std::make_shared<ServeTicket>());
+      queue_.push_back({tickets.back(), std::move(r), now});
+    }
     stats_.queued = static_cast<int64_t>(queue_.size());
   }
   wake_.notify_all();
-  return ticket;
+  return tickets;
+}
+
+int64_t Scheduler::background_slots() const {
+  const int64_t n = slots_.slots();
+  if (n < 2) return n;
+  const auto reserve = static_cast<int64_t>(std::ceil(options_.live_reserve * static_cast<double>(n)));
+  return std::clamp<int64_t>(n - reserve, 1, n - 1);
+}
+
+void Scheduler::take_admissible(std::vector<Pending>& admitted) {
+  // Live requests in strict FIFO order (the head waits for a slot rather
+  // than being overtaken); background ones only when no live one waits,
+  // and only up to background_slots().
+  int64_t budget = options_.prefill_tokens_per_step;
+  int64_t busy = static_cast<int64_t>(running_.size());
+  int64_t background = 0;
+  for (const auto& r : running_) background += r->request.background ? 1 : 0;
+  bool live_waiting = false;
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    const int64_t len = static_cast<int64_t>(it->request.prompt.size());
+    const bool fits = busy < slots_.slots() && (admitted.empty() || len <= budget);
+    if (!it->request.background) {
+      if (!fits) {
+        live_waiting = true;
+        break;
+      }
+    } else if (live_waiting || !fits || background >= background_slots()) {
+      ++it;
+      continue;
+    } else {
+      ++background;
+    }
+    budget -= len;
+    ++busy;
+    admitted.push_back(std::move(*it));
+    it = queue_.erase(it);
+  }
 }
 
 Scheduler::Stats Scheduler::stats() const {
@@ -142,14 +221,7 @@ void Scheduler::loop() {
                      [&] { return stopping_ || !queue_.empty() || !running_.empty(); });
       if (stopping_) break;
       drop_cancelled_and_expired(failed);
-      // Strict FIFO: the head waits for a slot rather than being overtaken.
-      int64_t budget = options_.prefill_tokens_per_step;
-      while (!queue_.empty() && static_cast<int64_t>(running_.size() + admitted.size()) < slots_.slots() &&
-             (admitted.empty() || static_cast<int64_t>(queue_.front().request.prompt.size()) <= budget)) {
-        budget -= static_cast<int64_t>(queue_.front().request.prompt.size());
-        admitted.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      take_admissible(admitted);
       stats_.queued = static_cast<int64_t>(queue_.size());
     }
     for (auto& p : failed) p.ticket->finish({}, std::make_exception_ptr(ResourceExhausted(
@@ -166,8 +238,11 @@ void Scheduler::loop() {
     remove_finished();
     if (!running_.empty()) decode_step();
     remove_finished();
+    int64_t background = 0;
+    for (const auto& r : running_) background += r->request.background ? 1 : 0;
     std::lock_guard lock(mu_);
     stats_.running = static_cast<int64_t>(running_.size());
+    stats_.background_running = background;
   }
   for (auto& r : running_)
     if (!r->done) r->ticket->finish({}, std::make_exception_ptr(Cancelled("the engine is shutting down")));
@@ -180,7 +255,9 @@ void Scheduler::drop_cancelled_and_expired(std::vector<Pending>& failed) {
     if (it->ticket->cancel_requested()) {
       it->ticket->finish({}, std::make_exception_ptr(Cancelled("the request was cancelled before it started")));
       it = queue_.erase(it);
-    } else if (seconds(now - it->submitted) > options_.max_queue_wait_s) {
+    } else if (!it->request.background && seconds(now - it->submitted) > options_.max_queue_wait_s) {
+      // (Background work waits for live questions by design; its submitter
+      // bounds how much of it is queued.)
       failed.push_back(std::move(*it));
       it = queue_.erase(it);
     } else {
@@ -215,13 +292,16 @@ void Scheduler::admit_one(Pending p) {
     const int64_t T = static_cast<int64_t>(prompt.size());
     at::Tensor tokens = at::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), at::kLong).view({1, T});
     KVCache cache = slots_.cache(static_cast<int64_t>(row), r.length);
-    at::Tensor logits = model_.forward(tokens, cache, shared, /*last_only=*/true);
+    const int64_t rec = r.request.record_topk > 0 ? T - r.request.record_from : 0;
+    at::Tensor logits = model_.forward(tokens, cache, shared, /*last_only=*/rec <= 1);
+    if (rec > 0) record(r, logits[0].narrow(0, logits.size(1) - rec, rec));
+    logits = logits.select(1, logits.size(1) - 1);
     r.length += T;
     {
       std::lock_guard lock(mu_);
       stats_.prefilled_tokens += T;
     }
-    const auto ids = pick_tokens(logits.view({1, -1}), 1, [&](int64_t) -> Sampler& { return r.sampler; });
+    const auto ids = pick_tokens(logits.view({1, -1}), 1, [&](int64_t) -> Active& { return r; });
     take_token(row, ids[0]);
   } catch (...) {
     finish(row, std::current_exception());
@@ -248,9 +328,17 @@ void Scheduler::decode_step() {
   b.max_length = max_length;
   for (auto& [cart, rows] : groups) b.shared.push_back({cart, at::tensor(rows, at::kLong)});
   std::vector<int32_t> ids;
+  int64_t background = 0;
   try {
-    ids = pick_tokens(graphs_.decode(b, slots_), N,
-                      [&](int64_t i) -> Sampler& { return running_[static_cast<size_t>(i)]->sampler; });
+    at::Tensor logits = graphs_.decode(b, slots_);
+    std::vector<int64_t> recording;
+    for (int64_t i = 0; i < N; ++i) {
+      const auto& req = running_[static_cast<size_t>(i)]->request;
+      background += req.background ? 1 : 0;
+      if (req.record_topk > 0) recording.push_back(i);
+    }
+    for (int64_t i : recording) record(*running_[static_cast<size_t>(i)], logits.narrow(0, i, 1));
+    ids = pick_tokens(logits, N, [&](int64_t i) -> Active& { return *running_[static_cast<size_t>(i)]; });
   } catch (...) {
     // A failed step (out of device memory, say) ends this batch's requests,
     // not the engine.
@@ -264,8 +352,20 @@ void Scheduler::decode_step() {
   std::lock_guard lock(mu_);
   stats_.steps += 1;
   stats_.decoded_tokens += N;
+  stats_.background_tokens += background;
   stats_.largest_batch = std::max(stats_.largest_batch, N);
   stats_.graph_replays = graphs_.stats().replays;
+}
+
+void Scheduler::record(Active& r, const at::Tensor& logits) {
+  // Only k ids and log-probs per row leave the device.
+  auto [vals, idx] = at::log_softmax(logits.to(at::kFloat), -1).topk(r.request.record_topk, -1);
+  vals = vals.to(at::kCPU).contiguous();
+  idx = idx.to(at::kCPU, at::kInt).contiguous();
+  auto& res = r.result;
+  res.topk_ids.insert(res.topk_ids.end(), idx.data_ptr<int32_t>(), idx.data_ptr<int32_t>() + idx.numel());
+  res.topk_logprobs.insert(res.topk_logprobs.end(), vals.data_ptr<float>(), vals.data_ptr<float>() + vals.numel());
+  res.topk_rows += logits.size(0);
 }
 
 bool Scheduler::take_token(size_t row, int32_t id) {

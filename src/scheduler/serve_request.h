@@ -35,6 +35,25 @@ struct ServeRequest {
   // scheduler's thread: keep it short. An exception it throws ends this
   // request with that error and nothing else.
   std::function<void(int32_t id)> on_token;
+  // Self-study's teacher, read from the pass that generates: when > 0, the
+  // top `record_topk` log-probs of every next-token distribution the request
+  // computes from prompt position `record_from` on (one row per prompt token
+  // from there, then one per generated token fed back), computed on the
+  // device, in ServeResult::topk_*. The last generated token is never fed
+  // back, so its row does not exist: callers wanting a row after every kept
+  // token ask for one token more and drop it.
+  int64_t record_topk = 0;
+  int64_t record_from = 0;
+  // Sampling by coordinates (self-study): when set and the temperature is
+  // above 0, token t is drawn on the device by inverse CDF from
+  // softmax(logits / temperature) (float64, ids in order) at u = uniform(t),
+  // a pure function of the request's coordinates, instead of by `sampling`'s
+  // stateful Sampler. Only the id leaves the device.
+  std::function<double(int64_t t)> uniform;
+  // Background work (self-study synthesis) yields to live questions: it is
+  // never admitted ahead of a queued live request, and never into the slots
+  // SchedulerOptions::live_reserve keeps free for them.
+  bool background = false;
 };
 
 struct ServeResult {
@@ -42,6 +61,10 @@ struct ServeResult {
   FinishReason finish = FinishReason::Length;
   double queued_s = 0;   // from submit to admission
   double total_s = 0;    // from submit to the last token
+  // With record_topk = k: rows x k ids and log-probs, row-major.
+  int64_t topk_rows = 0;
+  std::vector<int32_t> topk_ids;
+  std::vector<float> topk_logprobs;
 };
 
 // The caller's handle on a submitted request.

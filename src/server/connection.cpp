@@ -283,6 +283,7 @@ asio::awaitable<void> Connection::linger_close(const ErrorInfo& e) {
 asio::awaitable<void> Connection::serve() {
   SessionOptions options;
   options.statement_timeout = state_.options.statement_timeout;
+  options.on_statement = state_.options.on_statement;
   options.terminate = state_.terminate;
   options.identity = identity_;
   options.startup_parameters = startup_parameters_;

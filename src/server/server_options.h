@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace cdb::server {
@@ -48,6 +49,11 @@ struct ServerOptions {
   std::chrono::milliseconds startup_timeout{10000};
   // SIGTERM: how long running statements may finish before they are cancelled.
   std::chrono::milliseconds shutdown_grace{5000};
+  // Called after each statement a session runs through the engine, with
+  // its kind ("ASK", "SHOW JOBS"; "error" when it failed), from the
+  // statement's thread: how `--http`'s /metrics counts the PostgreSQL
+  // side's statements without this library knowing of metrics.
+  std::function<void(const std::string& statement, bool ok)> on_statement;
 };
 
 }  // namespace cdb::server

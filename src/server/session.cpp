@@ -388,7 +388,15 @@ cartridgedb::Result Session::run_engine(std::string_view text) {
     return true;
   };
   cb.on_progress = [this](const cartridgedb::Progress& p) { progress_notice(p); };
-  return sql_->execute(text, cb);
+  if (!options_.on_statement) return sql_->execute(text, cb);
+  try {
+    cartridgedb::Result r = sql_->execute(text, cb);
+    options_.on_statement(r.statement, true);
+    return r;
+  } catch (...) {
+    options_.on_statement("error", false);
+    throw;
+  }
 }
 
 void Session::progress_notice(const cartridgedb::Progress& p) {

@@ -49,6 +49,8 @@ struct SessionOptions {
   // The StartupMessage's options (application_name, client_encoding,
   // DateStyle, ...): the session's parameters start from them.
   std::map<std::string, std::string> startup_parameters;
+  // After each statement run through the engine (ServerOptions::on_statement).
+  std::function<void(const std::string& statement, bool ok)> on_statement;
 };
 
 // Thrown by a sink that can no longer write: the client is gone, so no

@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -88,25 +91,55 @@ std::string quotas_text(const cartridgedb::Quotas& q) {
   return out;
 }
 
+std::string hex(const unsigned char* p, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 15];
+  }
+  return out;
+}
+
+std::string api_key_hash(const std::string& key) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), d);
+  return "sha256$" + hex(d, sizeof d);
+}
+
+bool valid_key_hash(const std::string& h) {
+  return h.size() == 7 + 64 && h.rfind("sha256$", 0) == 0 &&
+         h.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
+}
+
 std::string entry_line(const std::string& name, const UserEntry& e) {
   std::string line = name + ":" + e.secret.to_string() + ":" + (e.superuser ? "superuser" : "user");
   const std::string q = quotas_text(e.quotas);
-  return q.empty() ? line : line + ":" + q;
+  if (e.api_key_hashes.empty()) return q.empty() ? line : line + ":" + q;
+  std::string keys;
+  for (const auto& h : e.api_key_hashes) keys += (keys.empty() ? "" : ",") + h;
+  return line + ":" + q + ":" + keys;
 }
 
 // One entry line; std::nullopt when malformed.
 std::optional<std::pair<std::string, UserEntry>> parse_line(const std::string& line) {
   const std::vector<std::string> f = split(line, ':');
   // name, then the secret's three ':'-separated parts, then role and quotas.
-  if (f.size() < 4 || f.size() > 6 || f[0].empty()) return std::nullopt;
+  if (f.size() < 4 || f.size() > 7 || f[0].empty()) return std::nullopt;
   auto secret = ScramSecret::parse(f[1] + ":" + f[2] + ":" + f[3]);
   if (!secret) return std::nullopt;
-  UserEntry e{std::move(*secret), true, {}};
+  UserEntry e{std::move(*secret), true, {}, {}};
   if (f.size() >= 5) {
     if (f[4] == "user") e.superuser = false;
     else if (f[4] != "superuser") return std::nullopt;
   }
-  if (f.size() == 6 && !f[5].empty()) {
+  if (f.size() == 7 && !f[6].empty()) {
+    for (const auto& h : split(f[6], ',')) {
+      if (!valid_key_hash(h)) return std::nullopt;
+      e.api_key_hashes.push_back(h);
+    }
+  }
+  if (f.size() >= 6 && !f[5].empty()) {
     try {
       for (const auto& a : split(f[5], ',')) apply_quota(a, e.quotas);
     } catch (const std::runtime_error&) {
@@ -178,7 +211,7 @@ UserFile UserFile::load(const std::string& path) {
     if (!e)
       throw std::runtime_error(path + ":" + std::to_string(n) +
                                ": expected name:SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>"
-                               "[:superuser|user[:key=value,...]]");
+                               "[:superuser|user[:key=value,...[:sha256$<hex>,...]]]");
     f.users_[e->first] = std::move(e->second);
   }
   return f;
@@ -188,6 +221,36 @@ std::optional<ScramSecret> UserFile::find(const std::string& user) const {
   auto it = users_.find(user);
   if (it == users_.end()) return std::nullopt;
   return it->second.secret;
+}
+
+std::optional<std::string> UserFile::user_for_api_key(const std::string& key) const {
+  const std::string h = api_key_hash(key);
+  std::optional<std::string> found;
+  // Every stored hash is compared, in constant time: how long this takes
+  // says nothing about which key or user came close.
+  for (const auto& [name, e] : users_)
+    for (const auto& stored : e.api_key_hashes)
+      if (stored.size() == h.size() && CRYPTO_memcmp(stored.data(), h.data(), h.size()) == 0) found = name;
+  return found;
+}
+
+std::string UserFile::add_api_key(const std::string& path, const std::string& user) {
+  std::vector<std::string> lines = read_lines(path);
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot make an API key: OpenSSL's RAND_bytes failed");
+  const std::string key = "cdb-" + hex(raw, sizeof raw);
+  bool found = false;
+  for (auto& l : lines) {
+    if (ignorable(l)) continue;
+    auto e = parse_line(l);
+    if (!e || e->first != user) continue;
+    e->second.api_key_hashes.push_back(api_key_hash(key));
+    l = entry_line(user, e->second);
+    found = true;
+  }
+  if (!found) throw std::runtime_error("no user '" + user + "' in " + path + "; add it first with --add-user");
+  write_lines(path, lines);
+  return key;
 }
 
 std::optional<UserEntry> UserFile::entry(const std::string& user) const {
@@ -201,13 +264,14 @@ void UserFile::set_password(const std::string& path, const std::string& user, co
   check_name(user);
   if (password.empty()) throw std::runtime_error("empty password");
   std::vector<std::string> lines = read_lines(path);
-  UserEntry e{ScramSecret::from_password(password), superuser, {}};
+  UserEntry e{ScramSecret::from_password(password), superuser, {}, {}};
   bool replaced = false;
   for (auto& l : lines) {
     if (ignorable(l)) continue;
     auto old = parse_line(l);
     if (!old || old->first != user) continue;
     e.quotas = old->second.quotas;
+    e.api_key_hashes = old->second.api_key_hashes;  // a new password keeps the API keys
     l = entry_line(user, e);
     replaced = true;
   }

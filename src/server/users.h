@@ -1,12 +1,14 @@
 // The users file: one line per user,
 //
-//   name:SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>[:<role>[:<quotas>]]
+//   name:SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>[:<role>[:<quotas>[:<api keys>]]]
 //
 // The secret is pg_authid's form. <role> is `superuser` or `user`; an entry
 // without one was written before roles existed and is a superuser, so an
 // upgrade changes nothing. <quotas> is `key=value,...` with the keys
 // queued_jobs, steps_per_job, corpora, bytes_stored and a number or
 // `unlimited` as value; a key not given has its default (cartridgedb::Quotas).
+// <api keys> is `sha256$<hex>,...`: the SHA-256 of each HTTP API key of the
+// user (`--add-api-key`); the keys themselves are shown once and never stored.
 // Blank lines and lines starting with '#' are ignored and kept.
 //
 // `cartridge serve --users FILE --add-user NAME [--superuser]` and
@@ -19,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cartridgedb/cartridgedb.h"
 #include "server/scram.h"
@@ -29,6 +32,7 @@ struct UserEntry {
   ScramSecret secret;
   bool superuser = true;
   cartridgedb::Quotas quotas;
+  std::vector<std::string> api_key_hashes;  // "sha256$<hex>" each
 };
 
 class UserFile;
@@ -47,6 +51,9 @@ class UserFile {
   std::optional<ScramSecret> find(const std::string& user) const;
   std::optional<UserEntry> entry(const std::string& user) const;
   size_t size() const { return users_.size(); }
+  // The user whose API key this is (compared by its SHA-256, in constant
+  // time per stored hash); std::nullopt for an unknown key.
+  std::optional<std::string> user_for_api_key(const std::string& key) const;
 
   // Adds or replaces `user` in the file at `path` (created when missing) with
   // this password and role; a replaced entry keeps its quotas.
@@ -55,6 +62,9 @@ class UserFile {
   // Sets one quota, "key=value" (value: a number or `unlimited`), of a user
   // already in the file.
   static void set_quota(const std::string& path, const std::string& user, const std::string& assignment);
+  // Makes a new random API key for `user` (already in the file), stores its
+  // hash and returns the key: the only time it is ever seen.
+  static std::string add_api_key(const std::string& path, const std::string& user);
 
  private:
   std::map<std::string, UserEntry> users_;

