@@ -61,7 +61,8 @@ cartridgedb::ParseError parse_error_at(std::string_view statement, const std::st
     throw parse_error_at(statement, message, std::strtol(position, nullptr, 10), cause);
   }
   if (code == "57014") throw cartridgedb::Cancelled(message);
-  if (code == "42P01" || code == "42704") throw cartridgedb::NotFound(message);
+  if (code == "42P01") throw cartridgedb::NotFound(message);
+  if (code == "42704") throw cartridgedb::UndefinedObject(message);  // an unknown setting
   if (code == "42501") throw cartridgedb::PermissionDenied(message);
   if (code == "54000") throw cartridgedb::LimitExceeded(message);
   if (code == "53400") throw cartridgedb::QuotaExceeded(message);

@@ -48,6 +48,7 @@ enum class ErrorKind {
   PermissionDenied,   // the session's role may not do this
   LimitExceeded,      // past a fixed limit (result rows or bytes, value length)
   QuotaExceeded,      // a user's quota (jobs, corpora, bytes, steps) is reached
+  UndefinedObject,    // a setting (SET / SHOW) that does not exist
   Internal,           // a bug or an unexpected library error
 };
 
@@ -78,6 +79,7 @@ CARTRIDGEDB_ERROR(Cancelled)
 CARTRIDGEDB_ERROR(PermissionDenied)
 CARTRIDGEDB_ERROR(LimitExceeded)
 CARTRIDGEDB_ERROR(QuotaExceeded)
+CARTRIDGEDB_ERROR(UndefinedObject)
 #undef CARTRIDGEDB_ERROR
 
 // A statement's syntax error, or an option / setting rejected at its place.
@@ -143,6 +145,11 @@ struct Progress {
 struct Result {
   std::string statement;  // e.g. "ASK", "SHOW JOBS"
   std::vector<std::string> columns;
+  // Each column's type, named as PostgreSQL names it: int8, float8, text,
+  // bool (cells "0" / "1"), timestamptz (ISO 8601 cells), json, and the
+  // catalog types (oid, name, int2, int4, char, ...). Empty (or shorter
+  // than columns): text.
+  std::vector<std::string> column_types;
   std::vector<std::vector<std::string>> rows;
   std::string text;  // ASK: the answer; others: a one-line summary
 

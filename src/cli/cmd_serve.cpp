@@ -6,6 +6,7 @@
 // `--add-api-key NAME` prints a new HTTP API key for a listed user.
 // `--http HOST:PORT` adds the OpenAI-compatible HTTP API (src/http/) on the
 // same Database.
+#include <cstdlib>
 #include <cxxopts.hpp>
 #include <malloc.h>
 
@@ -189,6 +190,7 @@ int cmd_serve(int argc, char** argv) {
   };
   so.users_file = users;
   so.load_root = args["load-root"].as<std::string>();
+  if (const char* log = std::getenv("CDB_LOG_STATEMENTS")) so.log_statements = std::string(log) == "1";
   so.tls_cert = args["tls-cert"].as<std::string>();
   so.tls_key = args["tls-key"].as<std::string>();
   so.max_connections = args["max-connections"].as<int>();

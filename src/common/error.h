@@ -74,6 +74,14 @@ class LimitExceeded : public Error {
   using Error::Error;
 };
 
+// A named setting (or other named object that is not data: a corpus is
+// NotFound) does not exist; PostgreSQL's undefined_object. The message
+// names it and, where there is a list, what exists.
+class UndefinedObject : public Error {
+ public:
+  using Error::Error;
+};
+
 // A user's quota (queued jobs, corpora, bytes stored, steps per job) is
 // reached. The message names the quota and its value.
 class QuotaExceeded : public Error {

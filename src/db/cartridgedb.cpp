@@ -46,6 +46,8 @@ namespace {
     throw LimitExceeded(e.what());
   } catch (const cdb::QuotaExceeded& e) {
     throw QuotaExceeded(e.what());
+  } catch (const cdb::UndefinedObject& e) {
+    throw UndefinedObject(e.what());
   } catch (const std::exception& e) {
     throw Error(ErrorKind::Internal, e.what());
   }
@@ -55,6 +57,7 @@ Result to_public(cdb::QueryResult&& r) {
   Result out;
   out.statement = std::move(r.statement);
   out.columns = std::move(r.columns);
+  out.column_types = std::move(r.types);
   out.rows = std::move(r.rows);
   out.text = std::move(r.text);
   return out;

@@ -547,6 +547,7 @@ QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
   }
   QueryResult r;
   r.columns = kAskColumns;
+  r.types = {"text", "int8", "text", "text"};
   r.rows = {{text, num(static_cast<int64_t>(gen.tokens.size())), finish_reason_name(gen.finish), sources}};
   r.text = text;
   return r;
@@ -627,6 +628,7 @@ QueryResult Executor::select(const lang::RawSelect& s, const ExecCallbacks& cb) 
       s, [&] { return with_reader([&](CatalogReader& r) { return r.run(s.text, access_.usable_corpora(), cb.is_cancelled); }); });
   QueryResult r;
   r.columns = std::move(res.columns);
+  r.types = std::move(res.types);
   r.rows = std::move(res.rows);
   r.text = std::to_string(r.rows.size()) + " rows";
   return r;

@@ -12,6 +12,9 @@ namespace cdb {
 struct QueryResult {
   std::string statement;  // its form, e.g. "SHOW JOBS" (lang::statement_name)
   std::vector<std::string> columns;
+  // PostgreSQL type names per column (int8, float8, text, bool,
+  // timestamptz, json, ...); empty: every column is text.
+  std::vector<std::string> types;
   std::vector<std::vector<std::string>> rows;
   std::string text;       // ASK: the answer; other statements: a one-line summary
 

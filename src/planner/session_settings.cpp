@@ -54,8 +54,9 @@ void SessionSettings::set(const lang::Option& setting) {
   if (!known) {
     std::string allowed;
     for (auto k : kAskKeys) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
-    throw ParseError(setting.key_pos, "unknown setting '" + setting.key + "'; settings are " + allowed,
-                     ParseErrorKind::Setting);
+    // PostgreSQL's wording and class (42704 over the wire): drivers and
+    // users recognise it, and it is not a syntax error.
+    throw UndefinedObject("unrecognized configuration parameter \"" + setting.key + "\"; settings are " + allowed);
   }
   lang::Options o;
   o.add(setting);

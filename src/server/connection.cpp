@@ -286,6 +286,8 @@ asio::awaitable<void> Connection::serve() {
   options.on_statement = state_.options.on_statement;
   options.terminate = state_.terminate;
   options.identity = identity_;
+  options.startup_parameters = startup_parameters_;
+  options.log_statements = state_.options.log_statements;
   Session session(state_.db, [this](std::string&& b) { write_blocking(std::move(b)); }, std::move(options));
   const auto key = state_.cancels.add(session.cancel_flag());
   struct Unregister {
@@ -439,6 +441,7 @@ asio::awaitable<bool> Connection::startup() {
     }
     timer_.cancel();
     identity_ = session_identity(state_.users, user, state_.options.load_root);
+    startup_parameters_ = params;
     MessageWriter w;
     write_authentication(w, 0);
     const std::pair<const char*, std::string> status[] = {

@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -112,6 +113,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool busy_ = false;       // a batch runs on a statement thread
   bool timed_out_ = false;  // the idle or startup timer fired
   cartridgedb::SessionIdentity identity_;  // the authenticated user's role, set by startup()
+  std::map<std::string, std::string> startup_parameters_;  // the StartupMessage's options
 };
 
 }  // namespace cdb::server

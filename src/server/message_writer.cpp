@@ -1,5 +1,7 @@
 #include "server/message_writer.h"
 
+#include "server/pg_types.h"
+
 #include <stdexcept>
 
 namespace cdb::server {
@@ -78,7 +80,7 @@ void write_ready_for_query(MessageWriter& w, char status) { w.begin('Z').i8(stat
 void write_command_complete(MessageWriter& w, std::string_view tag) { w.begin('C').cstr(tag).end(); }
 
 void write_row_description(MessageWriter& w, const std::vector<std::string>& columns,
-                           const std::vector<int16_t>& formats) {
+                           const std::vector<int16_t>& formats, const std::vector<int32_t>& oids) {
   constexpr int32_t kTextOid = 25;
   // The caller checks Bind's count against the columns (08P01); this only
   // keeps a slip there from reading past `formats`.
@@ -89,7 +91,8 @@ void write_row_description(MessageWriter& w, const std::vector<std::string>& col
   for (size_t i = 0; i < columns.size(); ++i) {
     const int16_t format = formats.empty() ? 0 : formats.size() == 1 ? formats[0] : formats[i];
     // table oid, column number, type oid, type size (-1: varlena), type modifier, format
-    w.cstr(columns[i]).i32(0).i16(0).i32(kTextOid).i16(-1).i32(-1).i16(format);
+    const int32_t oid = i < oids.size() ? oids[i] : kTextOid;
+    w.cstr(columns[i]).i32(0).i16(0).i32(oid).i16(type_size(oid)).i32(-1).i16(format);
   }
   w.end();
 }

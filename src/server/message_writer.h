@@ -35,10 +35,11 @@ void write_authentication(MessageWriter& w, int32_t code, std::string_view paylo
 void write_parameter_status(MessageWriter& w, std::string_view name, std::string_view value);
 void write_ready_for_query(MessageWriter& w, char status);
 void write_command_complete(MessageWriter& w, std::string_view tag);
-// Every column is text (OID 25); `formats` holds none (text), one for
-// all columns, or one per column (else std::invalid_argument).
+// `oids`: each column's type (pg_types.h; missing ones are text, OID 25);
+// `formats` holds none (text), one for all columns, or one per column
+// (else std::invalid_argument).
 void write_row_description(MessageWriter& w, const std::vector<std::string>& columns,
-                           const std::vector<int16_t>& formats = {});
+                           const std::vector<int16_t>& formats = {}, const std::vector<int32_t>& oids = {});
 void write_data_row(MessageWriter& w, const std::vector<std::string>& cells);
 
 }  // namespace cdb::server

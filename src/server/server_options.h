@@ -24,6 +24,9 @@ struct ServerOptions {
   // LOAD FILE / LOAD DIRECTORY: superusers read only inside it; empty: no
   // remote session reads server files (docs/server.md, "Security model").
   std::string load_root;
+  // Log every statement to stderr (CDB_LOG_STATEMENTS=1): to see what a
+  // driver sends. Off by default: statements carry documents.
+  bool log_statements = false;
   std::string tls_cert, tls_key;    // both or neither (PEM files)
   // A document is at most 16 MiB (DocumentLimits::max_file_bytes); a
   // message needs a little more for the statement around it.

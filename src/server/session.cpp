@@ -2,11 +2,14 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
 
 #include "server/message_reader.h"
+#include "server/pg_dialect.h"
+#include "server/pg_types.h"
 #include "server/sql_text.h"
 
 namespace cdb::server {
@@ -87,6 +90,23 @@ void check_result_formats(const std::vector<int16_t>& formats, size_t columns) {
                             std::to_string(columns) + " columns");
 }
 
+std::vector<int32_t> oids_of(const cartridgedb::Result& r) {
+  std::vector<int32_t> out(r.columns.size(), 25);
+  for (size_t i = 0; i < out.size() && i < r.column_types.size(); ++i) out[i] = type_oid(r.column_types[i]);
+  return out;
+}
+
+// Binary results only for the types that have a binary form (PostgreSQL
+// refuses a type without a send function the same way).
+void check_binary(const cartridgedb::Result& r, const std::vector<int16_t>& formats) {
+  const auto oids = oids_of(r);
+  for (size_t i = 0; i < oids.size(); ++i)
+    if (format_for(formats, i) == 1 && !has_binary(oids[i]))
+      throw SqlError("42883", "no binary output function available for type " +
+                                  (i < r.column_types.size() ? r.column_types[i] : std::string("text")) +
+                                  " (column \"" + r.columns[i] + "\"); ask for it in text format");
+}
+
 std::string tag_for(const cartridgedb::Result& r) {
   return (r.statement.empty() ? std::string("OK") : r.statement) + " " + std::to_string(r.rows.size());
 }
@@ -94,7 +114,33 @@ std::string tag_for(const cartridgedb::Result& r) {
 }  // namespace
 
 Session::Session(cartridgedb::Database& db, Sink sink, SessionOptions options)
-    : sql_(db.new_session(options.identity)), sink_(std::move(sink)), options_(std::move(options)) {}
+    : sql_(db.new_session(options.identity)),
+      pg_(options.identity.user, options.identity.superuser, options.startup_parameters),
+      sink_(std::move(sink)),
+      options_(std::move(options)) {}
+
+void Session::write_rows(const cartridgedb::Result& r, size_t from, size_t to, const std::vector<int16_t>& formats) {
+  const auto oids = oids_of(r);
+  for (size_t i = from; i < to; ++i) {
+    const auto& row = r.rows[i];
+    out_.begin('D').i16(static_cast<int16_t>(row.size()));
+    for (size_t c = 0; c < row.size(); ++c) {
+      const int32_t oid = c < oids.size() ? oids[c] : 25;
+      if (is_null(oid, row[c])) {
+        out_.i32(-1);
+        continue;
+      }
+      std::string v;
+      try {
+        v = format_for(formats, c) == 1 ? binary_value(oid, row[c]) : text_value(oid, row[c]);
+      } catch (const std::invalid_argument& e) {
+        throw SqlError(sqlstate::kInvalidTextRepresentation, e.what());
+      }
+      out_.i32(static_cast<int32_t>(v.size())).bytes(v);
+    }
+    out_.end();
+  }
+}
 
 void Session::flush() {
   if (!out_.empty()) sink_(out_.take());
@@ -185,8 +231,8 @@ bool Session::simple_query(std::string_view body) {
       std::optional<cartridgedb::Result> result;
       const std::string tag = run(st.text, result);
       if (result && !result->columns.empty()) {
-        write_row_description(out_, result->columns);
-        for (const auto& row : result->rows) write_data_row(out_, row);
+        write_row_description(out_, result->columns, {}, oids_of(*result));
+        write_rows(*result, 0, result->rows.size(), {});
       }
       write_command_complete(out_, tag);
       flush();
@@ -233,16 +279,102 @@ std::string Session::run(std::string_view text, std::optional<cartridgedb::Resul
   if (tx_status_ == 'E')
     throw SqlError(sqlstate::kInFailedTransaction,
                    "current transaction is aborted, commands ignored until end of transaction block");
-  result = run_engine(text);
+  if (options_.log_statements)
+    std::fprintf(stderr, "statement [%s]: %.*s\n", pg_.user().c_str(), static_cast<int>(std::min<size_t>(text.size(), 4096)),
+                 text.data());
+  std::string translated, show_name;
+  if (auto tag = run_parameter_statement(text, result, translated, show_name)) return *tag;
+  if (!translated.empty()) {
+    result = run_engine(translated);
+    return tag_for(*result);
+  }
+  try {
+    result = run_engine(text);
+  } catch (const cartridgedb::ParseError&) {
+    // SHOW of a name that is neither a parameter nor one of the
+    // language's SHOW statements.
+    if (!show_name.empty())
+      throw cartridgedb::UndefinedObject("unrecognized configuration parameter \"" + show_name + "\"");
+    throw;
+  }
   return tag_for(*result);
+}
+
+std::optional<std::string> Session::run_parameter_statement(std::string_view text,
+                                                            std::optional<cartridgedb::Result>& result,
+                                                            std::string& translated, std::string& show_name) {
+  const PgStatement st = classify_pg_statement(text, pg_);
+  auto report = [&](const std::string& name) {
+    if (pg_.reported(name)) write_parameter_status(out_, name, pg_.get(name));
+  };
+  using K = PgStatement::Kind;
+  switch (st.kind) {
+    case K::Set:
+      pg_.set(st.name, st.value);
+      report(st.name);
+      return "SET";
+    case K::SetNoOp:
+      return "SET";
+    case K::Reset:
+      pg_.reset(st.name);
+      report(st.name);
+      return "RESET";
+    case K::ResetAll:
+      pg_.reset_all();
+      return "RESET";
+    case K::Show: {
+      cartridgedb::Result r;
+      r.statement = "SHOW";
+      r.columns = {st.name};
+      r.column_types = {"text"};
+      r.rows = {{pg_.get(st.name)}};
+      result = std::move(r);
+      return "SHOW";
+    }
+    case K::ShowAll: {
+      cartridgedb::Result r;
+      r.statement = "SHOW";
+      r.columns = {"name", "setting", "description"};
+      r.column_types = {"text", "text", "text"};
+      for (const auto& [n, v] : pg_.all()) r.rows.push_back({n, v, ""});
+      result = std::move(r);
+      return "SHOW";
+    }
+    case K::Select:
+      translated = st.sql;
+      return std::nullopt;
+    case K::PassThrough:
+      show_name = st.show_name;
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+cartridgedb::Result Session::describe_statement(std::string_view text) {
+  cartridgedb::Result r;
+  const PgStatement st = classify_pg_statement(text, pg_);
+  if (st.kind == PgStatement::Kind::Show) {
+    r.columns = {st.name};
+  } else if (st.kind == PgStatement::Kind::ShowAll) {
+    r.columns = {"name", "setting", "description"};
+  } else if (st.kind == PgStatement::Kind::Select) {
+    r.columns = sql_->columns(st.sql);
+  } else if (st.kind == PgStatement::Kind::PassThrough) {
+    r.columns = sql_->columns(text);
+  }
+  return r;
 }
 
 cartridgedb::Result Session::run_engine(std::string_view text) {
   cancel_->store(false);
   cancel_reason_ = CancelReason::None;
-  const auto deadline = options_.statement_timeout.count() > 0
-                            ? std::chrono::steady_clock::now() + options_.statement_timeout
-                            : std::chrono::steady_clock::time_point::max();
+  // The server's --statement-timeout bounds every statement; a session's
+  // statement_timeout may shorten it, not lift it.
+  auto timeout = options_.statement_timeout;
+  const auto own = pg_.statement_timeout();
+  if (own.count() > 0 && (timeout.count() == 0 || own < timeout)) timeout = own;
+  const auto deadline = timeout.count() > 0 ? std::chrono::steady_clock::now() + timeout
+                                            : std::chrono::steady_clock::time_point::max();
   last_notice_state_.clear();
   cartridgedb::Callbacks cb;
   cb.is_cancelled = [this, deadline] {
@@ -361,7 +493,7 @@ void Session::bind(std::string_view body) {
   // PostgreSQL, a statement without a result ignores them.
   if (portal.result_formats.size() > 1 && !portal.text.empty() &&
       transaction_verb(portal.text) == TransactionVerb::None) {
-    const size_t columns = sql_->columns(portal.text).size();
+    const size_t columns = describe_statement(portal.text).columns.size();
     if (columns > 0) check_result_formats(portal.result_formats, columns);
   }
   portals_[portal_name] = std::move(portal);
@@ -373,7 +505,10 @@ void Session::ensure_executed(Portal& p) {
   p.executed = true;
   if (p.text.empty()) return;
   p.tag = run(p.text, p.result);
-  if (p.result && !p.result->columns.empty()) check_result_formats(p.result_formats, p.result->columns.size());
+  if (p.result && !p.result->columns.empty()) {
+    check_result_formats(p.result_formats, p.result->columns.size());
+    check_binary(*p.result, p.result_formats);
+  }
 }
 
 void Session::describe(std::string_view body) {
@@ -398,7 +533,7 @@ void Session::describe(std::string_view body) {
         placeholders[i].kind = param_kind(st.param_types[i]);
         placeholders[i].value = placeholders[i].kind == ParamKind::Boolean ? "true" : "1";
       }
-      columns = sql_->columns(substitute_parameters(st.text, placeholders));
+      columns = describe_statement(substitute_parameters(st.text, placeholders)).columns;
     }
     if (columns.empty())
       out_.begin('n').end();
@@ -413,7 +548,7 @@ void Session::describe(std::string_view body) {
     const auto& res = it->second.result;
     if (res && !res->columns.empty()) {
       check_result_formats(it->second.result_formats, res->columns.size());
-      write_row_description(out_, res->columns, it->second.result_formats);
+      write_row_description(out_, res->columns, it->second.result_formats, oids_of(*res));
     }
     else
       out_.begin('n').end();
@@ -439,7 +574,8 @@ void Session::execute(std::string_view body) {
     const auto& rows = p.result->rows;
     size_t end = rows.size();
     if (max_rows > 0) end = std::min(end, p.rows_sent + static_cast<size_t>(max_rows));
-    for (; p.rows_sent < end; ++p.rows_sent) write_data_row(out_, rows[p.rows_sent]);
+    write_rows(*p.result, p.rows_sent, end, p.result_formats);
+    p.rows_sent = end;
     if (p.rows_sent < rows.size()) {
       out_.begin('s').end();
       return;

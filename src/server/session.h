@@ -28,6 +28,7 @@
 
 #include "cartridgedb/cartridgedb.h"
 #include "server/message_writer.h"
+#include "server/pg_settings.h"
 #include "server/sqlstate.h"
 
 namespace cdb::server {
@@ -41,6 +42,13 @@ struct SessionOptions {
   std::chrono::milliseconds progress_interval{500};
   // Who the session acts as: the authenticated user's role and quotas.
   cartridgedb::SessionIdentity identity;
+  // Log each statement to stderr (cut at 4 KiB): what a driver really
+  // sends. `cartridge serve` sets it from CDB_LOG_STATEMENTS=1; off by
+  // default, since statements carry documents and questions.
+  bool log_statements = false;
+  // The StartupMessage's options (application_name, client_encoding,
+  // DateStyle, ...): the session's parameters start from them.
+  std::map<std::string, std::string> startup_parameters;
   // After each statement run through the engine (ServerOptions::on_statement).
   std::function<void(const std::string& statement, bool ok)> on_statement;
 };
@@ -100,6 +108,15 @@ class Session {
   // command tag; `result` gets its table when it has one.
   std::string run(std::string_view text, std::optional<cartridgedb::Result>& result);
   cartridgedb::Result run_engine(std::string_view text);
+  // The columns `text` returns (and their types), without running it.
+  cartridgedb::Result describe_statement(std::string_view text);
+  // SET / RESET / SHOW of a parameter this session keeps: its command tag,
+  // or nullopt when `text` is none of these (`translated` then gets the
+  // SQLite form of a PostgreSQL-dialect SELECT, else stays empty).
+  std::optional<std::string> run_parameter_statement(std::string_view text,
+                                                     std::optional<cartridgedb::Result>& result,
+                                                     std::string& translated, std::string& show_name);
+  void write_rows(const cartridgedb::Result& r, size_t from, size_t to, const std::vector<int16_t>& formats);
   void ensure_executed(Portal& p);
   // Reports the exception being handled as ErrorResponse; false when the
   // session must end (a fatal error).
@@ -107,6 +124,7 @@ class Session {
   void progress_notice(const cartridgedb::Progress& p);
 
   std::unique_ptr<cartridgedb::Session> sql_;  // this connection's SET values
+  PgSettings pg_;                               // its PostgreSQL run-time parameters
   Sink sink_;
   SessionOptions options_;
   MessageWriter out_;

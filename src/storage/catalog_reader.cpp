@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cctype>
 #include <random>
+#include <map>
 #include <set>
 
 #include "common/error.h"
+#include "storage/pg_catalog_tables.h"
 #include "storage/sqlite_db.h"
 
 namespace cdb {
@@ -111,18 +113,45 @@ std::string random_tag() {
   return b;
 }
 
+struct TableColumn {
+  std::string type;  // SQLite's declared type
+  bool not_null = false;
+};
+
 // The columns `table` has in the main schema (empty when it does not exist).
-std::set<std::string> table_columns(sqlite3* db, const char* table) {
-  std::set<std::string> out;
+std::map<std::string, TableColumn> table_columns(sqlite3* db, const char* table) {
+  std::map<std::string, TableColumn> out;
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1, 'main')", -1, &st, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT name, type, \"notnull\" FROM pragma_table_info(?1, 'main')", -1, &st, nullptr) !=
+      SQLITE_OK) {
     sqlite3_finalize(st);
     throw IoError(std::string("cannot read the catalog's schema: ") + sqlite3_errmsg(db));
   }
   sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-  while (sqlite3_step(st) == SQLITE_ROW) out.insert(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const auto* type = sqlite3_column_text(st, 1);
+    out[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))] = {
+        type ? reinterpret_cast<const char*>(type) : "", sqlite3_column_int(st, 2) != 0};
+  }
   sqlite3_finalize(st);
   return out;
+}
+
+// The PostgreSQL type of a catalog column: by the name where the catalog
+// stores a kind SQLite has no type for (ISO-8601 text timestamps, JSON
+// text), else by its declared type. Declared PostgreSQL names (the
+// pg_catalog tables') stand as they are.
+std::string pg_type_of(std::string_view column, std::string_view decltype_) {
+  if (column == "created_at" || column == "started_at" || column == "finished_at" || column == "updated_at")
+    return "timestamptz";
+  if (column == "options" || column == "metrics" || column == "params") return "json";
+  const std::string t = lower(std::string(decltype_).c_str());
+  if (t.empty()) return "";
+  if (t == "integer" || t == "int" || t == "bigint") return "int8";
+  if (t == "real" || t == "double" || t == "float") return "float8";
+  if (t == "text") return "text";
+  if (t == "blob") return "bytea";
+  return t;
 }
 
 std::string mib(int64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
@@ -188,7 +217,7 @@ struct CatalogReader::Guard {
       }
       case SQLITE_FUNCTION: {
         const std::string f = lower(a4);
-        if (kFunctions.count(f)) return SQLITE_OK;
+        if (kFunctions.count(f) || PgCatalogTables::function_names().count(f)) return SQLITE_OK;
         if (f == "cdb_visible" && view && std::string_view(view).rfind(g->inner_prefix, 0) == 0) return SQLITE_OK;
         return g->deny("call the function " + f + "()");
       }
@@ -257,12 +286,19 @@ CatalogReader::CatalogReader(const std::filesystem::path& catalog_file, SelectLi
   // Sorts and temporary b-trees stay in memory, where the heap budget
   // sees them, instead of filling the disk.
   conn_->exec("PRAGMA temp_store = MEMORY");
+  std::vector<PgRelation> described;
   for (const Relation& r : kRelations) {
-    const std::set<std::string> have = table_columns(db_, r.name);
+    const std::map<std::string, TableColumn> have = table_columns(db_, r.name);
     std::string cols;
-    for (const char* c : r.columns)
-      if (have.count(c)) cols += (cols.empty() ? "" : ", ") + quote_name(c);
+    PgRelation pg{r.name, {}};
+    for (const char* c : r.columns) {
+      auto it = have.find(c);
+      if (it == have.end()) continue;
+      cols += (cols.empty() ? "" : ", ") + quote_name(c);
+      pg.columns.push_back({c, pg_type_of(c, it->second.type), it->second.not_null});
+    }
     if (cols.empty()) continue;  // a catalog from before this table
+    described.push_back(std::move(pg));
     std::string where;
     if (r.corpus_expr) where = std::string(" WHERE cdb_visible(") + r.corpus_expr + ")";
     if (r.filter) where = std::string(" WHERE ") + r.filter;
@@ -275,6 +311,14 @@ CatalogReader::CatalogReader(const std::filesystem::path& catalog_file, SelectLi
     conn_->exec("CREATE TEMP VIEW " + quote_name(r.name) + " AS SELECT * FROM temp." + inner);
     g.relations.insert(r.name);
   }
+  PgCatalogTables::create(*conn_, described);
+  PgCatalogTables::register_functions(db_);
+  for (const auto& name : PgCatalogTables::relation_names()) g.relations.insert(name);
+  // A double-quoted name that is no column must be an error, not the
+  // string SQLite would make of it (the PostgreSQL-dialect translation
+  // quotes every identifier, and PostgreSQL has no such fallback).
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   conn_->exec("PRAGMA query_only = 1");
   sqlite3_set_authorizer(db_, &Guard::authorize, &g);
   sqlite3_progress_handler(db_, kProgressOps, &Guard::progress, &g);
@@ -290,6 +334,29 @@ std::vector<std::string> column_names(sqlite3_stmt* st) {
   std::vector<std::string> out;
   for (int i = 0; i < sqlite3_column_count(st); ++i) out.emplace_back(sqlite3_column_name(st, i));
   return out;
+}
+
+// Declared types ("" for an expression), from the column's origin.
+std::vector<std::string> column_types(sqlite3_stmt* st) {
+  std::vector<std::string> out;
+  for (int i = 0; i < sqlite3_column_count(st); ++i) {
+    const char* origin = sqlite3_column_origin_name(st, i);
+    const char* decl = sqlite3_column_decltype(st, i);
+    out.push_back(pg_type_of(origin ? origin : "", decl ? decl : ""));
+  }
+  return out;
+}
+
+// An expression's type from its values: integers int8, numbers float8,
+// anything else (or no rows) text.
+void infer_types(std::vector<std::string>& types, const std::vector<int>& seen) {
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (!types[i].empty()) continue;
+    const int s = seen[i];
+    if (s == (1 << SQLITE_INTEGER)) types[i] = "int8";
+    else if (s && (s & ~((1 << SQLITE_INTEGER) | (1 << SQLITE_FLOAT))) == 0) types[i] = "float8";
+    else types[i] = "text";
+  }
 }
 
 // Prepares `sql` under the authorizer (the guard set for the statement).
@@ -317,6 +384,16 @@ std::vector<std::string> CatalogReader::columns(std::string_view sql, const Corp
   return column_names(st.get());
 }
 
+SelectResult CatalogReader::describe(std::string_view sql, const CorpusVisibility& visible) {
+  guard_->begin(&visible, nullptr);
+  Stmt st = prepare(db_, *guard_, sql);
+  SelectResult out;
+  out.columns = column_names(st.get());
+  out.types = column_types(st.get());
+  infer_types(out.types, std::vector<int>(out.types.size(), 0));
+  return out;
+}
+
 SelectResult CatalogReader::run(std::string_view sql, const CorpusVisibility& visible,
                                 const std::function<bool()>& is_cancelled) {
   Guard& g = *guard_;
@@ -324,7 +401,9 @@ SelectResult CatalogReader::run(std::string_view sql, const CorpusVisibility& vi
   Stmt st = prepare(db_, g, sql);
   SelectResult out;
   out.columns = column_names(st.get());
+  out.types = column_types(st.get());
   const int n = static_cast<int>(out.columns.size());
+  std::vector<int> seen(out.columns.size(), 0);  // storage classes met per column (bit per SQLITE_*)
   int64_t bytes = 0;
   for (;;) {
     const int rc = sqlite3_step(st.get());
@@ -336,6 +415,8 @@ SelectResult CatalogReader::run(std::string_view sql, const CorpusVisibility& vi
       std::vector<std::string> row;
       row.reserve(static_cast<size_t>(n));
       for (int i = 0; i < n; ++i) {
+        const int kind = sqlite3_column_type(st.get(), i);
+        if (kind != SQLITE_NULL) seen[static_cast<size_t>(i)] |= 1 << kind;
         const unsigned char* t = sqlite3_column_text(st.get(), i);
         const int len = sqlite3_column_bytes(st.get(), i);
         bytes += len;
@@ -365,6 +446,7 @@ SelectResult CatalogReader::run(std::string_view sql, const CorpusVisibility& vi
                           ", the pass-through's value length limit");
     throw IoError("SELECT failed: " + g.redact(sqlite3_errmsg(db_)) + " [code " + std::to_string(rc) + "]");
   }
+  infer_types(out.types, seen);
   return out;
 }
 

@@ -16,7 +16,8 @@
 //   (corpora, documents, corpus_versions, cartridges, cartridge_tensors,
 //   tokenized_corpora, jobs, pins, settings), each with its allowlisted
 //   columns (no blob keys; settings only model_fingerprint, never a host
-//   path). Rows that belong to a corpus appear only where the statement's
+//   path). pg_catalog and information_schema describe those relations
+//   (pg_catalog_tables.h). Rows that belong to a corpus appear only where the statement's
 //   CorpusVisibility accepts that corpus id; a row whose corpus is gone (a
 //   job of a dropped corpus) is asked about as corpus id 0.
 // - Limits (SelectLimits): a result of more rows or bytes than the caps, a
@@ -62,8 +63,12 @@ struct SelectLimits {
   int64_t max_sqlite_heap_bytes = 512LL << 20;
 };
 
+// A result: column names, each column's type (PostgreSQL's type names:
+// int8, float8, text, bool, timestamptz, json, oid, name, int2, int4, char,
+// ...) and its rows as text (SQLite's rendering; bool as 0 / 1).
 struct SelectResult {
   std::vector<std::string> columns;
+  std::vector<std::string> types;
   std::vector<std::vector<std::string>> rows;
 };
 
@@ -77,6 +82,9 @@ class CatalogReader {
 
   // The columns of `sql` without running it. Errors as run()'s prepare.
   std::vector<std::string> columns(std::string_view sql, const CorpusVisibility& visible = {});
+  // The same with their types (as far as the statement declares them; an
+  // expression is text until a run shows its values).
+  SelectResult describe(std::string_view sql, const CorpusVisibility& visible = {});
 
   // Runs one SELECT to completion. A statement SQLite cannot compile is
   // InvalidArgument with SQLite's message; what the allowlist refuses is

@@ -185,7 +185,7 @@ TEST_F(PlannerTest, OptionErrorsPointAtTheOption) {
   } catch (const ParseError& e) {
     EXPECT_EQ(e.offset(), bad3.find("0)"));
   }
-  EXPECT_THROW(s.run("SET colour = 1"), ParseError);
+  EXPECT_THROW(s.run("SET colour = 1"), UndefinedObject);  // 42704 over the wire
   EXPECT_THROW(s.run("ASK 'q' USING nosuch"), NotFound);
   EXPECT_THROW(s.run("CREATE CORPUS pip"), InvalidArgument);
 }
