@@ -48,6 +48,7 @@ enum class ErrorKind {
   PermissionDenied,   // the session's role may not do this
   LimitExceeded,      // past a fixed limit (result rows or bytes, value length)
   QuotaExceeded,      // a user's quota (jobs, corpora, bytes, steps) is reached
+  JobFailed,          // the training job waited for failed (its own error is in the message)
   Internal,           // a bug or an unexpected library error
 };
 
@@ -78,6 +79,7 @@ CARTRIDGEDB_ERROR(Cancelled)
 CARTRIDGEDB_ERROR(PermissionDenied)
 CARTRIDGEDB_ERROR(LimitExceeded)
 CARTRIDGEDB_ERROR(QuotaExceeded)
+CARTRIDGEDB_ERROR(JobFailed)
 #undef CARTRIDGEDB_ERROR
 
 // A statement's syntax error, or an option / setting rejected at its place.

@@ -447,7 +447,7 @@ QueryResult Executor::wait_job(int64_t job, const ExecCallbacks& cb, bool cancel
     cb.on_progress(p);
   }
   if (d.row.state == "failed")
-    throw Error("job " + std::to_string(job) + " failed: " + d.row.error.value_or("unknown error"));
+    throw JobFailed("job " + std::to_string(job) + " failed: " + d.row.error.value_or("unknown error"));
   if (d.row.state == "cancelled")
     throw Cancelled("job " + std::to_string(job) + " was cancelled: " + d.row.error.value_or(""));
   return job_result(d);

@@ -24,6 +24,7 @@ const char* code_for(cartridgedb::ErrorKind kind) {
     case K::PermissionDenied: return sqlstate::kInsufficientPrivilege;
     case K::LimitExceeded: return sqlstate::kProgramLimitExceeded;
     case K::QuotaExceeded: return sqlstate::kConfigurationLimitExceeded;
+    case K::JobFailed: return sqlstate::kExternalRoutineException;
     case K::Internal: return sqlstate::kInternalError;
   }
   return sqlstate::kInternalError;

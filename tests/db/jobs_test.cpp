@@ -15,6 +15,14 @@
 namespace cdb::test {
 namespace {
 
+// A corpus description that leaves self-study no room in stories260K's
+// 512-token window.
+const std::string kTooLongDescription = [] {
+  std::string s;
+  for (int i = 0; i < 200; ++i) s += "Pip the frog. ";
+  return s;
+}();
+
 // Small runs: a few seconds each on two cores.
 const std::string kTiny = "WITH (steps = 4, conversations = 4, batch_size = 4, max_new_tokens = 24, checkpoint_every = 2)";
 
@@ -143,6 +151,25 @@ constexpr const char* kChildDir = "CDB_PLANNER_CHILD_DIR";
 const std::string kLong = "WITH (steps = 40, conversations = 4, batch_size = 4, max_new_tokens = 24, checkpoint_every = 2)";
 
 // Run only as the child of KilledProcessResumesFromCheckpoint.
+TEST(Jobs, AJobThatFailsSurfacesAsJobFailedWithItsOwnErrorNotAsAnInternalError) {
+  TempDir tmp;
+  Session s(tmp.path() / "db", stories_options());
+  // A description longer than the model's window passes TRAIN's checks and
+  // fails in the job (self-study has no room left for a chunk of the
+  // corpus): the error is raised on the worker, not in the statement.
+  s.script("CREATE CORPUS wordy WITH (description = '" + kTooLongDescription + "'); ADD DOCUMENT '" +
+           std::string(kPipText) + "' TO wordy;");
+  try {
+    s.run("TRAIN CARTRIDGE FOR wordy " + kTiny + " WAIT");
+    FAIL() << "the job succeeded";
+  } catch (const JobFailed& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::JobFailed);
+    EXPECT_NE(std::string(e.what()).find("job 1 failed: synthesize: no room for a chunk"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(s.run("WAIT JOB 1"), JobFailed);
+  EXPECT_EQ(job_state(s, 1), "failed");
+}
+
 TEST(JobsCrash, DISABLED_Child) {
   const char* dir = std::getenv(kChildDir);
   const auto out = test::ChildReporter::from_env();

@@ -106,7 +106,7 @@ TEST_P(InvalidStatement, FailsAtTheExactPosition) {
     EXPECT_EQ(e.line(), c.line) << c.script;
     EXPECT_EQ(e.column(), c.column) << c.script;
     EXPECT_EQ(e.offset(), c.offset) << c.script;
-    EXPECT_EQ(e.kind(), cdb::ParseErrorKind::Syntax) << c.script;
+    EXPECT_EQ(e.cause(), cdb::ParseErrorKind::Syntax) << c.script;
     EXPECT_EQ(std::string(e.what()), "syntax error at " + std::to_string(c.line) + ":" +
                                          std::to_string(c.column) + ": " + c.detail);
   }
