@@ -106,11 +106,11 @@ int do_list(const std::string& dir) {
                 corpus.description.empty() ? "" : " - ", corpus.description.c_str());
     for (const auto& d : docs)
       std::printf("  doc  %-32s %10s  %s%s\n", d.name.c_str(), human_bytes(static_cast<double>(d.bytes)).c_str(),
-                  d.content_hash.substr(0, 12).c_str(), d.status == "ready" ? "" : ("  [" + d.status + "]").c_str());
+                  d.content_hash.substr(0, 12).c_str(), d.status == RowStatus::Ready ? "" : ("  [" + std::string(to_string(d.status)) + "]").c_str());
     for (const auto& k : c.list_cartridges(corpus.id))
       std::printf("  cart #%-5lld v%-3lld p=%-6lld %-5s %10s  %-10s model %s\n", static_cast<long long>(k.id),
                   static_cast<long long>(k.corpus_version), static_cast<long long>(k.tokens), k.dtype.c_str(),
-                  human_bytes(static_cast<double>(k.bytes)).c_str(), k.status.c_str(), k.model_fingerprint.c_str());
+                  human_bytes(static_cast<double>(k.bytes)).c_str(), std::string(to_string(k.status)).c_str(), k.model_fingerprint.c_str());
   }
   auto st = s.stats();
   std::printf("\ntotal: %zu corpora, %zu documents, %zu cartridges; blobs %zu (%s in LMDB), catalog %s",

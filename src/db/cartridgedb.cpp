@@ -72,7 +72,7 @@ cdb::ExecCallbacks to_internal(const Callbacks& cb) {
     out.on_progress = [f = cb.on_progress](const cdb::JobProgress& p) {
       Progress q;
       q.job = p.job;
-      q.state = p.state;
+      q.state = to_string(p.state);  // the public API speaks the catalog's words
       q.phase = p.phase;
       q.fraction = p.fraction;
       q.step = p.step;

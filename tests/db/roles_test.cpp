@@ -76,7 +76,7 @@ TEST_F(Roles, OnlyTheOwnerOrASuperuserMayChangeDropTrainOrCancel) {
   run(alice, "GRANT USAGE ON CORPUS farm TO bob");
   denied(bob, "DROP CORPUS farm");
   denied(bob, "CANCEL JOB " + job);
-  EXPECT_EQ(db.store().catalog().job(std::stoll(job))->state, "queued");
+  EXPECT_EQ(db.store().catalog().job(std::stoll(job))->state, JobState::Queued);
 
   run(alice, "CANCEL JOB " + job);
   run(root, "REMOVE DOCUMENT 'pip.txt' FROM farm");

@@ -240,7 +240,7 @@ TEST_F(Residency, RejectsMalformedRequests) {
   EXPECT_THROW(m.acquire({a, a}), InvalidArgument);
   EXPECT_THROW(m.acquire({a, b}), InvalidArgument);  // kv heads differ
   CartridgeRow damaged = a;
-  damaged.status = "damaged";
+  damaged.status = RowStatus::Damaged;
   EXPECT_THROW(m.acquire({damaged}), CorruptData);
   CartridgeRow headless = a;
   headless.tensors.clear();
