@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "common/byte_size.h"
 #include "common/error.h"
 #include "residency/cartridge_layout.h"
 #include "residency/cartridge_loader.h"
@@ -51,9 +52,7 @@ struct Rate {
 constexpr double kDefaultDiskGbps = 1.0;   // zstd-1 decode of bf16 KV, one thread, is about this
 constexpr double kDefaultHostGbps = 10.0;  // a pinned host-to-device copy over PCIe is about this
 
-std::string mib(int64_t bytes) {
-  return std::to_string(bytes) + " bytes (" + std::to_string(bytes / (1024.0 * 1024.0)) + " MiB)";
-}
+std::string bytes_text(int64_t bytes) { return std::to_string(bytes) + " bytes (" + format_bytes(bytes) + ")"; }
 
 std::string ids_text(const std::vector<int64_t>& ids) {
   std::string s;
@@ -191,8 +190,8 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
   if (s.options.dtype) layout.resident_dtype = *s.options.dtype;
   const int64_t need = layout.resident_bytes();
   if (need > s.options.device_budget_bytes)
-    throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " on " + s.options.device.str() +
-                            ", more than the whole residency budget of " + mib(s.options.device_budget_bytes) +
+    throw ResourceExhausted(ids_text(ids) + " needs " + bytes_text(need) + " on " + s.options.device.str() +
+                            ", more than the whole residency budget of " + bytes_text(s.options.device_budget_bytes) +
                             "; raise the budget or compose fewer Cartridges");
   const auto deadline = std::chrono::steady_clock::now() + s.options.wait_timeout;
 
@@ -218,16 +217,16 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
       }
       const int64_t pinned = s.pinned_bytes_locked();
       if (need > s.options.device_budget_bytes - pinned)
-        throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " but the residency budget of " +
-                                mib(s.options.device_budget_bytes) + " has " + mib(pinned) +
+        throw ResourceExhausted(ids_text(ids) + " needs " + bytes_text(need) + " but the residency budget of " +
+                                bytes_text(s.options.device_budget_bytes) + " has " + bytes_text(pinned) +
                                 " pinned; unpin Cartridges or raise the budget");
       if (s.make_room_locked(need)) break;
       // Everything evictable is in use: wait for a release, unpin or forget.
       // After the deadline, one last look (a hit, or room) before giving up.
       if (s.cv.wait_until(lock, deadline) == std::cv_status::timeout && !s.device.count(ids) &&
           !s.make_room_locked(need))
-        throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " but the residency budget of " +
-                                mib(s.options.device_budget_bytes) + " stayed full of Cartridges in use for " +
+        throw ResourceExhausted(ids_text(ids) + " needs " + bytes_text(need) + " but the residency budget of " +
+                                bytes_text(s.options.device_budget_bytes) + " stayed full of Cartridges in use for " +
                                 std::to_string(s.options.wait_timeout.count()) +
                                 " ms; release Cartridges, run fewer queries at once or raise the budget");
     }
