@@ -94,19 +94,22 @@ int do_list(const std::string& dir) {
     int64_t bytes = 0;
     for (const auto& d : docs) bytes += d.bytes;
     std::printf("\ncorpus %s  (version %lld, %zu documents, %s)%s%s\n", corpus.name.c_str(),
-                static_cast<long long>(v ? v->version : 0), docs.size(), format_bytes(static_cast<int64_t>(bytes)).c_str(),
-                corpus.description.empty() ? "" : " - ", corpus.description.c_str());
+                static_cast<long long>(v ? v->version : 0), docs.size(),
+                format_bytes(static_cast<int64_t>(bytes)).c_str(), corpus.description.empty() ? "" : " - ",
+                corpus.description.c_str());
     for (const auto& d : docs)
       std::printf("  doc  %-32s %10s  %s%s\n", d.name.c_str(), format_bytes(static_cast<int64_t>(d.bytes)).c_str(),
-                  d.content_hash.substr(0, 12).c_str(), d.status == RowStatus::Ready ? "" : ("  [" + std::string(to_string(d.status)) + "]").c_str());
+                  d.content_hash.substr(0, 12).c_str(),
+                  d.status == RowStatus::Ready ? "" : ("  [" + std::string(to_string(d.status)) + "]").c_str());
     for (const auto& k : c.list_cartridges(corpus.id))
       std::printf("  cart #%-5lld v%-3lld p=%-6lld %-5s %10s  %-10s model %s\n", static_cast<long long>(k.id),
                   static_cast<long long>(k.corpus_version), static_cast<long long>(k.tokens), k.dtype.c_str(),
-                  format_bytes(static_cast<int64_t>(k.bytes)).c_str(), std::string(to_string(k.status)).c_str(), k.model_fingerprint.c_str());
+                  format_bytes(static_cast<int64_t>(k.bytes)).c_str(), std::string(to_string(k.status)).c_str(),
+                  k.model_fingerprint.c_str());
   }
   auto st = s.stats();
-  std::printf("\ntotal: %zu corpora, %zu documents, %zu cartridges; blobs %zu (%s in LMDB), catalog %s",
-              st.corpora, st.documents, st.cartridges, st.blob_entries,
+  std::printf("\ntotal: %zu corpora, %zu documents, %zu cartridges; blobs %zu (%s in LMDB), catalog %s", st.corpora,
+              st.documents, st.cartridges, st.blob_entries,
               format_bytes(static_cast<int64_t>(st.blob_used_bytes)).c_str(),
               format_bytes(static_cast<int64_t>(st.catalog_bytes)).c_str());
   if (st.damaged_rows) std::printf("; %zu DAMAGED rows (run: cartridge store verify %s)", st.damaged_rows, dir.c_str());

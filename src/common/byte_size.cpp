@@ -15,10 +15,8 @@ std::string format_bytes(int64_t bytes) {
     ++u;
   }
   char b[48];
-  if (bytes % unit == 0)
-    std::snprintf(b, sizeof b, "%lld %s", static_cast<long long>(bytes / unit), kUnits[u]);
-  else
-    std::snprintf(b, sizeof b, "%.1f %s", static_cast<double>(bytes) / static_cast<double>(unit), kUnits[u]);
+  if (bytes % unit == 0) std::snprintf(b, sizeof b, "%lld %s", static_cast<long long>(bytes / unit), kUnits[u]);
+  else std::snprintf(b, sizeof b, "%.1f %s", static_cast<double>(bytes) / static_cast<double>(unit), kUnits[u]);
   return b;
 }
 

@@ -46,8 +46,8 @@ std::vector<PendingDocument> DocumentLoader::read_file(const fs::path& path) con
   if (!fs::is_regular_file(path, ec)) throw InvalidArgument(path.string() + " is not a regular file");
   auto size = static_cast<int64_t>(fs::file_size(path, ec));
   if (size > limits_.max_file_bytes)
-    throw InvalidArgument("file " + path.string() + " is " + format_bytes(size) + ", over the " + format_bytes(limits_.max_file_bytes) +
-                          " limit for one document");
+    throw InvalidArgument("file " + path.string() + " is " + format_bytes(size) + ", over the " +
+                          format_bytes(limits_.max_file_bytes) + " limit for one document");
   PendingDocument d{path.filename().string(), read_all(path), path};
   check_text(d.text, "file " + path.string());
   return {std::move(d)};
@@ -96,7 +96,8 @@ std::vector<PendingDocument> DocumentLoader::read_directory(const fs::path& dir,
     try {
       auto size = static_cast<int64_t>(fs::file_size(f));
       if (size > limits_.max_file_bytes)
-        throw InvalidArgument(format_bytes(size) + ", over the " + format_bytes(limits_.max_file_bytes) + " limit for one document");
+        throw InvalidArgument(format_bytes(size) + ", over the " + format_bytes(limits_.max_file_bytes) +
+                              " limit for one document");
       d.text = read_all(f);
       check_text(d.text, "it");
       total += static_cast<int64_t>(d.text.size());
@@ -113,7 +114,8 @@ std::vector<PendingDocument> DocumentLoader::read_directory(const fs::path& dir,
   }
   if (total > limits_.max_total_bytes)
     throw InvalidArgument("LOAD DIRECTORY " + dir.string() + ": the matching files hold " + format_bytes(total) +
-                          ", over the " + format_bytes(limits_.max_total_bytes) + " limit for one statement; load them in parts");
+                          ", over the " + format_bytes(limits_.max_total_bytes) +
+                          " limit for one statement; load them in parts");
   return docs;
 }
 

@@ -339,10 +339,10 @@ QueryResult Executor::show_jobs() {
     const JobRow& j = d.row;
     if (!access_.superuser() && !(j.corpus_id && usable(*j.corpus_id))) continue;
     r.rows.push_back({num(j.id), j.corpus_id ? names[*j.corpus_id] : "", std::string(to_string(j.state)),
-                      num(j.progress, 3), num(d.step),
-                      num(d.total_steps), d.loss ? num(*d.loss) : "", num(d.tokens_per_s, 1), num(d.eta_s, 1),
-                      d.corpus_version ? num(*d.corpus_version) : "", d.cartridge_id ? num(*d.cartridge_id) : "",
-                      num(j.attempts), j.progress_message, j.error.value_or(""), j.created_at});
+                      num(j.progress, 3), num(d.step), num(d.total_steps), d.loss ? num(*d.loss) : "",
+                      num(d.tokens_per_s, 1), num(d.eta_s, 1), d.corpus_version ? num(*d.corpus_version) : "",
+                      d.cartridge_id ? num(*d.cartridge_id) : "", num(j.attempts), j.progress_message,
+                      j.error.value_or(""), j.created_at});
   }
   r.text = std::to_string(r.rows.size()) + " jobs";
   return r;
@@ -395,7 +395,8 @@ QueryResult Executor::job_result(const JobDetails& d) {
   QueryResult r;
   r.columns = kJobResultColumns;
   r.rows = {{num(j.id), std::string(to_string(j.state)), d.corpus_version ? num(*d.corpus_version) : "",
-             d.cartridge_id ? num(*d.cartridge_id) : "", num(d.step), d.loss ? num(*d.loss) : "", j.error.value_or("")}};
+             d.cartridge_id ? num(*d.cartridge_id) : "", num(d.step), d.loss ? num(*d.loss) : "",
+             j.error.value_or("")}};
   r.text = "job " + std::to_string(j.id) + " " + std::string(to_string(j.state));
   if (d.cartridge_id) r.text += ": Cartridge " + std::to_string(*d.cartridge_id);
   return r;

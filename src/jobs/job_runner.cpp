@@ -183,7 +183,8 @@ void JobRunner::cancel(int64_t id) {
     }
   }
   auto again = table_.find(id);
-  throw InvalidArgument("job " + std::to_string(id) + " is already " + std::string(to_string(again ? again->row.state : d->row.state)) +
+  throw InvalidArgument("job " + std::to_string(id) + " is already " +
+                        std::string(to_string(again ? again->row.state : d->row.state)) +
                         "; only queued or running jobs can be cancelled");
 }
 

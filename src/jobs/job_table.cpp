@@ -105,7 +105,8 @@ JobRow JobTable::create_superseding(int64_t corpus_id, std::string_view params, 
   JobRow r = catalog_.create_job("train", corpus_id, params);
   Statement(catalog_.db(), "UPDATE jobs SET not_before_ms = ? WHERE id = ?").bind_all(not_before_ms, r.id).run();
   for (int64_t id : old)
-    catalog_.finish_job(id, JobState::Cancelled, "superseded by job " + std::to_string(r.id) + " (the corpus changed again)");
+    catalog_.finish_job(id, JobState::Cancelled,
+                        "superseded by job " + std::to_string(r.id) + " (the corpus changed again)");
   tx.commit();
   return r;
 }

@@ -125,9 +125,9 @@ TrainResult train_cartridge(const TrainingContext& ctx, JobControl& control, Blo
 }
 
 // 4. The new version, visible when its row commits. Returns its row.
-CartridgeRow save_version(const TrainingContext& ctx, JobControl& control, const JobRow& job,
-                          const TrainParams& params, const CorpusVersionRow& version, const CorpusTokens& tokens,
-                          const TrainResult& res, double tokens_per_s, double wall_s) {
+CartridgeRow save_version(const TrainingContext& ctx, JobControl& control, const JobRow& job, const TrainParams& params,
+                          const CorpusVersionRow& version, const CorpusTokens& tokens, const TrainResult& res,
+                          double tokens_per_s, double wall_s) {
   JobProgress pr;
   pr.phase = "saving";
   pr.fraction = 1.0;
@@ -184,7 +184,8 @@ int64_t TrainingJob::run() {
   auto version = cat.latest_version(corpus_id);
   auto docs = cat.list_documents(corpus_id);
   if (!version || docs.empty())
-    throw InvalidArgument("corpus '" + corpus->name + "' has no documents to train on; ADD DOCUMENT or LOAD FILE first");
+    throw InvalidArgument("corpus '" + corpus->name +
+                          "' has no documents to train on; ADD DOCUMENT or LOAD FILE first");
   JobTable(cat).set_version(job_.id, version->version);
 
   const CorpusTokens tokens = corpus_tokens(ctx_, *corpus, docs, ctx_.model.config().max_seq_len,

@@ -196,8 +196,8 @@ struct ResidencyManager::State {
   // 4. Where each part is read from: a part of a composition already on the
   // device, a host copy, or (neither set) the Store. The refs and host
   // copies that the sources point into are kept in *parts and *hosts.
-  static std::vector<LoadSource> sources_locked(const std::shared_ptr<State>& self, const std::vector<CartridgeRow>& rows,
-                                                std::vector<CartridgeRef>* parts,
+  static std::vector<LoadSource> sources_locked(const std::shared_ptr<State>& self,
+                                                const std::vector<CartridgeRow>& rows, std::vector<CartridgeRef>* parts,
                                                 std::vector<std::shared_ptr<const Cartridge>>* hosts) {
     State& s = *self;
     std::vector<LoadSource> sources;
@@ -238,10 +238,8 @@ struct ResidencyManager::State {
     std::lock_guard lock(s.mu);
     entry->value = std::move(value);
     entry->loading = false;
-    if (loaded.disk_bytes > 0)
-      s.disk_rate.add(static_cast<double>(loaded.disk_bytes), loaded.seconds);
-    else if (loaded.host_bytes > 0)
-      s.host_rate.add(static_cast<double>(loaded.host_bytes), loaded.seconds);
+    if (loaded.disk_bytes > 0) s.disk_rate.add(static_cast<double>(loaded.disk_bytes), loaded.seconds);
+    else if (loaded.host_bytes > 0) s.host_rate.add(static_cast<double>(loaded.host_bytes), loaded.seconds);
     for (size_t i = 0; i < rows.size(); ++i) {
       if (sources[i].device != nullptr || sources[i].host != nullptr) continue;
       ++s.disk_loads;

@@ -270,7 +270,9 @@ CartridgeRow Catalog::insert_cartridge(const CartridgeRow& r) {
   Statement s(db_,
               "INSERT INTO cartridges (corpus_id, corpus_version, model_fingerprint, tokens, dtype, status, "
               "metrics, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  s.bind_all(r.corpus_id, r.corpus_version, r.model_fingerprint, r.tokens, r.dtype, to_string(r.status), r.metrics, total).run();
+  s.bind_all(r.corpus_id, r.corpus_version, r.model_fingerprint, r.tokens, r.dtype, to_string(r.status), r.metrics,
+             total)
+      .run();
   const int64_t id = db_.last_insert_id();
   for (const auto& t : r.tensors) {
     Statement ts(db_,
@@ -341,7 +343,8 @@ TokenizedRow Catalog::insert_tokenized(const TokenizedRow& r) {
   Statement s(db_,
               "INSERT INTO tokenized_corpora (corpus_id, corpus_version, tokenizer_fingerprint, tokens, blob_key, "
               "bytes, status) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  s.bind_all(r.corpus_id, r.corpus_version, r.tokenizer_fingerprint, r.tokens, r.blob_key, r.bytes, to_string(r.status)).run();
+  s.bind_all(r.corpus_id, r.corpus_version, r.tokenizer_fingerprint, r.tokens, r.blob_key, r.bytes, to_string(r.status))
+      .run();
   return *find_tokenized(r.corpus_id, r.corpus_version, r.tokenizer_fingerprint);
 }
 

@@ -296,8 +296,8 @@ void Store::read_verified(const BlobRef& ref, const std::function<void(std::stri
 
 std::string Store::read_document(const DocumentRow& doc) {
   if (doc.status != RowStatus::Ready)
-    throw CorruptData("document '" + doc.name + "' (blob '" + doc.blob_key + "') is marked " + std::string(to_string(doc.status)) +
-                      "; re-add it");
+    throw CorruptData("document '" + doc.name + "' (blob '" + doc.blob_key + "') is marked " +
+                      std::string(to_string(doc.status)) + "; re-add it");
   std::string text;
   read_verified({doc.blob_key, "documents", doc.id}, [&](std::string_view blob) {
     TensorHeader h = read_header(blob, "blob '" + doc.blob_key + "'");
@@ -382,7 +382,8 @@ void Store::read_cartridge_tensor_into(int64_t id, std::string_view name, void* 
   auto c = catalog_->cartridge(id);
   if (!c) throw NotFound("no cartridge with id " + std::to_string(id));
   if (!is_servable(c->status))
-    throw CorruptData("cartridge " + std::to_string(id) + " is " + std::string(to_string(c->status)) + " and cannot be served");
+    throw CorruptData("cartridge " + std::to_string(id) + " is " + std::string(to_string(c->status)) +
+                      " and cannot be served");
   auto it = std::find_if(c->tensors.begin(), c->tensors.end(), [&](const auto& t) { return t.name == name; });
   if (it == c->tensors.end())
     throw NotFound("cartridge " + std::to_string(id) + " has no tensor '" + std::string(name) + "'");
@@ -536,7 +537,8 @@ DecodedTensor Store::read_artifact(std::string_view scope, std::string_view name
   auto row = catalog_->find_artifact(scope, name);
   if (!row) throw NotFound("no " + what + " in store " + dir_.string());
   if (row->status != RowStatus::Ready)
-    throw CorruptData(what + " (blob '" + row->blob_key + "') is marked " + std::string(to_string(row->status)) + "; put the scope again");
+    throw CorruptData(what + " (blob '" + row->blob_key + "') is marked " + std::string(to_string(row->status)) +
+                      "; put the scope again");
   const std::string label = what + " (blob '" + row->blob_key + "')";
   DecodedTensor out;
   try {

@@ -65,7 +65,6 @@ std::string synthesis_key(const std::vector<int32_t>& corpus, const SynthesisOpt
   return key_hash(s + buf + o.corpus_description);
 }
 
-
 // A chat model's user turn for `text`, after the Cartridge (whose first
 // token is the BOS, so the turn drops its own).
 std::vector<int32_t> user_turn(const Tokenizer& tokenizer, ChatFormat format, const std::string& text) {
@@ -106,7 +105,8 @@ TokenizedProbes tokenize_probes(const Tokenizer& tokenizer, ChatFormat format, c
       } else {
         std::vector<int32_t> q;
         tokenize_probe(tokenizer, pr.prompt, ch, &q, &c);
-        if (q != t.query) c.insert(c.begin(), q.begin() + static_cast<std::ptrdiff_t>(std::min(q.size(), t.query.size())), q.end());
+        if (q != t.query)
+          c.insert(c.begin(), q.begin() + static_cast<std::ptrdiff_t>(std::min(q.size(), t.query.size())), q.end());
       }
       t.conts.push_back(c);
       out.longest = std::max<int64_t>(out.longest, static_cast<int64_t>(t.query.size() + c.size()));
@@ -126,7 +126,7 @@ struct IclContext {
 };
 
 IclContext teacher_context(const Tokenizer& tokenizer, ChatFormat format, const std::string& description,
-                       const std::vector<int32_t>& corpus, const std::vector<int32_t>& with_bos, int64_t room) {
+                           const std::vector<int32_t>& corpus, const std::vector<int32_t>& with_bos, int64_t room) {
   IclContext c;
   if (format == ChatFormat::Plain) {
     const int64_t n = std::min<int64_t>(static_cast<int64_t>(with_bos.size()), room);
@@ -162,7 +162,8 @@ std::vector<std::vector<int32_t>> heldout_continuations(Transformer& model, cons
   std::vector<int64_t> mx;
   std::vector<uint64_t> rows;
   for (size_t i = 0; i < heldout_openers().size(); ++i) {
-    ctx.push_back(chat ? user_turn(tokenizer, format, heldout_openers()[i]) : tokenizer.encode(heldout_openers()[i], false));
+    ctx.push_back(chat ? user_turn(tokenizer, format, heldout_openers()[i])
+                       : tokenizer.encode(heldout_openers()[i], false));
     mx.push_back(std::min<int64_t>(o.heldout_tokens, room - static_cast<int64_t>(ctx.back().size())));
     rows.push_back(i);
   }

@@ -103,7 +103,8 @@ TEST(EmbeddedApi, AFailedTrainingJobIsAJobFailedErrorNotAnInternalOne) {
     FAIL() << "the job succeeded";
   } catch (const cartridgedb::JobFailed& e) {
     EXPECT_EQ(e.kind(), cartridgedb::ErrorKind::JobFailed);
-    EXPECT_NE(std::string(e.what()).find("job 1 failed: synthesize: no room for a chunk"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("job 1 failed: synthesize: no room for a chunk"), std::string::npos)
+        << e.what();
   }
 }
 

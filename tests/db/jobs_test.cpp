@@ -164,7 +164,8 @@ TEST(Jobs, AJobThatFailsSurfacesAsJobFailedWithItsOwnErrorNotAsAnInternalError) 
     FAIL() << "the job succeeded";
   } catch (const JobFailed& e) {
     EXPECT_EQ(e.kind(), ErrorKind::JobFailed);
-    EXPECT_NE(std::string(e.what()).find("job 1 failed: synthesize: no room for a chunk"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("job 1 failed: synthesize: no room for a chunk"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(s.run("WAIT JOB 1"), JobFailed);
   EXPECT_EQ(job_state(s, 1), JobState::Failed);

@@ -49,8 +49,8 @@ inline nlohmann::json js_reference(const nlohmann::json& request) {
     std::ofstream(req_file) << request.dump();
   }
   std::string script = std::string(CDB_SOURCE_DIR) + "/tests/tokenizer/hf_reference.js";
-  std::string out = run_command("'" + node + "' '" + script + "' '" + npm_dir().string() + "' '" + req_file.string() +
-                                "' 2>&1");
+  std::string out =
+      run_command("'" + node + "' '" + script + "' '" + npm_dir().string() + "' '" + req_file.string() + "' 2>&1");
   try {
     return nlohmann::json::parse(out);
   } catch (const nlohmann::json::exception&) {

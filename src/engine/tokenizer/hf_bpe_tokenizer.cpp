@@ -72,8 +72,8 @@ HfBpeTokenizer::HfBpeTokenizer(const Files& files, const std::filesystem::path& 
     throw CorruptData(where + ": unexpected structure: " + e.what());
   }
   read_special_ids(files, where);
-  fingerprint_ = tokenizer_fingerprint({files.tokenizer_json, files.tokenizer_config_json, files.generation_config_json},
-                                       kind());
+  fingerprint_ =
+      tokenizer_fingerprint({files.tokenizer_json, files.tokenizer_config_json, files.generation_config_json}, kind());
 }
 
 void HfBpeTokenizer::read_vocab(const json& model, const json& added, const std::string& where) {
@@ -148,7 +148,8 @@ void HfBpeTokenizer::read_merges(const json& merges, const std::string& where) {
     if (m.is_string()) {  // "a b"
       const auto& s = m.get_ref<const std::string&>();
       size_t sp = s.find(' ');
-      if (sp == std::string::npos) throw CorruptData(where + ": merge " + std::to_string(rank) + " \"" + s + "\" lacks a space");
+      if (sp == std::string::npos)
+        throw CorruptData(where + ": merge " + std::to_string(rank) + " \"" + s + "\" lacks a space");
       left = s.substr(0, sp);
       right = s.substr(sp + 1);
     } else if (m.is_array() && m.size() == 2) {  // ["a", "b"]
@@ -161,7 +162,8 @@ void HfBpeTokenizer::read_merges(const json& merges, const std::string& where) {
       auto raw = byte_level_decode(piece);
       auto it = raw ? model_ids_.find(*raw) : model_ids_.end();
       if (it == model_ids_.end()) {
-        throw CorruptData(where + ": merge " + std::to_string(rank) + " uses \"" + piece + "\", which is not in the vocab");
+        throw CorruptData(where + ": merge " + std::to_string(rank) + " uses \"" + piece +
+                          "\", which is not in the vocab");
       }
       return it->second;
     };
