@@ -66,6 +66,7 @@ cartridgedb::ParseError parse_error_at(std::string_view statement, const std::st
   if (code == "42501") throw cartridgedb::PermissionDenied(message);
   if (code == "54000") throw cartridgedb::LimitExceeded(message);
   if (code == "53400") throw cartridgedb::QuotaExceeded(message);
+  if (code == "38000") throw cartridgedb::JobFailed(message);
   if (code.rfind("53", 0) == 0) throw cartridgedb::ResourceExhausted(message);
   if (code.rfind("08", 0) == 0 || code.empty()) throw cartridgedb::IoError(message);
   if (code.rfind("XX", 0) == 0) throw cartridgedb::Error(cartridgedb::ErrorKind::Internal, message);

@@ -49,6 +49,7 @@ enum class ErrorKind {
   LimitExceeded,      // past a fixed limit (result rows or bytes, value length)
   QuotaExceeded,      // a user's quota (jobs, corpora, bytes, steps) is reached
   UndefinedObject,    // a setting (SET / SHOW) that does not exist
+  JobFailed,          // the training job waited for failed (its own error is in the message)
   Internal,           // a bug or an unexpected library error
 };
 
@@ -80,6 +81,7 @@ CARTRIDGEDB_ERROR(PermissionDenied)
 CARTRIDGEDB_ERROR(LimitExceeded)
 CARTRIDGEDB_ERROR(QuotaExceeded)
 CARTRIDGEDB_ERROR(UndefinedObject)
+CARTRIDGEDB_ERROR(JobFailed)
 #undef CARTRIDGEDB_ERROR
 
 // A statement's syntax error, or an option / setting rejected at its place.

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "common/byte_size.h"
 #include "common/error.h"
 #include "storage/backup.h"
 #include "storage/recover.h"
@@ -17,15 +18,6 @@
 namespace cdb::cli {
 
 namespace {
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) b /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
-  return buf;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -81,7 +73,7 @@ int do_put(const std::string& dir, const cxxopts::ParseResult& a) {
   auto r = s.put_document(corpus, a["name"].as<std::string>(), text);
   if (r.added)
     std::printf("added '%s' to corpus '%s' (%s, hash %s); corpus is now version %lld with %lld documents\n",
-                r.document.name.c_str(), corpus.c_str(), human_bytes(static_cast<double>(r.document.bytes)).c_str(),
+                r.document.name.c_str(), corpus.c_str(), format_bytes(static_cast<int64_t>(r.document.bytes)).c_str(),
                 r.document.content_hash.substr(0, 12).c_str(), static_cast<long long>(r.version.version),
                 static_cast<long long>(r.version.documents));
   else
@@ -102,21 +94,24 @@ int do_list(const std::string& dir) {
     int64_t bytes = 0;
     for (const auto& d : docs) bytes += d.bytes;
     std::printf("\ncorpus %s  (version %lld, %zu documents, %s)%s%s\n", corpus.name.c_str(),
-                static_cast<long long>(v ? v->version : 0), docs.size(), human_bytes(static_cast<double>(bytes)).c_str(),
-                corpus.description.empty() ? "" : " - ", corpus.description.c_str());
+                static_cast<long long>(v ? v->version : 0), docs.size(),
+                format_bytes(static_cast<int64_t>(bytes)).c_str(), corpus.description.empty() ? "" : " - ",
+                corpus.description.c_str());
     for (const auto& d : docs)
-      std::printf("  doc  %-32s %10s  %s%s\n", d.name.c_str(), human_bytes(static_cast<double>(d.bytes)).c_str(),
-                  d.content_hash.substr(0, 12).c_str(), d.status == "ready" ? "" : ("  [" + d.status + "]").c_str());
+      std::printf("  doc  %-32s %10s  %s%s\n", d.name.c_str(), format_bytes(static_cast<int64_t>(d.bytes)).c_str(),
+                  d.content_hash.substr(0, 12).c_str(),
+                  d.status == RowStatus::Ready ? "" : ("  [" + std::string(to_string(d.status)) + "]").c_str());
     for (const auto& k : c.list_cartridges(corpus.id))
       std::printf("  cart #%-5lld v%-3lld p=%-6lld %-5s %10s  %-10s model %s\n", static_cast<long long>(k.id),
                   static_cast<long long>(k.corpus_version), static_cast<long long>(k.tokens), k.dtype.c_str(),
-                  human_bytes(static_cast<double>(k.bytes)).c_str(), k.status.c_str(), k.model_fingerprint.c_str());
+                  format_bytes(static_cast<int64_t>(k.bytes)).c_str(), std::string(to_string(k.status)).c_str(),
+                  k.model_fingerprint.c_str());
   }
   auto st = s.stats();
-  std::printf("\ntotal: %zu corpora, %zu documents, %zu cartridges; blobs %zu (%s in LMDB), catalog %s",
-              st.corpora, st.documents, st.cartridges, st.blob_entries,
-              human_bytes(static_cast<double>(st.blob_used_bytes)).c_str(),
-              human_bytes(static_cast<double>(st.catalog_bytes)).c_str());
+  std::printf("\ntotal: %zu corpora, %zu documents, %zu cartridges; blobs %zu (%s in LMDB), catalog %s", st.corpora,
+              st.documents, st.cartridges, st.blob_entries,
+              format_bytes(static_cast<int64_t>(st.blob_used_bytes)).c_str(),
+              format_bytes(static_cast<int64_t>(st.catalog_bytes)).c_str());
   if (st.damaged_rows) std::printf("; %zu DAMAGED rows (run: cartridge store verify %s)", st.damaged_rows, dir.c_str());
   std::printf("\n");
   return 0;
@@ -140,7 +135,7 @@ int do_verify(const std::string& dir, bool repair) {
   auto rep = s.verify_all(repair);
   if (rep.repaired_rows) std::printf("%zu damaged row(s) verified again and are ready\n", rep.repaired_rows);
   std::printf("checked %zu blobs (%s stored)\n", rep.blobs_checked,
-              human_bytes(static_cast<double>(rep.bytes_checked)).c_str());
+              format_bytes(static_cast<int64_t>(rep.bytes_checked)).c_str());
   for (const auto& d : rep.damaged)
     std::printf("DAMAGED %s row %lld, blob '%s': %s\n", d.ref.owner_table.c_str(),
                 static_cast<long long>(d.ref.owner_id), d.ref.blob_key.c_str(), d.reason.c_str());
@@ -179,8 +174,8 @@ int do_quarantine(const std::string& dir) {
 int do_backup(const std::string& dir, const std::string& dest) {
   auto r = backup_store(dir, dest);
   std::printf("backed up %s to %s: catalog %s, blobs %s (%zu blobs, %zu referenced)%s\n", dir.c_str(), dest.c_str(),
-              human_bytes(static_cast<double>(r.catalog_bytes)).c_str(),
-              human_bytes(static_cast<double>(r.blob_bytes)).c_str(), r.blobs, r.referenced,
+              format_bytes(static_cast<int64_t>(r.catalog_bytes)).c_str(),
+              format_bytes(static_cast<int64_t>(r.blob_bytes)).c_str(), r.blobs, r.referenced,
               r.attempts > 1 ? " (retried: a removal raced the copy)" : "");
   return 0;
 }

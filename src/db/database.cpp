@@ -141,9 +141,7 @@ int64_t Database::run_job(const JobRow& job, JobControl& control) {
 }
 
 int64_t Database::maybe_auto_train(int64_t corpus_id) {
-  std::optional<CorpusRow> corpus;
-  for (auto& c : store_->catalog().list_corpora())
-    if (c.id == corpus_id) corpus = c;
+  const std::optional<CorpusRow> corpus = store_->catalog().find_corpus(corpus_id);
   if (!corpus) return 0;
   const CorpusOptions o = CorpusOptions::from_json(corpus->options, corpus->description);
   if (!o.auto_train) return 0;
@@ -158,14 +156,12 @@ int64_t Database::maybe_auto_train(int64_t corpus_id) {
 }
 
 void Database::collect_versions(int64_t corpus_id) {
-  std::optional<CorpusRow> corpus;
-  for (auto& c : store_->catalog().list_corpora())
-    if (c.id == corpus_id) corpus = c;
+  const std::optional<CorpusRow> corpus = store_->catalog().find_corpus(corpus_id);
   if (!corpus) return;
   const CorpusOptions o = CorpusOptions::from_json(corpus->options, corpus->description);
   std::vector<CartridgeRow> mine;
   for (auto& c : store_->catalog().list_cartridges(corpus_id))
-    if (c.status == "ready" && c.model_fingerprint == fingerprint_) mine.push_back(std::move(c));
+    if (c.status == RowStatus::Ready && c.model_fingerprint == fingerprint_) mine.push_back(std::move(c));
   std::sort(mine.begin(), mine.end(), [](const CartridgeRow& a, const CartridgeRow& b) { return a.id > b.id; });
   if (!mine.empty() && settings_->is_pinned(corpus_id)) {
     residency_->pin(mine.front().id);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/byte_size.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "engine/tokenizer/utf8.h"
@@ -26,20 +27,13 @@ std::string read_all(const fs::path& p) {
   return ss.str();
 }
 
-std::string mib(int64_t bytes) {
-  std::ostringstream s;
-  s.precision(3);
-  s << static_cast<double>(bytes) / (1 << 20) << " MiB";
-  return s.str();
-}
-
 }  // namespace
 
 void DocumentLoader::check_text(const std::string& text, const std::string& what) const {
   if (text.empty()) throw InvalidArgument(what + " is empty");
   if (static_cast<int64_t>(text.size()) > limits_.max_file_bytes)
-    throw InvalidArgument(what + " is " + mib(static_cast<int64_t>(text.size())) + ", over the " +
-                          mib(limits_.max_file_bytes) + " limit for one document");
+    throw InvalidArgument(what + " is " + format_bytes(static_cast<int64_t>(text.size())) + ", over the " +
+                          format_bytes(limits_.max_file_bytes) + " limit for one document");
   size_t bad = utf8_invalid_offset(text);
   if (bad != std::string::npos)
     throw InvalidArgument(what + " is not valid UTF-8 (first bad byte at offset " + std::to_string(bad) +
@@ -52,8 +46,8 @@ std::vector<PendingDocument> DocumentLoader::read_file(const fs::path& path) con
   if (!fs::is_regular_file(path, ec)) throw InvalidArgument(path.string() + " is not a regular file");
   auto size = static_cast<int64_t>(fs::file_size(path, ec));
   if (size > limits_.max_file_bytes)
-    throw InvalidArgument("file " + path.string() + " is " + mib(size) + ", over the " + mib(limits_.max_file_bytes) +
-                          " limit for one document");
+    throw InvalidArgument("file " + path.string() + " is " + format_bytes(size) + ", over the " +
+                          format_bytes(limits_.max_file_bytes) + " limit for one document");
   PendingDocument d{path.filename().string(), read_all(path), path};
   check_text(d.text, "file " + path.string());
   return {std::move(d)};
@@ -102,7 +96,8 @@ std::vector<PendingDocument> DocumentLoader::read_directory(const fs::path& dir,
     try {
       auto size = static_cast<int64_t>(fs::file_size(f));
       if (size > limits_.max_file_bytes)
-        throw InvalidArgument(mib(size) + ", over the " + mib(limits_.max_file_bytes) + " limit for one document");
+        throw InvalidArgument(format_bytes(size) + ", over the " + format_bytes(limits_.max_file_bytes) +
+                              " limit for one document");
       d.text = read_all(f);
       check_text(d.text, "it");
       total += static_cast<int64_t>(d.text.size());
@@ -118,8 +113,9 @@ std::vector<PendingDocument> DocumentLoader::read_directory(const fs::path& dir,
     throw InvalidArgument(msg);
   }
   if (total > limits_.max_total_bytes)
-    throw InvalidArgument("LOAD DIRECTORY " + dir.string() + ": the matching files hold " + mib(total) +
-                          ", over the " + mib(limits_.max_total_bytes) + " limit for one statement; load them in parts");
+    throw InvalidArgument("LOAD DIRECTORY " + dir.string() + ": the matching files hold " + format_bytes(total) +
+                          ", over the " + format_bytes(limits_.max_total_bytes) +
+                          " limit for one statement; load them in parts");
   return docs;
 }
 

@@ -296,7 +296,7 @@ QueryResult Executor::show_documents(const lang::ShowDocuments& s) {
   QueryResult r;
   r.columns = kShowDocumentsColumns;
   for (const auto& d : cat.list_documents(c.id))
-    r.rows.push_back({d.name, num(d.bytes), d.content_hash, d.status, d.created_at});
+    r.rows.push_back({d.name, num(d.bytes), d.content_hash, std::string(to_string(d.status)), d.created_at});
   r.text = std::to_string(r.rows.size()) + " documents in '" + c.name + "'";
   return r;
 }
@@ -320,7 +320,8 @@ QueryResult Executor::show_cartridges(const lang::ShowCartridges& s) {
     auto m = nlohmann::json::parse(c.metrics, nullptr, false);
     std::string loss;
     if (m.is_object() && m.contains("final_loss") && m["final_loss"].is_number()) loss = num(m["final_loss"].get<double>());
-    r.rows.push_back({num(c.id), names[c.corpus_id], num(c.corpus_version), num(c.tokens), num(c.bytes), c.status,
+    r.rows.push_back({num(c.id), names[c.corpus_id], num(c.corpus_version), num(c.tokens), num(c.bytes),
+                      std::string(to_string(c.status)),
                       mine ? "loaded" : "other (" + c.model_fingerprint.substr(0, 8) + ")",
                       mine ? std::string(tier_name(db_.residency().where(c.id))) : "disk", loss, c.created_at});
   }
@@ -338,10 +339,11 @@ QueryResult Executor::show_jobs() {
   for (const auto& d : db_.jobs().table().list()) {
     const JobRow& j = d.row;
     if (!access_.superuser() && !(j.corpus_id && usable(*j.corpus_id))) continue;
-    r.rows.push_back({num(j.id), j.corpus_id ? names[*j.corpus_id] : "", j.state, num(j.progress, 3), num(d.step),
-                      num(d.total_steps), d.loss ? num(*d.loss) : "", num(d.tokens_per_s, 1), num(d.eta_s, 1),
-                      d.corpus_version ? num(*d.corpus_version) : "", d.cartridge_id ? num(*d.cartridge_id) : "",
-                      num(j.attempts), j.progress_message, j.error.value_or(""), j.created_at});
+    r.rows.push_back({num(j.id), j.corpus_id ? names[*j.corpus_id] : "", std::string(to_string(j.state)),
+                      num(j.progress, 3), num(d.step), num(d.total_steps), d.loss ? num(*d.loss) : "",
+                      num(d.tokens_per_s, 1), num(d.eta_s, 1), d.corpus_version ? num(*d.corpus_version) : "",
+                      d.cartridge_id ? num(*d.cartridge_id) : "", num(j.attempts), j.progress_message,
+                      j.error.value_or(""), j.created_at});
   }
   r.text = std::to_string(r.rows.size()) + " jobs";
   return r;
@@ -393,9 +395,10 @@ QueryResult Executor::job_result(const JobDetails& d) {
   const JobRow& j = d.row;
   QueryResult r;
   r.columns = kJobResultColumns;
-  r.rows = {{num(j.id), j.state, d.corpus_version ? num(*d.corpus_version) : "",
-             d.cartridge_id ? num(*d.cartridge_id) : "", num(d.step), d.loss ? num(*d.loss) : "", j.error.value_or("")}};
-  r.text = "job " + std::to_string(j.id) + " " + j.state;
+  r.rows = {{num(j.id), std::string(to_string(j.state)), d.corpus_version ? num(*d.corpus_version) : "",
+             d.cartridge_id ? num(*d.cartridge_id) : "", num(d.step), d.loss ? num(*d.loss) : "",
+             j.error.value_or("")}};
+  r.text = "job " + std::to_string(j.id) + " " + std::string(to_string(j.state));
   if (d.cartridge_id) r.text += ": Cartridge " + std::to_string(*d.cartridge_id);
   return r;
 }
@@ -444,12 +447,12 @@ QueryResult Executor::wait_job(int64_t job, const ExecCallbacks& cb, bool cancel
     p.step = d.step;
     p.total_steps = d.total_steps;
     if (d.loss) p.loss = *d.loss;
-    p.message = d.row.state;
+    p.message = to_string(d.row.state);
     cb.on_progress(p);
   }
-  if (d.row.state == "failed")
-    throw Error("job " + std::to_string(job) + " failed: " + d.row.error.value_or("unknown error"));
-  if (d.row.state == "cancelled")
+  if (d.row.state == JobState::Failed)
+    throw JobFailed("job " + std::to_string(job) + " failed: " + d.row.error.value_or("unknown error"));
+  if (d.row.state == JobState::Cancelled)
     throw Cancelled("job " + std::to_string(job) + " was cancelled: " + d.row.error.value_or(""));
   return job_result(d);
 }

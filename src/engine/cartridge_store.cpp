@@ -31,8 +31,9 @@ CartridgeRow save_cartridge(Store& store, CartridgeRow meta, const Cartridge& ca
 }
 
 Cartridge load_cartridge(Store& store, const CartridgeRow& row, at::Device device) {
-  if (row.status != "ready")
-    throw CorruptData("cartridge " + std::to_string(row.id) + " is " + row.status + " and cannot be served");
+  if (row.status != RowStatus::Ready)
+    throw CorruptData("cartridge " + std::to_string(row.id) + " is " + std::string(to_string(row.status)) +
+                      " and cannot be served");
   const int64_t layers = static_cast<int64_t>(row.tensors.size()) / 2;
   if (layers == 0 || static_cast<int64_t>(row.tensors.size()) != 2 * layers)
     throw CorruptData("cartridge " + std::to_string(row.id) + " has " + std::to_string(row.tensors.size()) +

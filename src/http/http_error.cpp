@@ -32,6 +32,8 @@ constexpr KindStatus kTable[] = {
     {cartridgedb::ErrorKind::PermissionDenied, 403, "permission_error", "permission_denied"},
     {cartridgedb::ErrorKind::LimitExceeded, 413, "invalid_request_error", "too_large"},
     {cartridgedb::ErrorKind::QuotaExceeded, 429, "rate_limit_error", "quota_exceeded"},
+    {cartridgedb::ErrorKind::UndefinedObject, 404, "invalid_request_error", "not_found"},
+    {cartridgedb::ErrorKind::JobFailed, 500, "server_error", "job_failed"},
     {cartridgedb::ErrorKind::Internal, 500, "server_error", "internal"},
 };
 

@@ -7,6 +7,11 @@
 
 namespace cdb {
 
+// Every field but description (a column of the corpus row), by its own
+// name; a missing one is left at its default.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CorpusOptions, cartridge_tokens, auto_train, debounce_ms, keep_versions,
+                                                train_steps, train_conversations)
+
 CorpusOptions CorpusOptions::from_statement(const lang::Options& o) {
   o.reject_unknown({"description", "cartridge_tokens", "auto_train", "debounce_ms", "keep_versions", "train_steps",
                     "train_conversations"},
@@ -31,31 +36,15 @@ CorpusOptions CorpusOptions::from_statement(const lang::Options& o) {
 
 CorpusOptions CorpusOptions::from_json(std::string_view json, std::string description) {
   CorpusOptions c;
-  c.description = std::move(description);
-  nlohmann::json j;
   try {
-    j = nlohmann::json::parse(json.empty() ? std::string_view("{}") : json);
+    c = nlohmann::json::parse(json.empty() ? std::string_view("{}") : json).get<CorpusOptions>();
   } catch (const nlohmann::json::exception& e) {
-    throw CorruptData("corpus options are not valid JSON: " + std::string(e.what()));
+    throw CorruptData("corpus options " + std::string(json) + " are not valid: " + e.what());
   }
-  c.cartridge_tokens = j.value("cartridge_tokens", c.cartridge_tokens);
-  c.auto_train = j.value("auto_train", c.auto_train);
-  c.debounce_ms = j.value("debounce_ms", c.debounce_ms);
-  c.keep_versions = j.value("keep_versions", c.keep_versions);
-  c.train_steps = j.value("train_steps", c.train_steps);
-  c.train_conversations = j.value("train_conversations", c.train_conversations);
+  c.description = std::move(description);
   return c;
 }
 
-std::string CorpusOptions::to_json() const {
-  nlohmann::json j;
-  j["cartridge_tokens"] = cartridge_tokens;
-  j["auto_train"] = auto_train;
-  j["debounce_ms"] = debounce_ms;
-  j["keep_versions"] = keep_versions;
-  j["train_steps"] = train_steps;
-  j["train_conversations"] = train_conversations;
-  return j.dump();
-}
+std::string CorpusOptions::to_json() const { return nlohmann::json(*this).dump(); }
 
 }  // namespace cdb

@@ -7,11 +7,13 @@
 #include <limits>
 #include <string>
 
+#include "storage/catalog_states.h"
+
 namespace cdb {
 
 struct JobProgress {
   int64_t job = 0;
-  std::string state;  // queued, running, done, failed, cancelled
+  JobState state = JobState::Queued;
   std::string phase;  // while running: "synthesizing", "training" or "saving"
   double fraction = 0;  // of the whole job, 0..1
   int64_t step = 0;     // training steps done

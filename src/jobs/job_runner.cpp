@@ -18,7 +18,7 @@ class JobRunner::Control : public JobControl {
   void report(const JobProgress& p) override {
     JobProgress q = p;
     q.job = id_;
-    q.state = "running";
+    q.state = JobState::Running;
     r_.table_.set_progress(q);
     std::lock_guard lock(r_.mu_);
     r_.latest_[id_] = {++r_.generation_, q};
@@ -92,13 +92,13 @@ void JobRunner::run_one(const JobRow& job) {
     running_[job.id] = false;
     JobProgress p;
     p.job = job.id;
-    p.state = "running";
+    p.state = JobState::Running;
     p.message = "starting";
     latest_[job.id] = {++generation_, p};
   }
   changed_.notify_all();
   Control control(*this, job.id);
-  std::string state = "done";
+  JobState state = JobState::Done;
   std::optional<std::string> error;
   bool requeued = false;
   try {
@@ -107,13 +107,13 @@ void JobRunner::run_one(const JobRow& job) {
   } catch (const Cancelled& e) {
     std::lock_guard lock(mu_);
     if (running_[job.id]) {
-      state = "cancelled";
+      state = JobState::Cancelled;
       error = "cancelled by CANCEL JOB";
     } else {
       requeued = true;  // shutdown: resume at the next open
     }
   } catch (const std::exception& e) {
-    state = "failed";
+    state = JobState::Failed;
     error = e.what();
   }
   try {
@@ -124,7 +124,7 @@ void JobRunner::run_one(const JobRow& job) {
   } catch (const Error&) {
     // The row stays 'running' and is requeued at the next open.
   }
-  if (!requeued && state != "done" && discard_) {
+  if (!requeued && state != JobState::Done && discard_) {
     try {
       discard_(job.id);
     } catch (const std::exception&) {
@@ -144,8 +144,8 @@ void JobRunner::cancel(int64_t id) {
   if (!d) throw NotFound("no job with id " + std::to_string(id) + "; SHOW JOBS lists them");
   // A job's row turns terminal before its worker forgets it (running_), so
   // the row, not running_, says whether it is over.
-  if (const std::string& st = d->row.state; st == "done" || st == "failed" || st == "cancelled")
-    throw InvalidArgument("job " + std::to_string(id) + " is already " + st +
+  if (is_finished(d->row.state))
+    throw InvalidArgument("job " + std::to_string(id) + " is already " + std::string(to_string(d->row.state)) +
                           "; only queued or running jobs can be cancelled");
   {
     std::lock_guard lock(mu_);
@@ -155,13 +155,13 @@ void JobRunner::cancel(int64_t id) {
       return;
     }
   }
-  if (d->row.state == "queued") {
+  if (d->row.state == JobState::Queued) {
     bool done = false;
     {
       Catalog::Transaction tx(catalog_);
       auto now = catalog_.job(id);
-      if (now && now->state == "queued") {
-        catalog_.finish_job(id, "cancelled", std::string("cancelled by CANCEL JOB before it started"));
+      if (now && now->state == JobState::Queued) {
+        catalog_.finish_job(id, JobState::Cancelled, std::string("cancelled by CANCEL JOB before it started"));
         tx.commit();
         done = true;
       }
@@ -183,14 +183,15 @@ void JobRunner::cancel(int64_t id) {
     }
   }
   auto again = table_.find(id);
-  throw InvalidArgument("job " + std::to_string(id) + " is already " + (again ? again->row.state : d->row.state) +
+  throw InvalidArgument("job " + std::to_string(id) + " is already " +
+                        std::string(to_string(again ? again->row.state : d->row.state)) +
                         "; only queued or running jobs can be cancelled");
 }
 
 void JobRunner::cancel_corpus(int64_t corpus_id) {
   std::vector<int64_t> ids;
   for (const auto& d : table_.list()) {
-    if (d.row.corpus_id != corpus_id || (d.row.state != "queued" && d.row.state != "running")) continue;
+    if (d.row.corpus_id != corpus_id || is_finished(d.row.state)) continue;
     ids.push_back(d.row.id);
     try {
       cancel(d.row.id);
@@ -214,11 +215,10 @@ JobDetails JobRunner::wait(int64_t id, const ProgressCallback& on_progress,
                       std::to_string(id) + " stops it)");
     auto d = table_.find(id);
     if (!d) throw NotFound("no job with id " + std::to_string(id) + "; SHOW JOBS lists them");
-    const auto& st = d->row.state;
-    if (st == "done" || st == "failed" || st == "cancelled") return *d;
+    if (is_finished(d->row.state)) return *d;
     std::unique_lock lock(mu_);
     if (threads_.empty() || stopping_)
-      throw InvalidArgument("job " + std::to_string(id) + " is " + st +
+      throw InvalidArgument("job " + std::to_string(id) + " is " + std::string(to_string(d->row.state)) +
                             " but no worker runs in this process (the database was opened without workers)");
     auto it = latest_.find(id);
     if (on_progress && it != latest_.end() && it->second.first != delivered) {

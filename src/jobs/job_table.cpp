@@ -19,33 +19,22 @@ int64_t unix_ms_now() {
 
 namespace {
 
-constexpr const char* kCols =
-    "id, kind, corpus_id, state, progress, progress_message, attempts, error, params, created_at, started_at, "
-    "finished_at, corpus_version, not_before_ms, step, total_steps, loss, tokens_per_s, eta_s, cartridge_id";
+// Catalog's columns of a job, then those only the runner reads.
+const std::string kCols = std::string(Catalog::kJobColumns) +
+                          ", corpus_version, not_before_ms, step, total_steps, loss, tokens_per_s, eta_s, cartridge_id";
 
 JobDetails read(const Statement& s) {
   JobDetails d;
-  JobRow& r = d.row;
-  r.id = s.int64(0);
-  r.kind = s.text(1);
-  if (!s.is_null(2)) r.corpus_id = s.int64(2);
-  r.state = s.text(3);
-  r.progress = s.real(4);
-  r.progress_message = s.text(5);
-  r.attempts = s.int64(6);
-  r.error = s.text_or_null(7);
-  r.params = s.text(8);
-  r.created_at = s.text(9);
-  r.started_at = s.text_or_null(10);
-  r.finished_at = s.text_or_null(11);
-  if (!s.is_null(12)) d.corpus_version = s.int64(12);
-  d.not_before_ms = s.int64(13);
-  d.step = s.int64(14);
-  d.total_steps = s.int64(15);
-  if (!s.is_null(16)) d.loss = s.real(16);
-  d.tokens_per_s = s.real(17);
-  d.eta_s = s.real(18);
-  if (!s.is_null(19)) d.cartridge_id = s.int64(19);
+  d.row = Catalog::read_job(s);
+  const int c = Catalog::kJobColumnCount;
+  if (!s.is_null(c)) d.corpus_version = s.int64(c);
+  d.not_before_ms = s.int64(c + 1);
+  d.step = s.int64(c + 2);
+  d.total_steps = s.int64(c + 3);
+  if (!s.is_null(c + 4)) d.loss = s.real(c + 4);
+  d.tokens_per_s = s.real(c + 5);
+  d.eta_s = s.real(c + 6);
+  if (!s.is_null(c + 7)) d.cartridge_id = s.int64(c + 7);
   return d;
 }
 
@@ -58,14 +47,14 @@ bool is_auto(const std::string& params) {
 
 std::optional<JobDetails> JobTable::find(int64_t id) const {
   std::lock_guard lock(catalog_.mutex());
-  Statement s(catalog_.db(), std::string("SELECT ") + kCols + " FROM jobs WHERE id = ?");
+  Statement s(catalog_.db(), "SELECT " + kCols + " FROM jobs WHERE id = ?");
   if (!s.bind_all(id).step()) return std::nullopt;
   return read(s);
 }
 
 std::vector<JobDetails> JobTable::list() const {
   std::lock_guard lock(catalog_.mutex());
-  Statement s(catalog_.db(), std::string("SELECT ") + kCols + " FROM jobs ORDER BY id");
+  Statement s(catalog_.db(), "SELECT " + kCols + " FROM jobs ORDER BY id");
   std::vector<JobDetails> out;
   while (s.step()) out.push_back(read(s));
   return out;
@@ -116,7 +105,8 @@ JobRow JobTable::create_superseding(int64_t corpus_id, std::string_view params, 
   JobRow r = catalog_.create_job("train", corpus_id, params);
   Statement(catalog_.db(), "UPDATE jobs SET not_before_ms = ? WHERE id = ?").bind_all(not_before_ms, r.id).run();
   for (int64_t id : old)
-    catalog_.finish_job(id, "cancelled", "superseded by job " + std::to_string(r.id) + " (the corpus changed again)");
+    catalog_.finish_job(id, JobState::Cancelled,
+                        "superseded by job " + std::to_string(r.id) + " (the corpus changed again)");
   tx.commit();
   return r;
 }

@@ -7,6 +7,12 @@
 
 namespace cdb {
 
+// Every field by its own name, a missing one left at its default; but for
+// auto_queued, stored as "auto" (below).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainParams, steps, tokens, lr, conversations, batch_size,
+                                                conversations_per_chunk, seed,
+                                                checkpoint_every, temperature, max_new_tokens)
+
 TrainParams TrainParams::from_statement(const lang::Options& o) {
   o.reject_unknown({"steps", "tokens", "lr", "conversations", "batch_size", "seed", "checkpoint_every", "temperature",
                     "max_new_tokens", "conversations_per_chunk"},
@@ -39,17 +45,8 @@ TrainParams TrainParams::from_json(std::string_view json) {
   if (!j.is_object()) throw CorruptData("training job params are not a JSON object: " + std::string(json));
   TrainParams p;
   try {
-    p.steps = j.value("steps", p.steps);
-    p.tokens = j.value("tokens", p.tokens);
-    p.lr = j.value("lr", p.lr);
-    p.conversations = j.value("conversations", p.conversations);
-    p.batch_size = j.value("batch_size", p.batch_size);
-    p.conversations_per_chunk = j.value("conversations_per_chunk", p.conversations_per_chunk);
-    p.seed = j.value("seed", p.seed);
-    p.checkpoint_every = j.value("checkpoint_every", p.checkpoint_every);
-    p.temperature = j.value("temperature", p.temperature);
-    p.max_new_tokens = j.value("max_new_tokens", p.max_new_tokens);
-    p.auto_queued = j.value("auto", p.auto_queued);
+    p = j.get<TrainParams>();
+    p.auto_queued = j.value("auto", false);
   } catch (const nlohmann::json::exception& e) {
     throw CorruptData("training job params " + std::string(json) + ": " + e.what());
   }
@@ -57,17 +54,7 @@ TrainParams TrainParams::from_json(std::string_view json) {
 }
 
 std::string TrainParams::to_json() const {
-  nlohmann::json j;
-  j["steps"] = steps;
-  j["tokens"] = tokens;
-  j["lr"] = lr;
-  j["conversations"] = conversations;
-  j["batch_size"] = batch_size;
-  j["conversations_per_chunk"] = conversations_per_chunk;
-  j["seed"] = seed;
-  j["checkpoint_every"] = checkpoint_every;
-  j["temperature"] = temperature;
-  j["max_new_tokens"] = max_new_tokens;
+  nlohmann::json j = *this;
   j["auto"] = auto_queued;
   return j.dump();
 }

@@ -23,7 +23,7 @@ std::string_view parse_error_kind_text(ParseErrorKind kind) {
 }
 
 ParseError::ParseError(lang::SourcePos pos, std::string detail, ParseErrorKind kind)
-    : InvalidArgument(format(pos, detail, kind)), pos_(pos), detail_(std::move(detail)), kind_(kind) {}
+    : InvalidArgument(format(pos, detail, kind)), pos_(pos), detail_(std::move(detail)), cause_(kind) {}
 
 namespace lang {
 

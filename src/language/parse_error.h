@@ -31,7 +31,9 @@ class ParseError : public InvalidArgument {
   // "syntax error at 1:24: expected USING, found ';'".
   ParseError(lang::SourcePos pos, std::string detail, ParseErrorKind kind = ParseErrorKind::Syntax);
 
-  ParseErrorKind kind() const { return kind_; }
+  // Which rule was broken. Not kind(): that one, inherited, says
+  // InvalidArgument, the class every front end maps a ParseError from.
+  ParseErrorKind cause() const { return cause_; }
 
   lang::SourcePos position() const { return pos_; }
   std::size_t offset() const { return pos_.offset; }  // byte offset into the script
@@ -42,7 +44,7 @@ class ParseError : public InvalidArgument {
  private:
   lang::SourcePos pos_;
   std::string detail_;
-  ParseErrorKind kind_;
+  ParseErrorKind cause_;
 };
 
 namespace lang {

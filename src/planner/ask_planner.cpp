@@ -15,7 +15,7 @@ namespace cdb {
 std::optional<CartridgeRow> AskPlanner::newest_cartridge(int64_t corpus_id) const {
   std::optional<CartridgeRow> best;
   for (auto& c : store_.catalog().list_cartridges(corpus_id)) {
-    if (c.status != "ready" || c.model_fingerprint != fingerprint_) continue;
+    if (c.status != RowStatus::Ready || c.model_fingerprint != fingerprint_) continue;
     if (!best || c.id > best->id) best = std::move(c);
   }
   return best;
@@ -37,10 +37,10 @@ std::string AskPlanner::training_status(const CorpusRow& corpus) const {
   const std::string train = "TRAIN CARTRIDGE FOR " + corpus.name;
   if (!last) return "no training job exists for it; run " + train;
   const JobRow& r = last->row;
-  std::string s = "its training job " + std::to_string(r.id) + " is " + r.state;
+  std::string s = "its training job " + std::to_string(r.id) + " is " + std::string(to_string(r.state));
   char b[64];
   std::snprintf(b, sizeof b, " (%.0f%%", 100.0 * r.progress);
-  if (r.state == "running" || r.state == "queued") {
+  if (!is_finished(r.state)) {
     s += b;
     if (last->total_steps > 0) s += ", step " + std::to_string(last->step) + "/" + std::to_string(last->total_steps);
     if (last->loss) {
@@ -48,11 +48,11 @@ std::string AskPlanner::training_status(const CorpusRow& corpus) const {
       s += b;
     }
     s += ")";
-    if (r.state == "queued" && last->not_before_ms > unix_ms_now()) s += ", waiting for the corpus to settle";
+    if (r.state == JobState::Queued && last->not_before_ms > unix_ms_now()) s += ", waiting for the corpus to settle";
     s += "; WAIT JOB " + std::to_string(r.id) + " blocks until it is done";
-  } else if (r.state == "failed") {
+  } else if (r.state == JobState::Failed) {
     s += ": " + r.error.value_or("unknown error") + "; run " + train + " again";
-  } else if (r.state == "cancelled") {
+  } else if (r.state == JobState::Cancelled) {
     s += "; run " + train + " again";
   } else {
     s += ", but its Cartridge is gone or belongs to another model; run " + train;

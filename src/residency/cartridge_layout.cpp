@@ -44,8 +44,8 @@ CartridgeLayout row_layout(const CartridgeRow& row) {
   const std::string what = "cartridge " + std::to_string(row.id);
   // As the Store's reads: a superseded version is still served (a query may
   // ask for it); building, damaged and failed ones are not.
-  if (row.status != "ready" && row.status != "superseded")
-    throw CorruptData(what + " is " + row.status + " and cannot be served");
+  if (!is_servable(row.status))
+    throw CorruptData(what + " is " + std::string(to_string(row.status)) + " and cannot be served");
   const int64_t layers = static_cast<int64_t>(row.tensors.size()) / 2;
   if (layers == 0 || static_cast<int64_t>(row.tensors.size()) != 2 * layers)
     throw CorruptData(what + " has " + std::to_string(row.tensors.size()) +

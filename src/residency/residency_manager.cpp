@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "common/byte_size.h"
 #include "common/error.h"
 #include "residency/cartridge_layout.h"
 #include "residency/cartridge_loader.h"
@@ -51,9 +52,7 @@ struct Rate {
 constexpr double kDefaultDiskGbps = 1.0;   // zstd-1 decode of bf16 KV, one thread, is about this
 constexpr double kDefaultHostGbps = 10.0;  // a pinned host-to-device copy over PCIe is about this
 
-std::string mib(int64_t bytes) {
-  return std::to_string(bytes) + " bytes (" + std::to_string(bytes / (1024.0 * 1024.0)) + " MiB)";
-}
+std::string bytes_text(int64_t bytes) { return std::to_string(bytes) + " bytes (" + format_bytes(bytes) + ")"; }
 
 std::string ids_text(const std::vector<int64_t>& ids) {
   std::string s;
@@ -148,6 +147,110 @@ struct ResidencyManager::State {
     cv.notify_all();
   }
 
+  // acquire's steps that hold the mutex.
+  // 2. The resident entry of `ids` (a hit), or none with room made for
+  // `need` bytes: waits while another query loads the same composition, and
+  // while everything evictable is in use, until `deadline`.
+  std::shared_ptr<Entry> find_or_make_room_locked(std::unique_lock<std::mutex>& lock, const std::vector<int64_t>& ids,
+                                                  int64_t need, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      if (auto it = device.find(ids); it != device.end()) {
+        std::shared_ptr<Entry> e = it->second;
+        if (!e->loading) {
+          ++device_stats.hits;
+          return e;
+        }
+        // Another query is loading it: wait for that load, then look again
+        // (it is a hit, or the load failed and this one tries).
+        cv.wait(lock, [&] { return !e->loading; });
+        continue;
+      }
+      const int64_t pinned = pinned_bytes_locked();
+      if (need > options.device_budget_bytes - pinned)
+        throw ResourceExhausted(ids_text(ids) + " needs " + bytes_text(need) + " but the residency budget of " +
+                                bytes_text(options.device_budget_bytes) + " has " + bytes_text(pinned) +
+                                " pinned; unpin Cartridges or raise the budget");
+      if (make_room_locked(need)) return nullptr;
+      // Everything evictable is in use: wait for a release, unpin or forget.
+      // After the deadline, one last look (a hit, or room) before giving up.
+      if (cv.wait_until(lock, deadline) == std::cv_status::timeout && !device.count(ids) && !make_room_locked(need))
+        throw ResourceExhausted(ids_text(ids) + " needs " + bytes_text(need) + " but the residency budget of " +
+                                bytes_text(options.device_budget_bytes) + " stayed full of Cartridges in use for " +
+                                std::to_string(options.wait_timeout.count()) +
+                                " ms; release Cartridges, run fewer queries at once or raise the budget");
+    }
+  }
+
+  // 3. The entry of `ids`, reserved and marked in flight.
+  std::shared_ptr<Entry> reserve_locked(const std::vector<int64_t>& ids, int64_t need) {
+    auto entry = std::make_shared<Entry>();
+    entry->ids = ids;
+    entry->bytes = need;
+    entry->last_used = ++clock;
+    device.emplace(ids, entry);
+    device_bytes += need;
+    ++device_stats.misses;
+    return entry;
+  }
+
+  // 4. Where each part is read from: a part of a composition already on the
+  // device, a host copy, or (neither set) the Store. The refs and host
+  // copies that the sources point into are kept in *parts and *hosts.
+  static std::vector<LoadSource> sources_locked(const std::shared_ptr<State>& self,
+                                                const std::vector<CartridgeRow>& rows, std::vector<CartridgeRef>* parts,
+                                                std::vector<std::shared_ptr<const Cartridge>>* hosts) {
+    State& s = *self;
+    std::vector<LoadSource> sources;
+    for (const CartridgeRow& row : rows) {
+      LoadSource src;
+      src.row = &row;
+      if (rows.size() > 1) {
+        auto it = s.device.find({row.id});
+        if (it != s.device.end() && !it->second->loading) {
+          parts->push_back(make_ref_locked(self, it->second));
+          src.device = &parts->back()->cartridge();
+        }
+      }
+      if (src.device == nullptr && s.host_tier_on()) {
+        if (auto h = s.host.find(row.id); h != s.host.end()) {
+          h->second.last_used = ++s.clock;
+          hosts->push_back(h->second.tensors);
+          src.host = hosts->back().get();
+          ++s.host_stats.hits;
+        } else {
+          ++s.host_stats.misses;
+        }
+      }
+      sources.push_back(src);
+    }
+    return sources;
+  }
+
+  // 6. The loaded value published in its entry, and a ref to it made under
+  // the same lock (so that no eviction comes between); the load's rate
+  // measured, and the parts read from disk kept in the host tier.
+  static CartridgeRef publish(const std::shared_ptr<State>& self, const std::shared_ptr<Entry>& entry,
+                              const std::vector<int64_t>& ids, LoadedCartridge loaded,
+                              const std::vector<CartridgeRow>& rows, const std::vector<LoadSource>& sources,
+                              const CartridgeLayout& layout) {
+    State& s = *self;
+    auto value = std::make_shared<const ResidentCartridge>(ids, std::move(loaded.cartridge));
+    std::lock_guard lock(s.mu);
+    entry->value = std::move(value);
+    entry->loading = false;
+    if (loaded.disk_bytes > 0) s.disk_rate.add(static_cast<double>(loaded.disk_bytes), loaded.seconds);
+    else if (loaded.host_bytes > 0) s.host_rate.add(static_cast<double>(loaded.host_bytes), loaded.seconds);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (sources[i].device != nullptr || sources[i].host != nullptr) continue;
+      ++s.disk_loads;
+      // A part forgotten during the load must not come back through the host tier.
+      if (loaded.from_disk[i] && !entry->doomed)
+        s.keep_on_host_locked(rows[i].id, loaded.from_disk[i], layout.part_bytes(i));
+    }
+    s.cv.notify_all();
+    return make_ref_locked(self, entry);
+  }
+
   // What a CartridgeRef owns: the value, and the duty to release its entry
   // (unless the manager is gone).
   struct Lease {
@@ -181,6 +284,7 @@ const ResidencyOptions& ResidencyManager::options() const { return state_->optio
 
 CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
   State& s = *state_;
+  // 1. What is asked: distinct ids, their layout, no more than the budget.
   std::vector<int64_t> ids;
   for (const auto& r : rows) {
     if (std::find(ids.begin(), ids.end(), r.id) != ids.end())
@@ -191,8 +295,8 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
   if (s.options.dtype) layout.resident_dtype = *s.options.dtype;
   const int64_t need = layout.resident_bytes();
   if (need > s.options.device_budget_bytes)
-    throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " on " + s.options.device.str() +
-                            ", more than the whole residency budget of " + mib(s.options.device_budget_bytes) +
+    throw ResourceExhausted(ids_text(ids) + " needs " + bytes_text(need) + " on " + s.options.device.str() +
+                            ", more than the whole residency budget of " + bytes_text(s.options.device_budget_bytes) +
                             "; raise the budget or compose fewer Cartridges");
   const auto deadline = std::chrono::steady_clock::now() + s.options.wait_timeout;
 
@@ -204,71 +308,18 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
   std::shared_ptr<Entry> entry;
   {
     std::unique_lock lock(s.mu);
-    for (;;) {
-      if (auto it = s.device.find(ids); it != s.device.end()) {
-        std::shared_ptr<Entry> e = it->second;
-        if (!e->loading) {
-          ++s.device_stats.hits;
-          return State::make_ref_locked(state_, e);
-        }
-        // Another query is loading it: wait for that load, then look again
-        // (it is a hit, or the load failed and this one tries).
-        s.cv.wait(lock, [&] { return !e->loading; });
-        continue;
-      }
-      const int64_t pinned = s.pinned_bytes_locked();
-      if (need > s.options.device_budget_bytes - pinned)
-        throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " but the residency budget of " +
-                                mib(s.options.device_budget_bytes) + " has " + mib(pinned) +
-                                " pinned; unpin Cartridges or raise the budget");
-      if (s.make_room_locked(need)) break;
-      // Everything evictable is in use: wait for a release, unpin or forget.
-      // After the deadline, one last look (a hit, or room) before giving up.
-      if (s.cv.wait_until(lock, deadline) == std::cv_status::timeout && !s.device.count(ids) &&
-          !s.make_room_locked(need))
-        throw ResourceExhausted(ids_text(ids) + " needs " + mib(need) + " but the residency budget of " +
-                                mib(s.options.device_budget_bytes) + " stayed full of Cartridges in use for " +
-                                std::to_string(s.options.wait_timeout.count()) +
-                                " ms; release Cartridges, run fewer queries at once or raise the budget");
-    }
-    // Reserve, then mark in flight.
-    entry = std::make_shared<Entry>();
-    entry->ids = ids;
-    entry->bytes = need;
-    entry->last_used = ++s.clock;
-    s.device.emplace(ids, entry);
-    s.device_bytes += need;
-    ++s.device_stats.misses;
-
+    // 2. A hit, or room; 3. the reservation; 4. where its parts come from.
+    if (auto hit = s.find_or_make_room_locked(lock, ids, need, deadline)) return State::make_ref_locked(state_, hit);
+    entry = s.reserve_locked(ids, need);
     try {
-      for (const CartridgeRow& row : rows) {
-        LoadSource src;
-        src.row = &row;
-        if (ids.size() > 1) {
-          auto it = s.device.find({row.id});
-          if (it != s.device.end() && !it->second->loading) {
-            parts_in_use.push_back(State::make_ref_locked(state_, it->second));
-            src.device = &parts_in_use.back()->cartridge();
-          }
-        }
-        if (src.device == nullptr && s.host_tier_on()) {
-          if (auto h = s.host.find(row.id); h != s.host.end()) {
-            h->second.last_used = ++s.clock;
-            host_in_use.push_back(h->second.tensors);
-            src.host = host_in_use.back().get();
-            ++s.host_stats.hits;
-          } else {
-            ++s.host_stats.misses;
-          }
-        }
-        sources.push_back(src);
-      }
+      sources = State::sources_locked(state_, rows, &parts_in_use, &host_in_use);
     } catch (...) {
       s.abandon_locked(entry);
       throw;
     }
   }
 
+  // 5. The load itself, without the mutex.
   LoadedCartridge loaded;
   try {
     loaded = s.loader.load(layout, sources, s.host_tier_on());
@@ -277,24 +328,7 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
     s.abandon_locked(entry);
     throw;
   }
-
-  auto value = std::make_shared<const ResidentCartridge>(ids, std::move(loaded.cartridge));
-  std::lock_guard lock(s.mu);
-  entry->value = std::move(value);
-  entry->loading = false;
-  if (loaded.disk_bytes > 0)
-    s.disk_rate.add(static_cast<double>(loaded.disk_bytes), loaded.seconds);
-  else if (loaded.host_bytes > 0)
-    s.host_rate.add(static_cast<double>(loaded.host_bytes), loaded.seconds);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (sources[i].device != nullptr || sources[i].host != nullptr) continue;
-    ++s.disk_loads;
-    // A part forgotten during the load must not come back through the host tier.
-    if (loaded.from_disk[i] && !entry->doomed)
-      s.keep_on_host_locked(rows[i].id, loaded.from_disk[i], layout.part_bytes(i));
-  }
-  s.cv.notify_all();
-  return State::make_ref_locked(state_, entry);
+  return State::publish(state_, entry, ids, std::move(loaded), rows, sources, layout);
 }
 
 void ResidencyManager::pin(int64_t cartridge_id) {

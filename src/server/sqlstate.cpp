@@ -25,6 +25,7 @@ const char* code_for(cartridgedb::ErrorKind kind) {
     case K::LimitExceeded: return sqlstate::kProgramLimitExceeded;
     case K::QuotaExceeded: return sqlstate::kConfigurationLimitExceeded;
     case K::UndefinedObject: return sqlstate::kUndefinedObject;
+    case K::JobFailed: return sqlstate::kExternalRoutineException;
     case K::Internal: return sqlstate::kInternalError;
   }
   return sqlstate::kInternalError;

@@ -21,6 +21,9 @@ inline constexpr const char* kInFailedTransaction = "25P02";
 inline constexpr const char* kInvalidAuthorization = "28000";
 inline constexpr const char* kInvalidPassword = "28P01";
 inline constexpr const char* kInvalidCursorName = "34000";
+// A training job the statement waited for failed: the job ran outside the
+// statement, as an external routine does.
+inline constexpr const char* kExternalRoutineException = "38000";
 inline constexpr const char* kSyntaxError = "42601";
 inline constexpr const char* kUndefinedTable = "42P01";
 inline constexpr const char* kDuplicatePreparedStatement = "42P05";

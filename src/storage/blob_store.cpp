@@ -218,27 +218,24 @@ BlobStore::ReadTxn::~ReadTxn() {
   }
 }
 
-std::optional<std::string_view> BlobStore::ReadTxn::get(std::string_view key) const {
-  store_->check_key(key);
-  if (BlobStore::is_reserved(key)) return std::nullopt;
+std::optional<std::string_view> BlobStore::get(MDB_txn* txn, Space space, std::string_view key, bool in_map) const {
+  if (space != Space::kBlobs && !has_subdbs_) return std::nullopt;
+  check_key(key);
+  if (space == Space::kBlobs && is_reserved(key)) return std::nullopt;
   MDB_val k = to_val(key), v;
-  int rc = mdb_get(txn_, store_->dbi_, &k, &v);
+  int rc = mdb_get(txn, dbi(space), &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;
-  if (rc) store_->fail("mdb_get", rc, key);
-  store_->check_in_file(v, key);
+  if (rc) fail("mdb_get", rc, key);
+  if (in_map) check_in_file(v, key);
   return from_val(v);
 }
 
+std::optional<std::string_view> BlobStore::ReadTxn::get(std::string_view key) const {
+  return store_->get(txn_, Space::kBlobs, key, /*in_map=*/true);
+}
+
 std::optional<std::string_view> BlobStore::ReadTxn::get(Space space, std::string_view key) const {
-  if (space == Space::kBlobs) return get(key);
-  if (!store_->has_subdbs_) return std::nullopt;
-  store_->check_key(key);
-  MDB_val k = to_val(key), v;
-  int rc = mdb_get(txn_, store_->dbi(space), &k, &v);
-  if (rc == MDB_NOTFOUND) return std::nullopt;
-  if (rc) store_->fail("mdb_get", rc, key);
-  store_->check_in_file(v, key);
-  return from_val(v);
+  return store_->get(txn_, space, key, /*in_map=*/true);
 }
 
 std::string_view BlobStore::ReadTxn::at(std::string_view key) const {
@@ -308,13 +305,7 @@ bool BlobStore::WriteTxn::erase(Space space, std::string_view key) {
 std::optional<std::string_view> BlobStore::WriteTxn::get(std::string_view key) const { return get(Space::kBlobs, key); }
 
 std::optional<std::string_view> BlobStore::WriteTxn::get(Space space, std::string_view key) const {
-  store_->check_key(key);
-  if (space == Space::kBlobs && is_reserved(key)) return std::nullopt;
-  MDB_val k = to_val(key), v;
-  int rc = mdb_get(txn_, store_->dbi(space), &k, &v);
-  if (rc == MDB_NOTFOUND) return std::nullopt;
-  if (rc) store_->fail("mdb_get", rc, key);
-  return from_val(v);
+  return store_->get(txn_, space, key, /*in_map=*/false);
 }
 
 void BlobStore::write(const std::function<void(WriteTxn&)>& fn) {

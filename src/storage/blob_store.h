@@ -141,6 +141,10 @@ class BlobStore {
   void check_key(std::string_view key) const;
   [[noreturn]] void fail(const char* op, int rc, std::string_view key = {}) const;
   MDB_dbi dbi(Space space) const;
+  // The one mdb_get of both transactions. `in_map`: the value must lie in
+  // the file's map, which holds for a read; a write's own puts lie in pages
+  // it dirtied, outside the map.
+  std::optional<std::string_view> get(MDB_txn* txn, Space space, std::string_view key, bool in_map) const;
   void check_in_file(const MDB_val& v, std::string_view key) const;
   mutable std::mutex map_mu_;  // the mapping of data.mdb last found (check_in_file)
   mutable uintptr_t map_start_ = 0, map_end_ = 0;

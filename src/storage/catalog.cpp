@@ -29,7 +29,8 @@ void check_json(std::string_view text, std::string_view what) {
 
 constexpr const char* kDocCols = "id, corpus_id, name, content_hash, bytes, blob_key, status, created_at";
 DocumentRow read_document(const Statement& s) {
-  return {s.int64(0), s.int64(1), s.text(2), s.text(3), s.int64(4), s.text(5), s.text(6), s.text(7)};
+  return {s.int64(0), s.int64(1), s.text(2), s.text(3), s.int64(4), s.text(5), row_status_from_string(s.text(6)),
+          s.text(7)};
 }
 
 constexpr const char* kCorpusCols = "id, name, description, options, created_at";
@@ -40,30 +41,11 @@ CorpusVersionRow read_version(const Statement& s) {
   return {s.int64(0), s.int64(1), s.text(2), s.int64(3), s.int64(4), s.text(5)};
 }
 
-constexpr const char* kJobCols =
-    "id, kind, corpus_id, state, progress, progress_message, attempts, error, params, created_at, started_at, "
-    "finished_at";
-JobRow read_job(const Statement& s) {
-  JobRow j;
-  j.id = s.int64(0);
-  j.kind = s.text(1);
-  if (!s.is_null(2)) j.corpus_id = s.int64(2);
-  j.state = s.text(3);
-  j.progress = s.real(4);
-  j.progress_message = s.text(5);
-  j.attempts = s.int64(6);
-  j.error = s.text_or_null(7);
-  j.params = s.text(8);
-  j.created_at = s.text(9);
-  j.started_at = s.text_or_null(10);
-  j.finished_at = s.text_or_null(11);
-  return j;
-}
-
 constexpr const char* kArtifactCols =
     "id, scope, name, blob_key, dtype, shape, meta, bytes, status, created_at";
 ArtifactRow read_artifact(const Statement& s) {
-  return {s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.int64(7), s.text(8), s.text(9)};
+  return {s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.int64(7),
+          row_status_from_string(s.text(8)), s.text(9)};
 }
 
 constexpr const char* kTokCols =
@@ -181,6 +163,19 @@ CorpusRow Catalog::corpus(std::string_view name) const {
   return *c;
 }
 
+std::optional<CorpusRow> Catalog::find_corpus(int64_t id) const {
+  std::lock_guard lock(mu_);
+  Statement s(db_, std::string("SELECT ") + kCorpusCols + " FROM corpora WHERE id = ?");
+  if (!s.bind_all(id).step()) return std::nullopt;
+  return read_corpus(s);
+}
+
+CorpusRow Catalog::corpus(int64_t id) const {
+  auto c = find_corpus(id);
+  if (!c) throw NotFound("no corpus with id " + std::to_string(id) + " (was it dropped?); SHOW CORPORA lists them");
+  return *c;
+}
+
 std::vector<CorpusRow> Catalog::list_corpora() const {
   std::lock_guard lock(mu_);
   std::vector<CorpusRow> out;
@@ -210,7 +205,7 @@ DocumentRow Catalog::insert_document(const DocumentRow& r) {
   Statement s(db_,
               "INSERT INTO documents (corpus_id, name, content_hash, bytes, blob_key, status) "
               "VALUES (?, ?, ?, ?, ?, ?)");
-  s.bind_all(r.corpus_id, r.name, r.content_hash, r.bytes, r.blob_key, r.status).run();
+  s.bind_all(r.corpus_id, r.name, r.content_hash, r.bytes, r.blob_key, to_string(r.status)).run();
   return *find_document(r.corpus_id, r.name);
 }
 
@@ -275,7 +270,9 @@ CartridgeRow Catalog::insert_cartridge(const CartridgeRow& r) {
   Statement s(db_,
               "INSERT INTO cartridges (corpus_id, corpus_version, model_fingerprint, tokens, dtype, status, "
               "metrics, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  s.bind_all(r.corpus_id, r.corpus_version, r.model_fingerprint, r.tokens, r.dtype, r.status, r.metrics, total).run();
+  s.bind_all(r.corpus_id, r.corpus_version, r.model_fingerprint, r.tokens, r.dtype, to_string(r.status), r.metrics,
+             total)
+      .run();
   const int64_t id = db_.last_insert_id();
   for (const auto& t : r.tensors) {
     Statement ts(db_,
@@ -302,7 +299,7 @@ std::vector<CartridgeRow> Catalog::select_cartridges(std::string_view where, std
     c.model_fingerprint = s.text(3);
     c.tokens = s.int64(4);
     c.dtype = s.text(5);
-    c.status = s.text(6);
+    c.status = row_status_from_string(s.text(6));
     c.metrics = s.text(7);
     c.bytes = s.int64(8);
     c.created_at = s.text(9);
@@ -328,9 +325,9 @@ std::vector<CartridgeRow> Catalog::list_cartridges(std::optional<int64_t> corpus
   return corpus_id ? select_cartridges("WHERE corpus_id = ?", corpus_id) : select_cartridges("", std::nullopt);
 }
 
-void Catalog::set_cartridge_status(int64_t id, std::string_view status) {
+void Catalog::set_cartridge_status(int64_t id, RowStatus status) {
   std::lock_guard lock(mu_);
-  Statement(db_, "UPDATE cartridges SET status = ? WHERE id = ?").bind_all(status, id).run();
+  Statement(db_, "UPDATE cartridges SET status = ? WHERE id = ?").bind_all(to_string(status), id).run();
   if (db_.changes() == 0) throw NotFound("no cartridge with id " + std::to_string(id));
 }
 
@@ -346,7 +343,8 @@ TokenizedRow Catalog::insert_tokenized(const TokenizedRow& r) {
   Statement s(db_,
               "INSERT INTO tokenized_corpora (corpus_id, corpus_version, tokenizer_fingerprint, tokens, blob_key, "
               "bytes, status) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  s.bind_all(r.corpus_id, r.corpus_version, r.tokenizer_fingerprint, r.tokens, r.blob_key, r.bytes, r.status).run();
+  s.bind_all(r.corpus_id, r.corpus_version, r.tokenizer_fingerprint, r.tokens, r.blob_key, r.bytes, to_string(r.status))
+      .run();
   return *find_tokenized(r.corpus_id, r.corpus_version, r.tokenizer_fingerprint);
 }
 
@@ -358,7 +356,7 @@ std::optional<TokenizedRow> Catalog::find_tokenized(int64_t corpus_id, int64_t c
                        "tokenizer_fingerprint = ?");
   if (!s.bind_all(corpus_id, corpus_version, fp).step()) return std::nullopt;
   return TokenizedRow{s.int64(0), s.int64(1), s.int64(2), s.text(3), s.int64(4),
-                      s.text(5),  s.int64(6), s.text(7),  s.text(8)};
+                      s.text(5),  s.int64(6), row_status_from_string(s.text(7)), s.text(8)};
 }
 
 // ---- artifacts -------------------------------------------------------------
@@ -391,7 +389,7 @@ std::vector<ArtifactRow> Catalog::replace_artifacts(std::string_view scope, cons
     Statement ins(db_,
                   "INSERT INTO artifacts (scope, name, blob_key, dtype, shape, bytes, meta, status) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    ins.bind_all(scope, r.name, r.blob_key, r.dtype, r.shape, r.bytes, r.meta, r.status).run();
+    ins.bind_all(scope, r.name, r.blob_key, r.dtype, r.shape, r.bytes, r.meta, to_string(r.status)).run();
   }
   return old;
 }
@@ -413,6 +411,23 @@ std::vector<ArtifactRow> Catalog::delete_artifacts(std::string_view prefix) {
 
 // ---- jobs ------------------------------------------------------------------
 
+JobRow Catalog::read_job(const Statement& s) {
+  JobRow j;
+  j.id = s.int64(0);
+  j.kind = s.text(1);
+  if (!s.is_null(2)) j.corpus_id = s.int64(2);
+  j.state = job_state_from_string(s.text(3));
+  j.progress = s.real(4);
+  j.progress_message = s.text(5);
+  j.attempts = s.int64(6);
+  j.error = s.text_or_null(7);
+  j.params = s.text(8);
+  j.created_at = s.text(9);
+  j.started_at = s.text_or_null(10);
+  j.finished_at = s.text_or_null(11);
+  return j;
+}
+
 JobRow Catalog::create_job(std::string_view kind, std::optional<int64_t> corpus_id, std::string_view params) {
   check_json(params, "job params");
   std::lock_guard lock(mu_);
@@ -422,7 +437,7 @@ JobRow Catalog::create_job(std::string_view kind, std::optional<int64_t> corpus_
 
 std::optional<JobRow> Catalog::job(int64_t id) const {
   std::lock_guard lock(mu_);
-  Statement s(db_, std::string("SELECT ") + kJobCols + " FROM jobs WHERE id = ?");
+  Statement s(db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
   if (!s.bind_all(id).step()) return std::nullopt;
   return read_job(s);
 }
@@ -430,7 +445,7 @@ std::optional<JobRow> Catalog::job(int64_t id) const {
 std::vector<JobRow> Catalog::list_jobs() const {
   std::lock_guard lock(mu_);
   std::vector<JobRow> out;
-  Statement s(db_, std::string("SELECT ") + kJobCols + " FROM jobs ORDER BY id");
+  Statement s(db_, std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY id");
   while (s.step()) out.push_back(read_job(s));
   return out;
 }
@@ -453,14 +468,15 @@ void Catalog::set_job_progress(int64_t id, double progress, std::string_view mes
   if (db_.changes() == 0) throw NotFound("no job with id " + std::to_string(id));
 }
 
-void Catalog::finish_job(int64_t id, std::string_view state, std::optional<std::string> error) {
-  if (state != "done" && state != "failed" && state != "cancelled")
-    throw InvalidArgument("finish_job: state must be done, failed or cancelled, not '" + std::string(state) + "'");
+void Catalog::finish_job(int64_t id, JobState state, std::optional<std::string> error) {
+  if (!is_finished(state))
+    throw InvalidArgument("finish_job: state must be done, failed or cancelled, not '" + std::string(to_string(state)) +
+                          "'");
   std::lock_guard lock(mu_);
   Statement(db_,
             "UPDATE jobs SET state = ?, error = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END, "
             "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
-      .bind_all(state, error, state, id)
+      .bind_all(to_string(state), error, to_string(state), id)
       .run();
   if (db_.changes() == 0) throw NotFound("no job with id " + std::to_string(id));
 }

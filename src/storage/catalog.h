@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/catalog_states.h"
 #include "storage/sqlite_db.h"
 
 namespace cdb {
@@ -45,7 +46,7 @@ struct DocumentRow {
   std::string content_hash;  // xxh3-128 hex of the text
   int64_t bytes = 0;         // text length
   std::string blob_key;
-  std::string status = "ready";
+  RowStatus status = RowStatus::Ready;
   std::string created_at;
 };
 
@@ -73,7 +74,7 @@ struct CartridgeRow {
   std::string model_fingerprint;
   int64_t tokens = 0;
   std::string dtype;
-  std::string status = "ready";
+  RowStatus status = RowStatus::Ready;
   std::string metrics = "{}";  // JSON
   int64_t bytes = 0;
   std::string created_at;
@@ -88,7 +89,7 @@ struct TokenizedRow {
   int64_t tokens = 0;
   std::string blob_key;
   int64_t bytes = 0;
-  std::string status = "ready";
+  RowStatus status = RowStatus::Ready;
   std::string created_at;
 };
 
@@ -96,7 +97,7 @@ struct JobRow {
   int64_t id = 0;
   std::string kind;
   std::optional<int64_t> corpus_id;
-  std::string state = "queued";
+  JobState state = JobState::Queued;
   double progress = 0;
   std::string progress_message;
   int64_t attempts = 0;
@@ -117,7 +118,7 @@ struct ArtifactRow {
   std::string shape = "[]";  // JSON array of int64
   std::string meta = "{}";   // JSON, the same for every row of one put
   int64_t bytes = 0;         // stored (compressed) bytes
-  std::string status = "ready";
+  RowStatus status = RowStatus::Ready;
   std::string created_at;
 };
 
@@ -160,6 +161,8 @@ class Catalog {
                           std::string_view options_json = "{}");
   std::optional<CorpusRow> find_corpus(std::string_view name) const;
   CorpusRow corpus(std::string_view name) const;  // NotFound names it
+  std::optional<CorpusRow> find_corpus(int64_t id) const;
+  CorpusRow corpus(int64_t id) const;  // NotFound names the id
   std::vector<CorpusRow> list_corpora() const;
 
   // Documents.
@@ -178,7 +181,7 @@ class Catalog {
   CartridgeRow insert_cartridge(const CartridgeRow& row);
   std::optional<CartridgeRow> cartridge(int64_t id) const;
   std::vector<CartridgeRow> list_cartridges(std::optional<int64_t> corpus_id = std::nullopt) const;
-  void set_cartridge_status(int64_t id, std::string_view status);
+  void set_cartridge_status(int64_t id, RowStatus status);
   void delete_cartridge(int64_t id);
 
   // Owners and grants (sql/004_roles.sql; catalog_roles.cpp). A grant to
@@ -213,14 +216,21 @@ class Catalog {
   std::optional<ArtifactRow> find_artifact(std::string_view scope, std::string_view name) const;
   std::vector<ArtifactRow> delete_artifacts(std::string_view prefix);
 
-  // Jobs.
+  // Jobs. JobTable (jobs/) reads wider rows of the same table: its SELECTs
+  // start with kJobColumns and read them with read_job, so that the row's
+  // layout is written once.
+  static constexpr const char* kJobColumns =
+      "id, kind, corpus_id, state, progress, progress_message, attempts, error, params, created_at, started_at, "
+      "finished_at";
+  static constexpr int kJobColumnCount = 12;
+  static JobRow read_job(const Statement& s);
   JobRow create_job(std::string_view kind, std::optional<int64_t> corpus_id, std::string_view params_json = "{}");
   std::optional<JobRow> job(int64_t id) const;
   std::vector<JobRow> list_jobs() const;
   void start_job(int64_t id);  // running, attempts + 1, started_at
   void set_job_progress(int64_t id, double progress, std::string_view message);
-  // state: done, failed or cancelled.
-  void finish_job(int64_t id, std::string_view state, std::optional<std::string> error = std::nullopt);
+  // state: done, failed or cancelled (is_finished).
+  void finish_job(int64_t id, JobState state, std::optional<std::string> error = std::nullopt);
 
   // Blob keys referenced by rows, and marking their owners damaged.
   std::vector<BlobRef> blob_references() const;

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "common/byte_size.h"
 #include "common/error.h"
 #include "storage/pg_catalog_tables.h"
 #include "storage/sqlite_db.h"
@@ -153,8 +154,6 @@ std::string pg_type_of(std::string_view column, std::string_view decltype_) {
   if (t == "blob") return "bytea";
   return t;
 }
-
-std::string mib(int64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 }  // namespace
 
@@ -421,7 +420,7 @@ SelectResult CatalogReader::run(std::string_view sql, const CorpusVisibility& vi
         const int len = sqlite3_column_bytes(st.get(), i);
         bytes += len;
         if (bytes > limits_.max_result_bytes)
-          throw LimitExceeded("the SELECT's result is larger than " + mib(limits_.max_result_bytes) +
+          throw LimitExceeded("the SELECT's result is larger than " + format_bytes(limits_.max_result_bytes) +
                               ", the pass-through's result size limit; select fewer rows or columns");
         row.emplace_back(t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(len)) : std::string());
       }
@@ -435,14 +434,14 @@ SelectResult CatalogReader::run(std::string_view sql, const CorpusVisibility& vi
                             " virtual machine instructions, the pass-through's work limit (a recursive CTE without "
                             "an end?)");
       case Guard::Stop::Heap:
-        throw ResourceExhausted("the SELECT took SQLite's memory past " + mib(limits_.max_sqlite_heap_bytes) +
+        throw ResourceExhausted("the SELECT took SQLite's memory past " + format_bytes(limits_.max_sqlite_heap_bytes) +
                                 ", the pass-through's memory limit; select fewer or smaller rows");
       case Guard::Stop::None: break;
     }
     // A table-valued function asks the authorizer when it runs.
     if ((rc & 0xff) == SQLITE_AUTH) g.refuse();
     if ((rc & 0xff) == SQLITE_TOOBIG)
-      throw LimitExceeded("a value in the SELECT is longer than " + mib(limits_.max_value_bytes) +
+      throw LimitExceeded("a value in the SELECT is longer than " + format_bytes(limits_.max_value_bytes) +
                           ", the pass-through's value length limit");
     throw IoError("SELECT failed: " + g.redact(sqlite3_errmsg(db_)) + " [code " + std::to_string(rc) + "]");
   }

@@ -295,9 +295,9 @@ void Store::read_verified(const BlobRef& ref, const std::function<void(std::stri
 }
 
 std::string Store::read_document(const DocumentRow& doc) {
-  if (doc.status != "ready")
-    throw CorruptData("document '" + doc.name + "' (blob '" + doc.blob_key + "') is marked " + doc.status +
-                      "; re-add it");
+  if (doc.status != RowStatus::Ready)
+    throw CorruptData("document '" + doc.name + "' (blob '" + doc.blob_key + "') is marked " +
+                      std::string(to_string(doc.status)) + "; re-add it");
   std::string text;
   read_verified({doc.blob_key, "documents", doc.id}, [&](std::string_view blob) {
     TensorHeader h = read_header(blob, "blob '" + doc.blob_key + "'");
@@ -381,8 +381,9 @@ CartridgeRow Store::put_cartridge(const CartridgeRow& meta, const std::vector<Na
 void Store::read_cartridge_tensor_into(int64_t id, std::string_view name, void* dst, size_t dst_bytes) {
   auto c = catalog_->cartridge(id);
   if (!c) throw NotFound("no cartridge with id " + std::to_string(id));
-  if (c->status == "damaged" || c->status == "building" || c->status == "failed")
-    throw CorruptData("cartridge " + std::to_string(id) + " is " + c->status + " and cannot be served");
+  if (!is_servable(c->status))
+    throw CorruptData("cartridge " + std::to_string(id) + " is " + std::string(to_string(c->status)) +
+                      " and cannot be served");
   auto it = std::find_if(c->tensors.begin(), c->tensors.end(), [&](const auto& t) { return t.name == name; });
   if (it == c->tensors.end())
     throw NotFound("cartridge " + std::to_string(id) + " has no tensor '" + std::string(name) + "'");
@@ -457,7 +458,8 @@ TokenizedRow Store::put_tokens(int64_t corpus_id, int64_t corpus_version, std::s
 }
 
 DecodedTensor Store::read_tokens(const TokenizedRow& row) {
-  if (row.status != "ready") throw CorruptData("token blob '" + row.blob_key + "' is marked " + row.status);
+  if (row.status != RowStatus::Ready)
+    throw CorruptData("token blob '" + row.blob_key + "' is marked " + std::string(to_string(row.status)));
   DecodedTensor out;
   read_verified({row.blob_key, "tokenized_corpora", row.id}, [&](std::string_view blob) {
     out = decode_tensor(blob, "blob '" + row.blob_key + "'", options_.codec.threads);
@@ -534,8 +536,9 @@ DecodedTensor Store::read_artifact(std::string_view scope, std::string_view name
   const std::string what = "artifact '" + std::string(name) + "' of scope '" + std::string(scope) + "'";
   auto row = catalog_->find_artifact(scope, name);
   if (!row) throw NotFound("no " + what + " in store " + dir_.string());
-  if (row->status != "ready")
-    throw CorruptData(what + " (blob '" + row->blob_key + "') is marked " + row->status + "; put the scope again");
+  if (row->status != RowStatus::Ready)
+    throw CorruptData(what + " (blob '" + row->blob_key + "') is marked " + std::string(to_string(row->status)) +
+                      "; put the scope again");
   const std::string label = what + " (blob '" + row->blob_key + "')";
   DecodedTensor out;
   try {

@@ -67,6 +67,119 @@ std::string synthesis_key(const std::vector<int32_t>& corpus, const SynthesisOpt
   return key_hash(s + buf + o.corpus_description);
 }
 
+// A chat model's user turn for `text`, after the Cartridge (whose first
+// token is the BOS, so the turn drops its own).
+std::vector<int32_t> user_turn(const Tokenizer& tokenizer, ChatFormat format, const std::string& text) {
+  auto t = tokenizer.encode(render_chat(format, {{"user", text}}, true), false);
+  if (!t.empty() && t.front() == tokenizer.bos_id()) t.erase(t.begin());
+  return t;
+}
+
+// evaluate, step 1: the probes, tokenized once.
+struct TokenizedProbe {
+  std::vector<int32_t> query;
+  std::vector<std::vector<int32_t>> conts;  // [0]: the continuation; choices after
+};
+struct TokenizedProbes {
+  std::vector<TokenizedProbe> probes;
+  int64_t longest = 0;              // query and continuation: what ICL must leave room for
+  int64_t continuation_tokens = 0;  // of every probe's [0]
+};
+
+TokenizedProbes tokenize_probes(const Tokenizer& tokenizer, ChatFormat format, const std::vector<Probe>& probes) {
+  const bool chat = format != ChatFormat::Plain;
+  TokenizedProbes out;
+  for (const auto& pr : probes) {
+    TokenizedProbe t;
+    std::vector<int32_t> c;
+    if (chat) {
+      t.query = user_turn(tokenizer, format, pr.prompt);
+      c = tokenizer.encode(trim_left(pr.continuation), false);
+    } else {
+      tokenize_probe(tokenizer, pr.prompt, pr.continuation, &t.query, &c);
+    }
+    if (c.empty()) throw InvalidArgument("evaluate: the probe '" + pr.prompt + "' has an empty continuation");
+    t.conts.push_back(c);
+    out.longest = std::max<int64_t>(out.longest, static_cast<int64_t>(t.query.size() + c.size()));
+    for (const auto& ch : pr.choices) {
+      if (chat) {
+        c = tokenizer.encode(trim_left(ch), false);
+      } else {
+        std::vector<int32_t> q;
+        tokenize_probe(tokenizer, pr.prompt, ch, &q, &c);
+        if (q != t.query)
+          c.insert(c.begin(), q.begin() + static_cast<std::ptrdiff_t>(std::min(q.size(), t.query.size())), q.end());
+      }
+      t.conts.push_back(c);
+      out.longest = std::max<int64_t>(out.longest, static_cast<int64_t>(t.query.size() + c.size()));
+    }
+    out.continuation_tokens += static_cast<int64_t>(t.conts[0].size());
+    out.probes.push_back(std::move(t));
+  }
+  return out;
+}
+
+// evaluate, step 2: the ICL teacher's context, as much of the corpus as
+// fits in `room` tokens (a chat model's template kept whole), and the
+// context of the whole corpus.
+struct IclContext {
+  std::vector<int32_t> tokens, full;
+  bool whole_corpus = true;
+};
+
+IclContext teacher_context(const Tokenizer& tokenizer, ChatFormat format, const std::string& description,
+                           const std::vector<int32_t>& corpus, const std::vector<int32_t>& with_bos, int64_t room) {
+  IclContext c;
+  if (format == ChatFormat::Plain) {
+    const int64_t n = std::min<int64_t>(static_cast<int64_t>(with_bos.size()), room);
+    if (n < 1) throw InvalidArgument("evaluate: the probes do not fit the model's window");
+    c.tokens.assign(with_bos.begin(), with_bos.begin() + n);
+    c.full = with_bos;
+    c.whole_corpus = n == static_cast<int64_t>(with_bos.size());
+    return c;
+  }
+  c.full = chat_icl_context(tokenizer, format, description, corpus, corpus.size());
+  c.tokens = c.full;
+  // Too long: as much of the corpus as fits, the template kept whole.
+  size_t m = corpus.size();
+  while (static_cast<int64_t>(c.tokens.size()) > room && m > 0) {
+    const int64_t over = static_cast<int64_t>(c.tokens.size()) - room;
+    m = m > static_cast<size_t>(over) + 8 ? m - static_cast<size_t>(over) - 8 : 0;
+    c.tokens = chat_icl_context(tokenizer, format, description, corpus, m);
+  }
+  if (static_cast<int64_t>(c.tokens.size()) > room)
+    throw InvalidArgument("evaluate: the probes do not fit the model's window");
+  c.whole_corpus = m == corpus.size();
+  return c;
+}
+
+// evaluate, step 3: held-out continuations, generic openers training never
+// saw (chat: as the user turn), continued by the ICL teacher (sampled,
+// seeded). `room`: the window left after the teacher's context.
+std::vector<std::vector<int32_t>> heldout_continuations(Transformer& model, const Tokenizer& tokenizer,
+                                                        const EvalOptions& o, const Cartridge& icl, int64_t room) {
+  const ChatFormat format = o.synthesis.format;
+  const bool chat = format != ChatFormat::Plain;
+  std::vector<std::vector<int32_t>> ctx;
+  std::vector<int64_t> mx;
+  std::vector<uint64_t> rows;
+  for (size_t i = 0; i < heldout_openers().size(); ++i) {
+    ctx.push_back(chat ? user_turn(tokenizer, format, heldout_openers()[i])
+                       : tokenizer.encode(heldout_openers()[i], false));
+    mx.push_back(std::min<int64_t>(o.heldout_tokens, room - static_cast<int64_t>(ctx.back().size())));
+    rows.push_back(i);
+  }
+  SamplingSpec spec{o.heldout_temperature, chat ? chat_stop_ids(format, tokenizer) : std::vector<int32_t>{},
+                    o.seed ^ 0x5eedULL};
+  auto cont = sample_continuations(model, ctx, mx, rows, spec, &icl);
+  std::vector<std::vector<int32_t>> heldout;
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    heldout.push_back(ctx[i]);
+    heldout.back().insert(heldout.back().end(), cont[i].begin(), cont[i].end());
+  }
+  return heldout;
+}
+
 }  // namespace
 
 const char* eval_mode_name(EvalMode m) {
@@ -207,73 +320,23 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
   rep.corpus_tokens = static_cast<int64_t>(corpus.size());
   // Chat models are scored in their template, as self-study trained them:
   // the corpus in the teacher's system prompt, a probe's prompt as the user
-  // turn after the Cartridge (whose first token is the BOS, so the turn
-  // drops its own), its continuation as the start of the answer.
+  // turn after the Cartridge, its continuation as the start of the answer.
   const ChatFormat format = o.synthesis.format;
   const bool chat = format != ChatFormat::Plain;
-  auto user_turn = [&](const std::string& text) {
-    auto t = tokenizer.encode(render_chat(format, {{"user", text}}, true), false);
-    if (!t.empty() && t.front() == bos) t.erase(t.begin());
-    return t;
-  };
 
-  // Probes, tokenized once; ICL must leave room for the longest.
-  struct Tok {
-    std::vector<int32_t> query;
-    std::vector<std::vector<int32_t>> conts;  // [0]: the continuation; choices after
-  };
-  std::vector<Tok> toks;
-  int64_t longest = 0;
-  for (const auto& pr : probes) {
-    Tok t;
-    std::vector<int32_t> c;
-    if (chat) {
-      t.query = user_turn(pr.prompt);
-      c = tokenizer.encode(trim_left(pr.continuation), false);
-    } else {
-      tokenize_probe(tokenizer, pr.prompt, pr.continuation, &t.query, &c);
-    }
-    if (c.empty()) throw InvalidArgument("evaluate: the probe '" + pr.prompt + "' has an empty continuation");
-    t.conts.push_back(c);
-    longest = std::max<int64_t>(longest, static_cast<int64_t>(t.query.size() + c.size()));
-    for (const auto& ch : pr.choices) {
-      if (chat) {
-        c = tokenizer.encode(trim_left(ch), false);
-      } else {
-        std::vector<int32_t> q;
-        tokenize_probe(tokenizer, pr.prompt, ch, &q, &c);
-        if (q != t.query) c.insert(c.begin(), q.begin() + static_cast<std::ptrdiff_t>(std::min(q.size(), t.query.size())), q.end());
-      }
-      t.conts.push_back(c);
-      longest = std::max<int64_t>(longest, static_cast<int64_t>(t.query.size() + c.size()));
-    }
-    rep.probe_tokens += static_cast<int64_t>(t.conts[0].size());
-    toks.push_back(std::move(t));
-  }
+  // 1. The probes; 2. the ICL context, leaving room for the longest probe
+  // and a held-out continuation.
+  const TokenizedProbes tokenized = tokenize_probes(tokenizer, format, probes);
+  const std::vector<TokenizedProbe>& toks = tokenized.probes;
+  const int64_t longest = tokenized.longest;
+  rep.probe_tokens = tokenized.continuation_tokens;
   const int64_t heldout_room = static_cast<int64_t>((chat ? 32 : 8) + o.heldout_tokens);
-  const int64_t icl_room = window - std::max(longest, heldout_room);
-  std::vector<int32_t> icl_context, full_context = with_bos;
-  if (!chat) {
-    rep.icl_tokens = std::min<int64_t>(static_cast<int64_t>(with_bos.size()), icl_room);
-    if (rep.icl_tokens < 1) throw InvalidArgument("evaluate: the probes do not fit the model's window");
-    icl_context.assign(with_bos.begin(), with_bos.begin() + rep.icl_tokens);
-    rep.icl_whole_corpus = rep.icl_tokens == static_cast<int64_t>(with_bos.size());
-  } else {
-    const std::string& d = o.synthesis.corpus_description;
-    full_context = chat_icl_context(tokenizer, format, d, corpus, corpus.size());
-    icl_context = full_context;
-    // Too long: as much of the corpus as fits, the template kept whole.
-    size_t m = corpus.size();
-    while (static_cast<int64_t>(icl_context.size()) > icl_room && m > 0) {
-      const int64_t over = static_cast<int64_t>(icl_context.size()) - icl_room;
-      m = m > static_cast<size_t>(over) + 8 ? m - static_cast<size_t>(over) - 8 : 0;
-      icl_context = chat_icl_context(tokenizer, format, d, corpus, m);
-    }
-    if (static_cast<int64_t>(icl_context.size()) > icl_room)
-      throw InvalidArgument("evaluate: the probes do not fit the model's window");
-    rep.icl_tokens = static_cast<int64_t>(icl_context.size());
-    rep.icl_whole_corpus = m == corpus.size();
-  }
+  const IclContext context = teacher_context(tokenizer, format, o.synthesis.corpus_description, corpus, with_bos,
+                                             window - std::max(longest, heldout_room));
+  const std::vector<int32_t>& icl_context = context.tokens;
+  const std::vector<int32_t>& full_context = context.full;
+  rep.icl_tokens = static_cast<int64_t>(icl_context.size());
+  rep.icl_whole_corpus = context.whole_corpus;
   if (p < 2 || p > static_cast<int64_t>(with_bos.size()) || p + longest > window)
     throw InvalidArgument("evaluate: --tokens " + std::to_string(p) + " must be >= 2, at most the corpus length (" +
                           std::to_string(with_bos.size()) + " with BOS) and leave room for the probes");
@@ -290,27 +353,10 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
                         static_cast<int64_t>(at::elementSize(model.dtype()));
   }
 
-  // Held-out continuations: generic openers training never saw (chat: as
-  // the user turn), continued by the ICL teacher (sampled, seeded).
-  std::vector<std::vector<int32_t>> heldout;
-  {
-    std::vector<std::vector<int32_t>> ctx;
-    std::vector<int64_t> mx;
-    std::vector<uint64_t> rows;
-    for (size_t i = 0; i < heldout_openers().size(); ++i) {
-      ctx.push_back(chat ? user_turn(heldout_openers()[i]) : tokenizer.encode(heldout_openers()[i], false));
-      mx.push_back(std::min<int64_t>(o.heldout_tokens, window - rep.icl_tokens - static_cast<int64_t>(ctx.back().size())));
-      rows.push_back(i);
-    }
-    SamplingSpec spec{o.heldout_temperature, chat ? chat_stop_ids(format, tokenizer) : std::vector<int32_t>{},
-                      o.seed ^ 0x5eedULL};
-    auto cont = sample_continuations(model, ctx, mx, rows, spec, &icl);
-    for (size_t i = 0; i < ctx.size(); ++i) {
-      heldout.push_back(ctx[i]);
-      heldout.back().insert(heldout.back().end(), cont[i].begin(), cont[i].end());
-      rep.heldout_tokens += static_cast<int64_t>(heldout.back().size());
-    }
-  }
+  // 3. Held-out continuations of the ICL teacher.
+  const std::vector<std::vector<int32_t>> heldout =
+      heldout_continuations(model, tokenizer, o, icl, window - rep.icl_tokens);
+  for (const auto& h : heldout) rep.heldout_tokens += static_cast<int64_t>(h.size());
   std::vector<int32_t> general;
   if (!o.general_text.empty()) {
     general = tokenizer.encode(o.general_text, false);
@@ -318,6 +364,8 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
     general.resize(static_cast<size_t>(std::max<int64_t>(g, 0)));
   }
 
+  // 4. Each mode's Cartridge, scored on the probes, the held-out
+  // continuations and the general text.
   auto score = [&](ModeReport& r, const Cartridge& c) {
     r.cartridge_tokens = c.tokens();
     r.cartridge_bytes = c.bytes();

@@ -15,7 +15,7 @@ void write(const std::filesystem::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary) << bytes;
 }
 
-class LoadTest : public ::testing::Test {
+class DocumentLoading : public ::testing::Test {
  protected:
   TempDir tmp;
   Session s{tmp.path() / "db", stories_options(false)};
@@ -30,7 +30,7 @@ class LoadTest : public ::testing::Test {
   }
 };
 
-TEST_F(LoadTest, BadFileLoadsNothingAndIsNamed) {
+TEST_F(DocumentLoading, BadFileLoadsNothingAndIsNamed) {
   write(docs / "bad.txt", std::string("caf\xC3", 4) + "\xFF oops");
   write(docs / "empty.txt", "");
   try {
@@ -48,7 +48,7 @@ TEST_F(LoadTest, BadFileLoadsNothingAndIsNamed) {
   EXPECT_FALSE(s.db->store().catalog().latest_version(s.corpus_id("stories")));
 }
 
-TEST_F(LoadTest, DirectoryWithPatternAndRecursion) {
+TEST_F(DocumentLoading, DirectoryWithPatternAndRecursion) {
   write(docs / "bad.bin", "\xFF\xFE");
   auto r = s.run("LOAD DIRECTORY '" + docs.string() + "' PATTERN '*.txt' INTO stories");
   EXPECT_EQ(r.at(0, "documents"), "2");
@@ -62,13 +62,13 @@ TEST_F(LoadTest, DirectoryWithPatternAndRecursion) {
   EXPECT_THROW(s.run("LOAD DIRECTORY '" + docs.string() + "' PATTERN '*.pdf' INTO stories"), NotFound);
 }
 
-TEST_F(LoadTest, NameConflictLoadsNothing) {
+TEST_F(DocumentLoading, NameConflictLoadsNothing) {
   s.run("ADD DOCUMENT 'Something else.' AS 'b.md' TO stories");
   EXPECT_THROW(s.run("LOAD DIRECTORY '" + docs.string() + "' INTO stories"), InvalidArgument);
   EXPECT_EQ(s.run("SHOW DOCUMENTS IN stories").rows.size(), 1u);
 }
 
-TEST_F(LoadTest, LoadFileAndLimits) {
+TEST_F(DocumentLoading, LoadFileAndLimits) {
   auto r = s.run("LOAD FILE '" + (docs / "a.txt").string() + "' INTO stories");
   EXPECT_EQ(r.at(0, "added"), "1");
   EXPECT_THROW(s.run("LOAD FILE '" + (docs / "nope.txt").string() + "' INTO stories"), NotFound);

@@ -90,6 +90,24 @@ TEST(EmbeddedApi, AskStreamsTrainsAndReopens) {
 
 // SET belongs to a session: each of new_session() has its own values, and
 // the handle's own session (execute) is a third one.
+TEST(EmbeddedApi, AFailedTrainingJobIsAJobFailedErrorNotAnInternalOne) {
+  TempDir tmp;
+  auto db = cartridgedb::Database::open((tmp.path() / "db").string(), stories());
+  // A description longer than the model's window: self-study fails on the
+  // worker with no room for a chunk of the corpus.
+  std::string wordy;
+  for (int i = 0; i < 200; ++i) wordy += "Pip the frog. ";
+  db->execute_script("CREATE CORPUS wordy WITH (description = '" + wordy + "'); ADD DOCUMENT 'Pip jumps.' TO wordy;");
+  try {
+    db->execute("TRAIN CARTRIDGE FOR wordy WITH (steps = 1) WAIT");
+    FAIL() << "the job succeeded";
+  } catch (const cartridgedb::JobFailed& e) {
+    EXPECT_EQ(e.kind(), cartridgedb::ErrorKind::JobFailed);
+    EXPECT_NE(std::string(e.what()).find("job 1 failed: synthesize: no room for a chunk"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(EmbeddedApi, SessionsHaveTheirOwnSettings) {
   TempDir tmp;
   auto db = cartridgedb::Database::open((tmp.path() / "db").string(), stories());

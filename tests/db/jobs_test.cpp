@@ -15,10 +15,18 @@
 namespace cdb::test {
 namespace {
 
+// A corpus description that leaves self-study no room in stories260K's
+// 512-token window.
+const std::string kTooLongDescription = [] {
+  std::string s;
+  for (int i = 0; i < 200; ++i) s += "Pip the frog. ";
+  return s;
+}();
+
 // Small runs: a few seconds each on two cores.
 const std::string kTiny = "WITH (steps = 4, conversations = 4, batch_size = 4, max_new_tokens = 24, checkpoint_every = 2)";
 
-std::string job_state(Session& s, int64_t id) { return s.db->jobs().table().find(id)->row.state; }
+JobState job_state(Session& s, int64_t id) { return s.db->jobs().table().find(id)->row.state; }
 
 TEST(Jobs, TrainWaitReportsProgressAndCommitsAVersion) {
   TempDir tmp;
@@ -41,7 +49,7 @@ TEST(Jobs, TrainWaitReportsProgressAndCommitsAVersion) {
   }
   EXPECT_TRUE(synth);
   EXPECT_TRUE(trained);
-  EXPECT_EQ(seen.back().state, "done");
+  EXPECT_EQ(seen.back().state, JobState::Done);
   auto plan = s.run("EXPLAIN ASK 'Pip' USING pip");
   EXPECT_EQ(plan.at(0, "source"), "cartridge");
   EXPECT_EQ(plan.at(0, "cartridge"), r.at(0, "cartridge"));
@@ -76,7 +84,7 @@ TEST(Jobs, CancelStopsARunningJob) {
   EXPECT_THROW(s.run("WAIT JOB " + std::to_string(id), cb), Cancelled);
   if (canceller.joinable()) canceller.join();
   EXPECT_TRUE(cancelled);
-  EXPECT_EQ(job_state(s, id), "cancelled");
+  EXPECT_EQ(job_state(s, id), JobState::Cancelled);
   EXPECT_EQ(s.run("SHOW CARTRIDGES").rows.size(), 0u);
   EXPECT_THROW(s.run("CANCEL JOB " + std::to_string(id)), InvalidArgument);
   EXPECT_THROW(s.run("CANCEL JOB 999"), NotFound);
@@ -91,11 +99,11 @@ TEST(Jobs, AutoTrainDebouncesAndSupersedes) {
   const int64_t second = std::stoll(s.run("ADD DOCUMENT '" + std::string(kLolaText) + "' TO pip").at(0, "auto_train_job"));
   ASSERT_NE(first, second);
   auto a = s.db->jobs().table().find(first);
-  EXPECT_EQ(a->row.state, "cancelled");
+  EXPECT_EQ(a->row.state, JobState::Cancelled);
   EXPECT_EQ(*a->row.error, "superseded by job " + std::to_string(second) + " (the corpus changed again)");
   // Debounced: still queued a moment later although a worker is idle.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_EQ(job_state(s, second), "queued");
+  EXPECT_EQ(job_state(s, second), JobState::Queued);
   auto r = s.run("WAIT JOB " + std::to_string(second));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
   EXPECT_EQ(r.at(0, "state"), "done");
@@ -103,7 +111,7 @@ TEST(Jobs, AutoTrainDebouncesAndSupersedes) {
   // An explicit TRAIN is never superseded by auto_train.
   const int64_t manual = std::stoll(s.run("TRAIN CARTRIDGE FOR pip " + kTiny).at(0, "job"));
   s.run("REMOVE DOCUMENT '" + s.run("SHOW DOCUMENTS IN pip").rows[0][0] + "' FROM pip");
-  EXPECT_NE(job_state(s, manual), "cancelled");
+  EXPECT_NE(job_state(s, manual), JobState::Cancelled);
   try {
     s.run("CANCEL JOB " + std::to_string(manual));
   } catch (const InvalidArgument&) {
@@ -143,6 +151,26 @@ constexpr const char* kChildDir = "CDB_PLANNER_CHILD_DIR";
 const std::string kLong = "WITH (steps = 40, conversations = 4, batch_size = 4, max_new_tokens = 24, checkpoint_every = 2)";
 
 // Run only as the child of KilledProcessResumesFromCheckpoint.
+TEST(Jobs, AJobThatFailsSurfacesAsJobFailedWithItsOwnErrorNotAsAnInternalError) {
+  TempDir tmp;
+  Session s(tmp.path() / "db", stories_options());
+  // A description longer than the model's window passes TRAIN's checks and
+  // fails in the job (self-study has no room left for a chunk of the
+  // corpus): the error is raised on the worker, not in the statement.
+  s.script("CREATE CORPUS wordy WITH (description = '" + kTooLongDescription + "'); ADD DOCUMENT '" +
+           std::string(kPipText) + "' TO wordy;");
+  try {
+    s.run("TRAIN CARTRIDGE FOR wordy " + kTiny + " WAIT");
+    FAIL() << "the job succeeded";
+  } catch (const JobFailed& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::JobFailed);
+    EXPECT_NE(std::string(e.what()).find("job 1 failed: synthesize: no room for a chunk"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(s.run("WAIT JOB 1"), JobFailed);
+  EXPECT_EQ(job_state(s, 1), JobState::Failed);
+}
+
 TEST(JobsCrash, DISABLED_Child) {
   const char* dir = std::getenv(kChildDir);
   const auto out = test::ChildReporter::from_env();

@@ -10,7 +10,7 @@
 namespace cdb::test {
 namespace {
 
-class PlannerTest : public ::testing::Test {
+class Planner : public ::testing::Test {
  protected:
   TempDir tmp;
   // No workers: queued jobs stay queued, so their state is what we set.
@@ -21,7 +21,7 @@ class PlannerTest : public ::testing::Test {
   }
 };
 
-TEST_F(PlannerTest, IclWhenNoCartridgeAndItFits) {
+TEST_F(Planner, IclWhenNoCartridgeAndItFits) {
   auto r = s.run("EXPLAIN ASK 'Pip was' USING pip");
   ASSERT_EQ(r.rows.size(), 2u);  // the corpus, then the question
   EXPECT_EQ(r.at(0, "source"), "icl");
@@ -35,7 +35,7 @@ TEST_F(PlannerTest, IclWhenNoCartridgeAndItFits) {
   EXPECT_EQ(r.at(1, "position"), std::to_string(1 + corpus_tokens));
 }
 
-TEST_F(PlannerTest, CartridgeWhenReadyNewestWins) {
+TEST_F(Planner, CartridgeWhenReadyNewestWins) {
   auto old = s.store_cartridge("pip", 8);
   auto newer = s.store_cartridge("pip", 12);
   auto r = s.run("EXPLAIN ASK 'Pip was' USING pip");
@@ -50,7 +50,7 @@ TEST_F(PlannerTest, CartridgeWhenReadyNewestWins) {
   EXPECT_EQ(s.run("EXPLAIN ASK 'Pip was' USING pip").at(0, "location"), "device");
 }
 
-TEST_F(PlannerTest, ModeIclForcesTextAndModeCartridgeRequiresOne) {
+TEST_F(Planner, ModeIclForcesTextAndModeCartridgeRequiresOne) {
   s.store_cartridge("pip", 8);
   EXPECT_EQ(s.run("EXPLAIN ASK 'Pip' USING pip WITH (mode = 'icl')").at(0, "source"), "icl");
   EXPECT_EQ(s.run("EXPLAIN ASK 'Pip' USING pip WITH (mode = 'cartridge')").at(0, "source"), "cartridge");
@@ -63,7 +63,7 @@ TEST_F(PlannerTest, ModeIclForcesTextAndModeCartridgeRequiresOne) {
   }
 }
 
-TEST_F(PlannerTest, TooLongForIclNamesTheJobState) {
+TEST_F(Planner, TooLongForIclNamesTheJobState) {
   std::string story;
   while (s.db->tokenizer().encode(story, false).size() < 600) story += std::string(kLolaText) + " ";
   s.script("CREATE CORPUS big; ADD DOCUMENT '" + story + "' AS 'long.txt' TO big;");
@@ -91,7 +91,7 @@ TEST_F(PlannerTest, TooLongForIclNamesTheJobState) {
   }
 }
 
-TEST_F(PlannerTest, OtherModelsCartridgeIsNeverUsed) {
+TEST_F(Planner, OtherModelsCartridgeIsNeverUsed) {
   // Newer than ours and of another model: still refused.
   auto mine = s.store_cartridge("pip", 8);
   auto other = s.store_cartridge("pip", 10, std::string(32, 'f'));
@@ -107,7 +107,7 @@ TEST_F(PlannerTest, OtherModelsCartridgeIsNeverUsed) {
   EXPECT_EQ(shown.at(0, "model").rfind("other", 0), 0u);
 }
 
-TEST_F(PlannerTest, CompositionOrderIsByCorpusIdWhateverTheUsingOrder) {
+TEST_F(Planner, CompositionOrderIsByCorpusIdWhateverTheUsingOrder) {
   auto a = s.store_cartridge("pip", 8);    // pip was created first
   auto b = s.store_cartridge("lola", 12);
   auto ab = s.run("EXPLAIN ASK 'Max' USING pip, lola");
@@ -131,7 +131,7 @@ TEST_F(PlannerTest, CompositionOrderIsByCorpusIdWhateverTheUsingOrder) {
   EXPECT_EQ(st.device.hits, 1);
 }
 
-TEST_F(PlannerTest, MixedCartridgeAndIcl) {
+TEST_F(Planner, MixedCartridgeAndIcl) {
   auto a = s.store_cartridge("lola", 8);
   auto r = s.run("EXPLAIN ASK 'Max' USING pip, lola");
   // Cartridges first (composed prefix), then ICL text, then the question.
@@ -145,7 +145,7 @@ TEST_F(PlannerTest, MixedCartridgeAndIcl) {
   EXPECT_NE(ans.at(0, "sources").find("lola: cartridge " + std::to_string(a.id)), std::string::npos);
 }
 
-TEST_F(PlannerTest, AskStreamsAndSessionSettingsApply) {
+TEST_F(Planner, AskStreamsAndSessionSettingsApply) {
   std::string streamed;
   ExecCallbacks cb;
   cb.on_token = [&](std::string_view t) { streamed += t; };
@@ -162,7 +162,7 @@ TEST_F(PlannerTest, AskStreamsAndSessionSettingsApply) {
   EXPECT_EQ(s.run("ASK 'Pip was a' USING pip").text, r.text);
 }
 
-TEST_F(PlannerTest, OptionErrorsPointAtTheOption) {
+TEST_F(Planner, OptionErrorsPointAtTheOption) {
   const std::string bad = "CREATE CORPUS c WITH (description = 'x', colour = 'red')";
   try {
     s.run(bad);
@@ -190,7 +190,7 @@ TEST_F(PlannerTest, OptionErrorsPointAtTheOption) {
   EXPECT_THROW(s.run("CREATE CORPUS pip"), InvalidArgument);
 }
 
-TEST_F(PlannerTest, ShowAndSelect) {
+TEST_F(Planner, ShowAndSelect) {
   auto c = s.run("SHOW CORPORA");
   ASSERT_EQ(c.rows.size(), 2u);
   for (size_t i = 0; i < c.rows.size(); ++i) EXPECT_EQ(c.at(i, "documents"), "1");
@@ -203,7 +203,7 @@ TEST_F(PlannerTest, ShowAndSelect) {
   EXPECT_EQ(s.run("SHOW CACHE").rows.size(), 2u);
 }
 
-TEST_F(PlannerTest, DocumentsVersionsAndDrop) {
+TEST_F(Planner, DocumentsVersionsAndDrop) {
   auto r = s.run("ADD DOCUMENT 'Max had a blue kite.' AS 'max.txt' TO lola");
   EXPECT_EQ(r.at(0, "version"), "2");
   EXPECT_EQ(s.run("REMOVE DOCUMENT 'max.txt' FROM lola").at(0, "version"), "3");

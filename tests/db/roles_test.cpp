@@ -25,9 +25,9 @@ SessionIdentity remote(const std::string& user, bool superuser = false, const st
   return id;
 }
 
-class RolesTest : public ::testing::Test {
+class Roles : public ::testing::Test {
  protected:
-  RolesTest() : db(dir.path() / "data", stories_options(/*workers=*/false)) {}
+  Roles() : db(dir.path() / "data", stories_options(/*workers=*/false)) {}
 
   Executor as(const SessionIdentity& id) { return Executor(db, id); }
   static QueryResult run(Executor& e, const std::string& statement) {
@@ -56,7 +56,7 @@ class RolesTest : public ::testing::Test {
   Database db;
 };
 
-TEST_F(RolesTest, OnlyTheOwnerOrASuperuserMayChangeDropTrainOrCancel) {
+TEST_F(Roles, OnlyTheOwnerOrASuperuserMayChangeDropTrainOrCancel) {
   Executor alice = as(remote("alice")), bob = as(remote("bob")), root = as(remote("root", true));
   run(alice, "CREATE CORPUS farm");
   run(alice, "ADD DOCUMENT 'Pip the frog jumps.' AS 'pip.txt' TO farm");
@@ -76,7 +76,7 @@ TEST_F(RolesTest, OnlyTheOwnerOrASuperuserMayChangeDropTrainOrCancel) {
   run(alice, "GRANT USAGE ON CORPUS farm TO bob");
   denied(bob, "DROP CORPUS farm");
   denied(bob, "CANCEL JOB " + job);
-  EXPECT_EQ(db.store().catalog().job(std::stoll(job))->state, "queued");
+  EXPECT_EQ(db.store().catalog().job(std::stoll(job))->state, JobState::Queued);
 
   run(alice, "CANCEL JOB " + job);
   run(root, "REMOVE DOCUMENT 'pip.txt' FROM farm");
@@ -84,7 +84,7 @@ TEST_F(RolesTest, OnlyTheOwnerOrASuperuserMayChangeDropTrainOrCancel) {
   EXPECT_FALSE(db.store().catalog().find_corpus("farm"));
 }
 
-TEST_F(RolesTest, UsageGrantedToAUserOrToPublicLetsItAskAndSeeTheCorpus) {
+TEST_F(Roles, UsageGrantedToAUserOrToPublicLetsItAskAndSeeTheCorpus) {
   Executor alice = as(remote("alice")), bob = as(remote("bob")), carol = as(remote("carol"));
   run(alice, "CREATE CORPUS farm");
   run(alice, "ADD DOCUMENT 'Pip the frog jumps.' TO farm");
@@ -111,7 +111,7 @@ TEST_F(RolesTest, UsageGrantedToAUserOrToPublicLetsItAskAndSeeTheCorpus) {
   EXPECT_NE(run(alice, "REVOKE USAGE ON CORPUS farm FROM bob").text.find("nothing changed"), std::string::npos);
 }
 
-TEST_F(RolesTest, ShowAndTheSelectFilterListOnlyCorporaTheUserMayUse) {
+TEST_F(Roles, ShowAndTheSelectFilterListOnlyCorporaTheUserMayUse) {
   Executor alice = as(remote("alice")), bob = as(remote("bob")), root = as(remote("root", true));
   run(alice, "CREATE CORPUS farm");
   run(alice, "ADD DOCUMENT 'Pip the frog jumps.' TO farm");
@@ -142,7 +142,7 @@ TEST_F(RolesTest, ShowAndTheSelectFilterListOnlyCorporaTheUserMayUse) {
   EXPECT_EQ(first_column(run(alice, "SHOW CORPORA")), (std::vector<std::string>{"farm", "town"}));
 }
 
-TEST_F(RolesTest, CorporaWithoutOwnerAreManagedBySuperusersOnly) {
+TEST_F(Roles, CorporaWithoutOwnerAreManagedBySuperusersOnly) {
   // The embedded library (and every corpus made before roles) leaves no owner.
   Executor local(db);
   run(local, "CREATE CORPUS old");
@@ -160,7 +160,7 @@ TEST_F(RolesTest, CorporaWithoutOwnerAreManagedBySuperusersOnly) {
   run(root, "DROP CORPUS old");
 }
 
-TEST_F(RolesTest, ShowModelHidesHostPathsFromOrdinaryUsers) {
+TEST_F(Roles, ShowModelHidesHostPathsFromOrdinaryUsers) {
   Executor alice = as(remote("alice")), root = as(remote("root", true));
   const auto path = [&](Executor& e) { return run(e, "SHOW MODEL").rows[0][1]; };
   EXPECT_EQ(path(alice), "stories260K.bin");
@@ -169,9 +169,9 @@ TEST_F(RolesTest, ShowModelHidesHostPathsFromOrdinaryUsers) {
 
 // ---- LOAD FILE / LOAD DIRECTORY -----------------------------------------------
 
-class LoadRootTest : public RolesTest {
+class LoadRoot : public Roles {
  protected:
-  LoadRootTest() {
+  LoadRoot() {
     std::filesystem::create_directories(root / "sub");
     write(root / "a.txt", "Inside the root.");
     write(root / "sub" / "b.txt", "Also inside.");
@@ -190,7 +190,7 @@ class LoadRootTest : public RolesTest {
   }();
 };
 
-TEST_F(LoadRootTest, OrdinaryUsersCannotReadServerFilesAtAll) {
+TEST_F(LoadRoot, OrdinaryUsersCannotReadServerFilesAtAll) {
   Executor alice = as(remote("alice", false, root));
   run(alice, "CREATE CORPUS farm");
   EXPECT_EQ(denied(alice, "LOAD FILE 'a.txt' INTO farm"),
@@ -199,7 +199,7 @@ TEST_F(LoadRootTest, OrdinaryUsersCannotReadServerFilesAtAll) {
   denied(alice, "LOAD DIRECTORY 'sub' INTO farm");
 }
 
-TEST_F(LoadRootTest, RemoteSuperusersWithoutALoadRootCannotReadServerFiles) {
+TEST_F(LoadRoot, RemoteSuperusersWithoutALoadRootCannotReadServerFiles) {
   Executor su = as(remote("root", true));
   run(su, "CREATE CORPUS farm");
   EXPECT_NE(denied(su, "LOAD FILE '" + (root / "a.txt").string() + "' INTO farm").find("without --load-root"),
@@ -207,7 +207,7 @@ TEST_F(LoadRootTest, RemoteSuperusersWithoutALoadRootCannotReadServerFiles) {
   denied(su, "LOAD DIRECTORY '/etc/ssh' INTO farm");
 }
 
-TEST_F(LoadRootTest, SuperusersReadInsideTheRootByRelativeOrAbsolutePath) {
+TEST_F(LoadRoot, SuperusersReadInsideTheRootByRelativeOrAbsolutePath) {
   Executor su = as(remote("root", true, root));
   run(su, "CREATE CORPUS farm");
   EXPECT_EQ(run(su, "LOAD FILE 'a.txt' INTO farm").rows[0][2], "1");
@@ -217,7 +217,7 @@ TEST_F(LoadRootTest, SuperusersReadInsideTheRootByRelativeOrAbsolutePath) {
   EXPECT_EQ(run(su, "LOAD DIRECTORY 'sub' INTO town").rows[0][2], "1");
 }
 
-TEST_F(LoadRootTest, EveryPathOutsideTheRootIsRefusedWithOneMessage) {
+TEST_F(LoadRoot, EveryPathOutsideTheRootIsRefusedWithOneMessage) {
   Executor su = as(remote("root", true, root));
   run(su, "CREATE CORPUS farm");
   const std::vector<std::string> refused = {
@@ -237,7 +237,7 @@ TEST_F(LoadRootTest, EveryPathOutsideTheRootIsRefusedWithOneMessage) {
   EXPECT_TRUE(db.store().catalog().list_documents(db.store().catalog().corpus("farm").id).empty());
 }
 
-TEST_F(LoadRootTest, ADirectoryHoldingASymlinkOutOfTheRootLoadsNothing) {
+TEST_F(LoadRoot, ADirectoryHoldingASymlinkOutOfTheRootLoadsNothing) {
   Executor su = as(remote("root", true, root));
   run(su, "CREATE CORPUS farm");
   // The root itself holds link.txt -> outside/secret.txt.
@@ -246,7 +246,7 @@ TEST_F(LoadRootTest, ADirectoryHoldingASymlinkOutOfTheRootLoadsNothing) {
   EXPECT_TRUE(db.store().catalog().list_documents(db.store().catalog().corpus("farm").id).empty());
 }
 
-TEST_F(LoadRootTest, TheEmbeddedLibraryStillReadsAnyFileAsTheOsUser) {
+TEST_F(LoadRoot, TheEmbeddedLibraryStillReadsAnyFileAsTheOsUser) {
   Executor local(db);
   run(local, "CREATE CORPUS farm");
   EXPECT_EQ(run(local, "LOAD FILE '" + (outside / "secret.txt").string() + "' INTO farm").rows[0][2], "1");
@@ -256,7 +256,7 @@ TEST_F(LoadRootTest, TheEmbeddedLibraryStillReadsAnyFileAsTheOsUser) {
 
 // ---- quotas -------------------------------------------------------------------
 
-TEST_F(RolesTest, QuotasStopAnOrdinaryUserAndNameTheQuota) {
+TEST_F(Roles, QuotasStopAnOrdinaryUserAndNameTheQuota) {
   SessionIdentity id = remote("alice");
   id.quotas = {/*queued_jobs=*/1, /*steps_per_job=*/5, /*corpora=*/2, /*bytes_stored=*/40};
   Executor alice = as(id);
@@ -285,7 +285,7 @@ TEST_F(RolesTest, QuotasStopAnOrdinaryUserAndNameTheQuota) {
   for (const char* c : {"a", "b", "c"}) run(root, std::string("CREATE CORPUS ") + c);
 }
 
-TEST_F(RolesTest, TheDefaultQuotasBoundAnOrdinaryUser) {
+TEST_F(Roles, TheDefaultQuotasBoundAnOrdinaryUser) {
   const Quotas q;
   EXPECT_GT(q.queued_jobs, 0);
   EXPECT_LE(q.queued_jobs, 4);

@@ -20,7 +20,7 @@ using namespace cdb;
 
 namespace {
 
-class SafetensorsTest : public ::testing::Test {
+class Safetensors : public ::testing::Test {
  protected:
 
   // A raw file: header JSON (unpadded unless asked) + data bytes.
@@ -52,7 +52,7 @@ class SafetensorsTest : public ::testing::Test {
   fs::path dir_ = tmp_.path();
 };
 
-TEST_F(SafetensorsTest, RoundTripAllDtypesWithMetadataAndAlignment) {
+TEST_F(Safetensors, RoundTripAllDtypesWithMetadataAndAlignment) {
   std::vector<std::pair<std::string, at::Tensor>> ts = {
       {"a.f32", at::randn({3, 5})},
       {"b.bf16", at::randn({7}).to(at::kBFloat16)},  // odd byte count before others
@@ -94,7 +94,7 @@ TEST_F(SafetensorsTest, RoundTripAllDtypesWithMetadataAndAlignment) {
   }
 }
 
-TEST_F(SafetensorsTest, ViewsPointIntoTheMappingAndOutliveTheFile) {
+TEST_F(Safetensors, ViewsPointIntoTheMappingAndOutliveTheFile) {
   at::Tensor src = at::randn({64, 32});
   fs::path p = dir_ / "v.safetensors";
   save_safetensors(p, {{"w", src}});
@@ -116,7 +116,7 @@ TEST_F(SafetensorsTest, ViewsPointIntoTheMappingAndOutliveTheFile) {
   EXPECT_TRUE(at::equal(view, src));
 }
 
-TEST_F(SafetensorsTest, StreamedWriterAcceptsSlabsInAnyOrderAndChecksCompleteness) {
+TEST_F(Safetensors, StreamedWriterAcceptsSlabsInAnyOrderAndChecksCompleteness) {
   fs::path p = dir_ / "s.safetensors";
   at::Tensor big = at::randn({10, 3});
   at::Tensor small = at::randn({4});
@@ -137,7 +137,7 @@ TEST_F(SafetensorsTest, StreamedWriterAcceptsSlabsInAnyOrderAndChecksCompletenes
   EXPECT_TRUE(at::equal(f.tensor("small"), small));
 }
 
-TEST_F(SafetensorsTest, UncommittedWriterLeavesNothing) {
+TEST_F(Safetensors, UncommittedWriterLeavesNothing) {
   fs::path p = dir_ / "u.safetensors";
   {
     SafetensorsWriter w(p, {{"t", at::kFloat, {2}}});
@@ -146,11 +146,11 @@ TEST_F(SafetensorsTest, UncommittedWriterLeavesNothing) {
   EXPECT_TRUE(fs::is_empty(dir_));
 }
 
-TEST_F(SafetensorsTest, MissingFileIsNotFound) {
+TEST_F(Safetensors, MissingFileIsNotFound) {
   expect_error<NotFound>(dir_ / "absent.safetensors", {"absent.safetensors"});
 }
 
-TEST_F(SafetensorsTest, TruncatedAndBadHeaderLengths) {
+TEST_F(Safetensors, TruncatedAndBadHeaderLengths) {
   fs::path p = dir_ / "short.safetensors";
   std::ofstream(p, std::ios::binary) << "abc";
   expect_error<CorruptData>(p, {"short.safetensors", "truncated"});
@@ -158,13 +158,13 @@ TEST_F(SafetensorsTest, TruncatedAndBadHeaderLengths) {
   expect_error<CorruptData>(raw("past.safetensors", "{}", 0, 4096), {"past.safetensors", "past the end"});
 }
 
-TEST_F(SafetensorsTest, BadJson) {
+TEST_F(Safetensors, BadJson) {
   expect_error<CorruptData>(raw("j.safetensors", "{\"a\": [1,", 0), {"j.safetensors", "JSON"});
   expect_error<CorruptData>(raw("arr.safetensors", "[1,2]", 0), {"arr.safetensors", "object"});
   expect_error<CorruptData>(raw("m.safetensors", R"({"__metadata__": {"k": 1}})", 0), {"m.safetensors", "__metadata__"});
 }
 
-TEST_F(SafetensorsTest, EntryErrorsNameFileAndTensor) {
+TEST_F(Safetensors, EntryErrorsNameFileAndTensor) {
   expect_error<CorruptData>(
       raw("oob.safetensors", R"({"w.oob": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})", 8),
       {"oob.safetensors", "w.oob", "past the data region"});
@@ -193,7 +193,7 @@ TEST_F(SafetensorsTest, EntryErrorsNameFileAndTensor) {
                             {"noff.safetensors", "w.noff", "data_offsets"});
 }
 
-TEST_F(SafetensorsTest, UnalignedDataIsCopiedNotMisread) {
+TEST_F(Safetensors, UnalignedDataIsCopiedNotMisread) {
   // A 7-byte header (no padding) leaves the data region at offset 15.
   std::string header = R"({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})";
   fs::path p = dir_ / "odd.safetensors";
@@ -213,7 +213,7 @@ TEST_F(SafetensorsTest, UnalignedDataIsCopiedNotMisread) {
   EXPECT_FLOAT_EQ(t[1].item<float>(), -2.25f);
 }
 
-TEST_F(SafetensorsTest, ShardedCheckpointFollowsTheIndex) {
+TEST_F(Safetensors, ShardedCheckpointFollowsTheIndex) {
   at::Tensor a = at::randn({3}), b = at::randn({2, 2});
   save_safetensors(dir_ / "model-00001-of-00002.safetensors", {{"a", a}});
   save_safetensors(dir_ / "model-00002-of-00002.safetensors", {{"b", b}});
@@ -244,6 +244,6 @@ TEST_F(SafetensorsTest, ShardedCheckpointFollowsTheIndex) {
   EXPECT_THROW(SafetensorsCheckpoint{dir_}, CorruptData);
 }
 
-TEST_F(SafetensorsTest, EmptyDirectoryIsNotFound) { EXPECT_THROW(SafetensorsCheckpoint{dir_}, NotFound); }
+TEST_F(Safetensors, EmptyDirectoryIsNotFound) { EXPECT_THROW(SafetensorsCheckpoint{dir_}, NotFound); }
 
 }  // namespace

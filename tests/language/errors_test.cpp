@@ -106,7 +106,7 @@ TEST_P(InvalidStatement, FailsAtTheExactPosition) {
     EXPECT_EQ(e.line(), c.line) << c.script;
     EXPECT_EQ(e.column(), c.column) << c.script;
     EXPECT_EQ(e.offset(), c.offset) << c.script;
-    EXPECT_EQ(e.kind(), cdb::ParseErrorKind::Syntax) << c.script;
+    EXPECT_EQ(e.cause(), cdb::ParseErrorKind::Syntax) << c.script;
     EXPECT_EQ(std::string(e.what()), "syntax error at " + std::to_string(c.line) + ":" +
                                          std::to_string(c.column) + ": " + c.detail);
   }
@@ -114,7 +114,7 @@ TEST_P(InvalidStatement, FailsAtTheExactPosition) {
 
 INSTANTIATE_TEST_SUITE_P(Language, InvalidStatement, testing::ValuesIn(kCases));
 
-TEST(ParseErrorTest, IsAnInvalidArgument) {
+TEST(ParseErrors, IsAnInvalidArgument) {
   try {
     parse_script("ASK 'what is the plan?';");
     FAIL();
@@ -123,7 +123,7 @@ TEST(ParseErrorTest, IsAnInvalidArgument) {
   }
 }
 
-TEST(ParseErrorTest, OffsetGivesTheCaretLine) {
+TEST(ParseErrors, OffsetGivesTheCaretLine) {
   const std::string script = "SHOW JOBS;\nTRAIN CARTRIDGE FOR docs WITH (steps 10);";
   try {
     parse_script(script);
@@ -135,7 +135,7 @@ TEST(ParseErrorTest, OffsetGivesTheCaretLine) {
   }
 }
 
-TEST(ParseErrorTest, LongStringsAreShortenedInMessages) {
+TEST(ParseErrors, LongStringsAreShortenedInMessages) {
   try {
     parse_script("ADD DOCUMENT 'a' TO x 'this is a rather long document text indeed'");
     FAIL();
@@ -147,7 +147,7 @@ TEST(ParseErrorTest, LongStringsAreShortenedInMessages) {
 // Every prefix and every one-byte corruption of a script exercising all
 // forms either parses or raises a ParseError inside the text: never another
 // exception, never a position past the end.
-TEST(ParseErrorTest, PrefixesAndCorruptionsFailCleanly) {
+TEST(ParseErrors, PrefixesAndCorruptionsFailCleanly) {
   const std::string script =
       "CREATE CORPUS d WITH (description = 'x''y', cartridge_tokens = 2048, auto_train = true);\n"
       "ADD DOCUMENT 'a' AS 'n' TO d; LOAD FILE 'f' INTO d; LOAD DIRECTORY 'p' PATTERN '*.md' INTO \"D\";\n"

@@ -48,7 +48,7 @@ TEST(Options, WrongTypeFailsAtTheValue) {
   auto e = error([&] { o.get_int("steps", 0); });
   EXPECT_STREQ(e.what(), "invalid option at 1:37: option 'steps' must be an integer, found string 'many'");
   EXPECT_EQ(e.offset(), 36u);
-  EXPECT_EQ(e.kind(), cdb::ParseErrorKind::Option);  // what a server maps to 22023, not the text
+  EXPECT_EQ(e.cause(), cdb::ParseErrorKind::Option);  // what a server maps to 22023, not the text
   e = error([&] { o.get_double("lr", 0); });
   EXPECT_EQ(e.detail(), "option 'lr' must be a number, found string 'x'");
   EXPECT_EQ(e.column(), 50u);
@@ -70,7 +70,7 @@ TEST(Options, RejectUnknownPointsAtTheKey) {
   } catch (const cdb::ParseError& e) {
     EXPECT_STREQ(e.what(),
                  "invalid option at 1:40: unknown option 'stpes' for TRAIN CARTRIDGE (expected one of: steps, lr)");
-    EXPECT_EQ(e.kind(), cdb::ParseErrorKind::Option);
+    EXPECT_EQ(e.cause(), cdb::ParseErrorKind::Option);
   }
   try {
     o.reject_unknown({}, "SHOW JOBS");

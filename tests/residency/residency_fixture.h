@@ -40,11 +40,9 @@ inline bool same(const Cartridge& a, const Cartridge& b) {
   return true;
 }
 
-class ResidencyTest : public ::testing::Test {
+class Residency : public ::testing::Test {
  protected:
-  ResidencyTest() : store_(std::make_unique<Store>(tmp_.path() / "store")) {
-    corpus_ = store_->create_corpus("docs").id;
-  }
+  Residency() : store_(std::make_unique<Store>(tmp_.path() / "store")) { corpus_ = store_->create_corpus("docs").id; }
 
   // Saves a Cartridge of p tokens; returns its row. cartridges_[i] is the
   // tensors of rows_[i].

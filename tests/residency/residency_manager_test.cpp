@@ -15,7 +15,7 @@ namespace cdb {
 namespace {
 
 using namespace std::chrono_literals;
-using test::ResidencyTest;
+using test::Residency;
 
 ResidencyOptions cpu_budget(int64_t bytes, std::chrono::milliseconds wait = 30000ms) {
   ResidencyOptions o;
@@ -24,7 +24,7 @@ ResidencyOptions cpu_budget(int64_t bytes, std::chrono::milliseconds wait = 3000
   return o;
 }
 
-TEST_F(ResidencyTest, HitsMissesAndLeastRecentlyUsedEviction) {
+TEST_F(Residency, HitsMissesAndLeastRecentlyUsedEviction) {
   const auto a = add(16), b = add(16), c = add(16), d = add(16);
   ResidencyManager m(*store_, cpu_budget(3 * bytes_of(16)));
   EXPECT_TRUE(test::same(m.acquire({a})->cartridge(), cartridges_[0]));
@@ -61,7 +61,7 @@ TEST_F(ResidencyTest, HitsMissesAndLeastRecentlyUsedEviction) {
   EXPECT_EQ(s.host.hits + s.host.misses, 0);
 }
 
-TEST_F(ResidencyTest, HitReturnsTheSameTensors) {
+TEST_F(Residency, HitReturnsTheSameTensors) {
   const auto a = add(8);
   ResidencyManager m(*store_, cpu_budget(1 << 20));
   CartridgeRef first = m.acquire({a});
@@ -72,7 +72,7 @@ TEST_F(ResidencyTest, HitReturnsTheSameTensors) {
   EXPECT_EQ(first->bytes(), bytes_of(8));
 }
 
-TEST_F(ResidencyTest, InUseIsNeverEvictedAcquireWaitsThenTimesOut) {
+TEST_F(Residency, InUseIsNeverEvictedAcquireWaitsThenTimesOut) {
   const auto a = add(16), b = add(16), c = add(16);
   ResidencyManager m(*store_, cpu_budget(2 * bytes_of(16), 100ms));
   CartridgeRef ra = m.acquire({a}), rb = m.acquire({b});
@@ -91,7 +91,7 @@ TEST_F(ResidencyTest, InUseIsNeverEvictedAcquireWaitsThenTimesOut) {
   EXPECT_EQ(m.stats().device.evictions, 0);
 }
 
-TEST_F(ResidencyTest, WaitingAcquireSucceedsWhenAnotherThreadReleases) {
+TEST_F(Residency, WaitingAcquireSucceedsWhenAnotherThreadReleases) {
   const auto a = add(16), b = add(16), c = add(16);
   ResidencyManager m(*store_, cpu_budget(2 * bytes_of(16), 10000ms));
   CartridgeRef ra = m.acquire({a}), rb = m.acquire({b});
@@ -110,7 +110,7 @@ TEST_F(ResidencyTest, WaitingAcquireSucceedsWhenAnotherThreadReleases) {
   EXPECT_EQ(m.stats().device.evictions, 1);
 }
 
-TEST_F(ResidencyTest, PinnedStaysUntilUnpinned) {
+TEST_F(Residency, PinnedStaysUntilUnpinned) {
   const auto a = add(16), b = add(16), c = add(16), d = add(16);
   ResidencyManager m(*store_, cpu_budget(2 * bytes_of(16)));
   m.pin(a.id);
@@ -132,7 +132,7 @@ TEST_F(ResidencyTest, PinnedStaysUntilUnpinned) {
   EXPECT_THROW(m.pin(987654), NotFound);
 }
 
-TEST_F(ResidencyTest, RequestThatCannotFitPastPinnedFailsFast) {
+TEST_F(Residency, RequestThatCannotFitPastPinnedFailsFast) {
   const auto a = add(16), b = add(16), c = add(16);
   ResidencyManager m(*store_, cpu_budget(2 * bytes_of(16), 30000ms));
   m.pin(a.id);
@@ -151,7 +151,7 @@ TEST_F(ResidencyTest, RequestThatCannotFitPastPinnedFailsFast) {
   EXPECT_EQ(m.where(a.id), Tier::Device);
 }
 
-TEST_F(ResidencyTest, RequestBiggerThanTheBudgetFailsFastWithAClearMessage) {
+TEST_F(Residency, RequestBiggerThanTheBudgetFailsFastWithAClearMessage) {
   const auto small = add(4), big = add(64);
   ResidencyManager m(*store_, cpu_budget(bytes_of(16), 30000ms));
   CartridgeRef in_use = m.acquire({small});
@@ -172,7 +172,7 @@ TEST_F(ResidencyTest, RequestBiggerThanTheBudgetFailsFastWithAClearMessage) {
   EXPECT_EQ(m.where(small.id), Tier::Device);
 }
 
-TEST_F(ResidencyTest, CompositionEqualsComposeOfThePartsAndIsCached) {
+TEST_F(Residency, CompositionEqualsComposeOfThePartsAndIsCached) {
   const auto a = add(5), b = add(11), c = add(7);
   ResidencyManager m(*store_, cpu_budget(1 << 20));
   CartridgeRef ab = m.acquire({a, b});
@@ -205,7 +205,7 @@ TEST_F(ResidencyTest, CompositionEqualsComposeOfThePartsAndIsCached) {
 // Resident in the model's dtype: f32 Cartridges on a bf16 model are
 // converted once, on load, and the budget counts the resident bytes. A part
 // already resident is reused as it is.
-TEST_F(ResidencyTest, CartridgesAreResidentInTheRequestedDtype) {
+TEST_F(Residency, CartridgesAreResidentInTheRequestedDtype) {
   const auto a = add(16), b = add(8);
   ResidencyOptions o = cpu_budget(bytes_of(16) + bytes_of(8));  // f32 bytes: room for bf16 a, b and a+b
   o.dtype = at::kBFloat16;
@@ -224,7 +224,7 @@ TEST_F(ResidencyTest, CartridgesAreResidentInTheRequestedDtype) {
   EXPECT_EQ(m.stats().device.bytes, (bytes_of(16) + bytes_of(24)) / 2);
 }
 
-TEST_F(ResidencyTest, CompositionOfSingleHeadPartsDecompressesIntoPlace) {
+TEST_F(Residency, CompositionOfSingleHeadPartsDecompressesIntoPlace) {
   // kv_heads = 1: each part's token slice is contiguous, read in place.
   const auto a = add(6, 1), b = add(9, 1);
   ResidencyManager m(*store_, cpu_budget(1 << 20));
@@ -233,14 +233,14 @@ TEST_F(ResidencyTest, CompositionOfSingleHeadPartsDecompressesIntoPlace) {
   EXPECT_EQ(ab->bytes(), bytes_of(15, 1));
 }
 
-TEST_F(ResidencyTest, RejectsMalformedRequests) {
+TEST_F(Residency, RejectsMalformedRequests) {
   const auto a = add(4), b = add(4, 1);
   ResidencyManager m(*store_, cpu_budget(1 << 20));
   EXPECT_THROW(m.acquire({}), InvalidArgument);
   EXPECT_THROW(m.acquire({a, a}), InvalidArgument);
   EXPECT_THROW(m.acquire({a, b}), InvalidArgument);  // kv heads differ
   CartridgeRow damaged = a;
-  damaged.status = "damaged";
+  damaged.status = RowStatus::Damaged;
   EXPECT_THROW(m.acquire({damaged}), CorruptData);
   CartridgeRow headless = a;
   headless.tensors.clear();
@@ -249,7 +249,7 @@ TEST_F(ResidencyTest, RejectsMalformedRequests) {
   EXPECT_EQ(m.stats().device.misses, 0);
 }
 
-TEST_F(ResidencyTest, AFailedLoadReleasesItsReservation) {
+TEST_F(Residency, AFailedLoadReleasesItsReservation) {
   const auto a = add(8);
   store_->remove_cartridge(a.id);  // the row the caller holds is stale
   ResidencyManager m(*store_, cpu_budget(1 << 20));
@@ -260,7 +260,7 @@ TEST_F(ResidencyTest, AFailedLoadReleasesItsReservation) {
   EXPECT_EQ(m.where(a.id), Tier::Disk);
 }
 
-TEST_F(ResidencyTest, ForgetDropsTheCartridgeAndItsCompositions) {
+TEST_F(Residency, ForgetDropsTheCartridgeAndItsCompositions) {
   const auto a = add(8), b = add(8);
   ResidencyManager m(*store_, cpu_budget(1 << 20));
   m.acquire({a});
@@ -285,7 +285,7 @@ TEST_F(ResidencyTest, ForgetDropsTheCartridgeAndItsCompositions) {
   EXPECT_EQ(m.stats().device.misses, misses + 1);
 }
 
-TEST_F(ResidencyTest, ExpectedLoadSecondsFromMeasuredRate) {
+TEST_F(Residency, ExpectedLoadSecondsFromMeasuredRate) {
   const auto a = add(64), b = add(64);
   ResidencyManager m(*store_, cpu_budget(1 << 20));
   // Before any load: the default disk rate (1 GB/s).
@@ -301,7 +301,7 @@ TEST_F(ResidencyTest, ExpectedLoadSecondsFromMeasuredRate) {
   EXPECT_GT(m.expected_load_seconds(b), 0);
 }
 
-TEST_F(ResidencyTest, ConcurrentRequestsForOneCartridgeLoadItOnce) {
+TEST_F(Residency, ConcurrentRequestsForOneCartridgeLoadItOnce) {
   const auto a = add(32);
   ResidencyManager m(*store_, cpu_budget(1 << 20));
   constexpr int kThreads = 8;
@@ -321,7 +321,7 @@ TEST_F(ResidencyTest, ConcurrentRequestsForOneCartridgeLoadItOnce) {
   EXPECT_EQ(m.stats().disk_loads, 1);
 }
 
-TEST_F(ResidencyTest, BudgetIsNeverExceededUnderConcurrentQueries) {
+TEST_F(Residency, BudgetIsNeverExceededUnderConcurrentQueries) {
   std::mt19937 rng(7);
   std::vector<double> sums;
   int64_t largest = 0;
@@ -389,7 +389,7 @@ TEST_F(ResidencyTest, BudgetIsNeverExceededUnderConcurrentQueries) {
   EXPECT_NO_THROW(m.acquire({rows_[0]}));
 }
 
-TEST_F(ResidencyTest, RefsOutliveTheManager) {
+TEST_F(Residency, RefsOutliveTheManager) {
   const auto a = add(8);
   CartridgeRef ref;
   {

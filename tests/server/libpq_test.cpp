@@ -46,6 +46,24 @@ TEST_F(LibpqTest, LibpqxxParametersPreparedAndErrors) {
   w.commit();
 }
 
+TEST_F(LibpqTest, AFailedTrainingJobIsSqlstate38000NotAnInternalError) {
+  pqxx::connection c(server.conninfo());
+  pqxx::nontransaction n(c);
+  // A description longer than the model's window: self-study fails on the
+  // worker with no room for a chunk of the corpus.
+  std::string wordy;
+  for (int i = 0; i < 200; ++i) wordy += "Pip the frog. ";
+  n.exec("CREATE CORPUS wordy WITH (description = '" + wordy + "')");
+  n.exec("ADD DOCUMENT 'Pip jumps.' TO wordy");
+  try {
+    n.exec("TRAIN CARTRIDGE FOR wordy WITH (steps = 1) WAIT");
+    FAIL() << "the job succeeded";
+  } catch (const pqxx::sql_error& e) {
+    EXPECT_EQ(e.sqlstate(), "38000") << e.what();
+    EXPECT_NE(std::string(e.what()).find("no room for a chunk"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(LibpqTest, SixtyFourSessionsAskWhileATrainRuns) {
   auto t = server.psql("TRAIN CARTRIDGE FOR pets WITH (steps = 30)");
   ASSERT_EQ(t.status, 0) << t.output;

@@ -50,7 +50,7 @@ TEST(Artifacts, RoundTripReplaceListAndRemove) {
   EXPECT_EQ(rows[0].shape, "[30,100]");
   EXPECT_EQ(rows[1].shape, "[]");
   EXPECT_EQ(nlohmann::json::parse(rows[2].meta)["step"], 1234);
-  EXPECT_EQ(rows[2].status, "ready");
+  EXPECT_EQ(rows[2].status, RowStatus::Ready);
   EXPECT_GT(rows[0].bytes, 0);
   EXPECT_FALSE(rows[0].created_at.empty());
   EXPECT_EQ(s.list_artifacts("job/17/checkpoint").size(), 3u);
@@ -139,7 +139,7 @@ TEST(Artifacts, CorruptionNamesScopeAndNameAndMarksDamaged) {
     EXPECT_NE(msg.find("'prompts' of scope 'dataset/3/2/abc'"), std::string::npos) << msg;
     EXPECT_NE(msg.find(key), std::string::npos) << msg;
   }
-  EXPECT_EQ(s.list_artifacts("dataset/3/2/abc")[0].status, "damaged");
+  EXPECT_EQ(s.list_artifacts("dataset/3/2/abc")[0].status, RowStatus::Damaged);
   EXPECT_THROW(s.read_artifact("dataset/3/2/abc", "prompts"), CorruptData);
   auto report = s.verify_all();
   ASSERT_EQ(report.damaged.size(), 1u);

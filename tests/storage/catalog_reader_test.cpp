@@ -17,7 +17,7 @@ namespace {
 
 // A catalog with corpora a (id 1) and b (id 2), a document and a job each,
 // a job whose corpus is gone, and the settings a data directory records.
-class ReaderTest : public ::testing::Test {
+class CatalogSelect : public ::testing::Test {
  protected:
   void SetUp() override {
     file = tmp.path() / "catalog.sqlite";
@@ -53,7 +53,7 @@ class ReaderTest : public ::testing::Test {
 constexpr const char* kEndless =
     "SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c)";
 
-TEST_F(ReaderTest, ReadsTheCatalogViews) {
+TEST_F(CatalogSelect, ReadsTheCatalogViews) {
   auto r = rows("SELECT c.name, d.name, v.version FROM corpora c JOIN documents d ON d.corpus_id = c.id "
                 "JOIN corpus_versions v ON v.corpus_id = c.id ORDER BY c.id");
   ASSERT_EQ(r.size(), 2u);
@@ -67,7 +67,7 @@ TEST_F(ReaderTest, ReadsTheCatalogViews) {
   EXPECT_EQ(rows("SELECT count(*) FROM corpora c LEFT JOIN pins p ON p.corpus_id = c.id")[0][0], "2");
 }
 
-TEST_F(ReaderTest, RefusesFts3TokenizerWithOneArgument) {
+TEST_F(CatalogSelect, RefusesFts3TokenizerWithOneArgument) {
   try {
     rows("SELECT hex(fts3_tokenizer('simple'))");
     FAIL() << "fts3_tokenizer ran";
@@ -76,12 +76,12 @@ TEST_F(ReaderTest, RefusesFts3TokenizerWithOneArgument) {
   }
 }
 
-TEST_F(ReaderTest, RefusesFts3TokenizerWithTwoArgumentsAndTheFts3tokenizeTable) {
+TEST_F(CatalogSelect, RefusesFts3TokenizerWithTwoArgumentsAndTheFts3tokenizeTable) {
   EXPECT_THROW(rows("SELECT fts3_tokenizer('simple', x'4141414141414141')"), PermissionDenied);
   EXPECT_THROW(rows("SELECT token FROM fts3tokenize WHERE input = 'hello world'"), Error);
 }
 
-TEST_F(ReaderTest, RefusesPragmasExtensionsFilesAndInternalTables) {
+TEST_F(CatalogSelect, RefusesPragmasExtensionsFilesAndInternalTables) {
   for (const char* sql : {"SELECT load_extension('/tmp/x.so')", "SELECT * FROM pragma_table_info('corpora')",
                           "SELECT * FROM main.corpora", "SELECT * FROM sqlite_master",
                           "SELECT * FROM sqlite_temp_master", "SELECT * FROM artifacts",
@@ -92,7 +92,7 @@ TEST_F(ReaderTest, RefusesPragmasExtensionsFilesAndInternalTables) {
   EXPECT_THROW(rows("SELECT blob_key FROM documents"), InvalidArgument);
 }
 
-TEST_F(ReaderTest, SettingsShowNoHostPath) {
+TEST_F(CatalogSelect, SettingsShowNoHostPath) {
   auto r = rows("SELECT key, value FROM settings");
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0], (std::vector<std::string>{"model_fingerprint", "f00d"}));
@@ -100,12 +100,12 @@ TEST_F(ReaderTest, SettingsShowNoHostPath) {
 
 // SQLite reports a CTE's name as the view a read happens in; a CTE named
 // like one of the views must not pass for it.
-TEST_F(ReaderTest, ACteNamedLikeAViewCannotReadTheBaseTable) {
+TEST_F(CatalogSelect, ACteNamedLikeAViewCannotReadTheBaseTable) {
   EXPECT_THROW(rows("WITH corpora AS (SELECT * FROM main.corpora) SELECT * FROM corpora"), PermissionDenied);
   EXPECT_THROW(rows("SELECT * FROM (SELECT blob_key FROM main.documents) AS documents"), PermissionDenied);
 }
 
-TEST_F(ReaderTest, ShowsOnlyTheRowsOfVisibleCorpora) {
+TEST_F(CatalogSelect, ShowsOnlyTheRowsOfVisibleCorpora) {
   const CorpusVisibility only_a = [](int64_t id) { return id == 1; };
   EXPECT_EQ(rows("SELECT name FROM corpora", only_a), (std::vector<std::vector<std::string>>{{"a"}}));
   EXPECT_EQ(rows("SELECT name FROM documents", only_a), (std::vector<std::vector<std::string>>{{"a.txt"}}));
@@ -121,7 +121,7 @@ TEST_F(ReaderTest, ShowsOnlyTheRowsOfVisibleCorpora) {
   EXPECT_EQ(reader.run("SELECT count(*) FROM corpora").rows[0][0], "2");
 }
 
-TEST_F(ReaderTest, CancelStopsARecursiveCteThatNeverEnds) {
+TEST_F(CatalogSelect, CancelStopsARecursiveCteThatNeverEnds) {
   CatalogReader reader(file);
   const auto start = std::chrono::steady_clock::now();
   const std::function<bool()> cancel = [&] { return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(100); };
@@ -130,7 +130,7 @@ TEST_F(ReaderTest, CancelStopsARecursiveCteThatNeverEnds) {
   EXPECT_EQ(reader.run("SELECT count(*) FROM corpora").rows[0][0], "2");  // the reader still works
 }
 
-TEST_F(ReaderTest, StopsARecursiveCteAtTheInstructionLimitWhenNothingCancelsIt) {
+TEST_F(CatalogSelect, StopsARecursiveCteAtTheInstructionLimitWhenNothingCancelsIt) {
   SelectLimits l;
   l.max_instructions = 20'000'000;
   try {
@@ -141,7 +141,7 @@ TEST_F(ReaderTest, StopsARecursiveCteAtTheInstructionLimitWhenNothingCancelsIt) 
   }
 }
 
-TEST_F(ReaderTest, FailsPastTheRowLimitInsteadOfTruncating) {
+TEST_F(CatalogSelect, FailsPastTheRowLimitInsteadOfTruncating) {
   const std::string n_rows = "SELECT x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT ";
   EXPECT_EQ(rows(n_rows + "100000) SELECT x FROM c)").size(), 100000u);
   try {
@@ -160,7 +160,7 @@ std::string zeros(int levels) {
   return e;
 }
 
-TEST_F(ReaderTest, FailsPastTheResultSizeLimitInsteadOfTruncating) {
+TEST_F(CatalogSelect, FailsPastTheResultSizeLimitInsteadOfTruncating) {
   SelectLimits l;
   l.max_result_bytes = 1 << 20;
   CatalogReader reader(file, l);
@@ -170,7 +170,7 @@ TEST_F(ReaderTest, FailsPastTheResultSizeLimitInsteadOfTruncating) {
   EXPECT_THROW(reader.run(sql + "11) SELECT x FROM c)"), LimitExceeded);
 }
 
-TEST_F(ReaderTest, AValuePastTheLengthLimitFailsInsteadOfBeingCut) {
+TEST_F(CatalogSelect, AValuePastTheLengthLimitFailsInsteadOfBeingCut) {
   try {
     rows("SELECT length(" + zeros(8) + ")");
     FAIL() << "no limit";
@@ -181,14 +181,14 @@ TEST_F(ReaderTest, AValuePastTheLengthLimitFailsInsteadOfBeingCut) {
 
 // SQLite 3.40 runs printf('%.*c', 900000000, 'x') as 900 million appends
 // in one VM instruction (no progress handler call) and returns ''.
-TEST_F(ReaderTest, RefusesPrintfWhoseWidthsRunUninterruptibly) {
+TEST_F(CatalogSelect, RefusesPrintfWhoseWidthsRunUninterruptibly) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_THROW(rows("SELECT printf('%.*c', 900000000, 'x')"), PermissionDenied);
   EXPECT_THROW(rows("SELECT format('%.*c', 900000000, 'x')"), PermissionDenied);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
-TEST_F(ReaderTest, ReadsWhileTheWriterHoldsATransaction) {
+TEST_F(CatalogSelect, ReadsWhileTheWriterHoldsATransaction) {
   Catalog::Transaction tx(*catalog);
   catalog->create_corpus("c");  // not committed: the reader sees its snapshot
   EXPECT_EQ(rows("SELECT count(*) FROM corpora")[0][0], "2");

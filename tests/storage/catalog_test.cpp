@@ -98,17 +98,84 @@ TEST(Catalog, CorporaDocumentsVersionsAndJobs) {
   EXPECT_EQ(c.blob_references().size(), 1u);
 
   auto job = c.create_job("train", corpus.id, R"({"steps": 10})");
-  EXPECT_EQ(job.state, "queued");
+  EXPECT_EQ(job.state, JobState::Queued);
   c.start_job(job.id);
   c.set_job_progress(job.id, 0.5, "half way");
   EXPECT_THROW(c.set_job_progress(job.id, 1.5, "x"), InvalidArgument);
-  c.finish_job(job.id, "done");
+  c.finish_job(job.id, JobState::Done);
   auto j = *c.job(job.id);
-  EXPECT_EQ(j.state, "done");
+  EXPECT_EQ(j.state, JobState::Done);
   EXPECT_EQ(j.attempts, 1);
   EXPECT_DOUBLE_EQ(j.progress, 1.0);
   EXPECT_TRUE(j.started_at && j.finished_at);
-  EXPECT_THROW(c.finish_job(job.id, "exploded"), InvalidArgument);
+  EXPECT_THROW(c.finish_job(job.id, JobState::Running), InvalidArgument);  // not an end
+}
+
+TEST(Catalog, ACorpusIsFoundByItsIdAndAMissingIdIsNotFoundNamingIt) {
+  test::TempDir tmp;
+  Catalog c(tmp.path() / "c.sqlite");
+  const auto books = c.create_corpus("books", "some books");
+  c.create_corpus("maps");
+  EXPECT_EQ(c.corpus(books.id).name, "books");
+  EXPECT_EQ(c.find_corpus(books.id)->description, "some books");
+  EXPECT_FALSE(c.find_corpus(books.id + 100).has_value());
+  try {
+    c.corpus(books.id + 100);
+    FAIL();
+  } catch (const NotFound& e) {
+    EXPECT_NE(std::string(e.what()).find(std::to_string(books.id + 100)), std::string::npos) << e.what();
+  }
+}
+
+TEST(Catalog, JobStatesAndCartridgeStatusesRoundTripThroughTheirColumnsAsTheirWords) {
+  test::TempDir tmp;
+  Catalog c(tmp.path() / "c.sqlite");
+  const auto corpus = c.create_corpus("books");
+  auto word_in = [&](const std::string& table, const std::string& column, int64_t id) {
+    Statement s(c.db(), "SELECT " + column + " FROM " + table + " WHERE id = ?");
+    EXPECT_TRUE(s.bind_all(id).step());
+    return s.text(0);
+  };
+  for (const JobState end : {JobState::Done, JobState::Failed, JobState::Cancelled}) {
+    const auto job = c.create_job("train", corpus.id);
+    EXPECT_EQ(c.job(job.id)->state, JobState::Queued);
+    c.start_job(job.id);
+    EXPECT_EQ(c.job(job.id)->state, JobState::Running);
+    EXPECT_EQ(word_in("jobs", "state", job.id), "running");
+    c.finish_job(job.id, end);
+    EXPECT_EQ(c.job(job.id)->state, end);
+    EXPECT_EQ(word_in("jobs", "state", job.id), to_string(end));
+  }
+  CartridgeRow r;
+  r.corpus_id = corpus.id;
+  r.corpus_version = 1;
+  r.model_fingerprint = std::string(32, 'f');
+  r.dtype = "f32";
+  r.status = RowStatus::Building;
+  const auto cart = c.insert_cartridge(r);
+  EXPECT_EQ(word_in("cartridges", "status", cart.id), "building");
+  const std::pair<RowStatus, std::string> statuses[] = {{RowStatus::Ready, "ready"},
+                                                        {RowStatus::Superseded, "superseded"},
+                                                        {RowStatus::Damaged, "damaged"},
+                                                        {RowStatus::Failed, "failed"},
+                                                        {RowStatus::Building, "building"}};
+  for (const auto& [status, word] : statuses) {
+    c.set_cartridge_status(cart.id, status);
+    EXPECT_EQ(c.cartridge(cart.id)->status, status);
+    EXPECT_EQ(word_in("cartridges", "status", cart.id), word);
+  }
+}
+
+TEST(Catalog, AStateWordThisBuildDoesNotKnowIsCorruptDataNamingIt) {
+  try {
+    job_state_from_string("paused");
+    FAIL();
+  } catch (const CorruptData& e) {
+    EXPECT_NE(std::string(e.what()).find("'paused'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(row_status_from_string("Ready"), CorruptData);  // the words are lower case
+  EXPECT_EQ(job_state_from_string("cancelled"), JobState::Cancelled);
+  EXPECT_EQ(row_status_from_string("superseded"), RowStatus::Superseded);
 }
 
 }  // namespace

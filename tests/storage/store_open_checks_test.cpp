@@ -76,7 +76,7 @@ TEST(StoreOpenChecks, MissingBlobsAreRefusedUntilAnExplicitRepairWhichARestoreUn
   {
     Store s(dir, repair);
     ASSERT_EQ(s.open_report().missing.size(), 1u);
-    EXPECT_EQ(s.catalog().find_document(1, "d2")->status, "damaged");
+    EXPECT_EQ(s.catalog().find_document(1, "d2")->status, RowStatus::Damaged);
     EXPECT_EQ(s.read_document("c", "d0"), test::numbered_text(0));
     EXPECT_FALSE(s.verify_all(true).ok());
     s.blobs().put(key, value);  // restored from a backup
@@ -85,7 +85,7 @@ TEST(StoreOpenChecks, MissingBlobsAreRefusedUntilAnExplicitRepairWhichARestoreUn
   auto rep = s.verify_all(/*repair=*/true);
   EXPECT_TRUE(rep.ok());
   EXPECT_EQ(rep.repaired_rows, 1u);
-  EXPECT_EQ(s.catalog().find_document(1, "d2")->status, "ready");
+  EXPECT_EQ(s.catalog().find_document(1, "d2")->status, RowStatus::Ready);
   EXPECT_EQ(s.read_document("c", "d2"), test::numbered_text(2));
 }
 

@@ -85,7 +85,7 @@ TEST(Store, CartridgeTensorsRoundTripAndCorruptionIsDetected) {
   {
     Store s(dir);
     // Open checks existence only; the flip is found on read.
-    EXPECT_EQ(s.catalog().cartridge(id)->status, "ready");
+    EXPECT_EQ(s.catalog().cartridge(id)->status, RowStatus::Ready);
     EXPECT_EQ(s.read_cartridge_tensor(id, "k0").bytes(), k.size() * 2);
     try {
       s.read_cartridge_tensor(id, "v0");
@@ -93,7 +93,7 @@ TEST(Store, CartridgeTensorsRoundTripAndCorruptionIsDetected) {
     } catch (const CorruptData& e) {
       EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
     }
-    EXPECT_EQ(s.catalog().cartridge(id)->status, "damaged");
+    EXPECT_EQ(s.catalog().cartridge(id)->status, RowStatus::Damaged);
     EXPECT_THROW(s.read_cartridge_tensor(id, "k0"), CorruptData);  // never served again
   }
 }
@@ -117,7 +117,7 @@ TEST(Store, VerifyAllFindsDamageAndARepairOpenMarksMissingBlobs) {
     EXPECT_EQ(rep.blobs_checked, 3u);
     ASSERT_EQ(rep.damaged.size(), 1u);
     EXPECT_EQ(rep.damaged[0].ref.blob_key, k1);
-    EXPECT_EQ(s.catalog().find_document(1, "one")->status, "damaged");
+    EXPECT_EQ(s.catalog().find_document(1, "one")->status, RowStatus::Damaged);
     EXPECT_THROW(s.read_document("c", "one"), CorruptData);
     EXPECT_EQ(s.read_document("c", "three"), "fine");
   }
@@ -128,7 +128,7 @@ TEST(Store, VerifyAllFindsDamageAndARepairOpenMarksMissingBlobs) {
   Store s(dir, repair);
   ASSERT_EQ(s.open_report().missing.size(), 1u);
   EXPECT_EQ(s.open_report().missing[0].blob_key, k2);
-  EXPECT_EQ(s.catalog().find_document(1, "two")->status, "damaged");
+  EXPECT_EQ(s.catalog().find_document(1, "two")->status, RowStatus::Damaged);
   EXPECT_EQ(s.stats().damaged_rows, 2u);
 }
 

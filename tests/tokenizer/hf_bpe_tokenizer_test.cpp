@@ -45,9 +45,9 @@ const std::vector<std::string>& sample_texts() {
   return texts;
 }
 
-class HfBpeTest : public ::testing::TestWithParam<std::string> {};
+class HfBpeAgainstTransformersJs : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(HfBpeTest, IdsMatchTransformersJs) {
+TEST_P(HfBpeAgainstTransformersJs, IdsMatchTransformersJs) {
   const std::string model = GetParam();
   auto dir = test::hf_model_dir(model);
   ASSERT_FALSE(HasFailure());
@@ -64,7 +64,7 @@ TEST_P(HfBpeTest, IdsMatchTransformersJs) {
   }
 }
 
-TEST_P(HfBpeTest, DecodeRoundTripsAndStreams) {
+TEST_P(HfBpeAgainstTransformersJs, DecodeRoundTripsAndStreams) {
   auto dir = test::hf_model_dir(GetParam());
   ASSERT_FALSE(HasFailure());
   auto tok = load_tokenizer(dir);
@@ -84,7 +84,7 @@ TEST_P(HfBpeTest, DecodeRoundTripsAndStreams) {
   }
 }
 
-TEST_P(HfBpeTest, LongInputsStayFast) {
+TEST_P(HfBpeAgainstTransformersJs, LongInputsStayFast) {
   auto dir = test::hf_model_dir(GetParam());
   ASSERT_FALSE(HasFailure());
   auto tok = load_tokenizer(dir);
@@ -100,7 +100,7 @@ TEST_P(HfBpeTest, LongInputsStayFast) {
   EXPECT_LT(ids.size(), text.size() / 4);
 }
 
-TEST_P(HfBpeTest, ConcurrentEncodesAgree) {
+TEST_P(HfBpeAgainstTransformersJs, ConcurrentEncodesAgree) {
   auto dir = test::hf_model_dir(GetParam());
   ASSERT_FALSE(HasFailure());
   auto tok = load_tokenizer(dir);
@@ -119,7 +119,7 @@ TEST_P(HfBpeTest, ConcurrentEncodesAgree) {
   for (int m : mismatches) EXPECT_EQ(m, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, HfBpeTest, ::testing::Values("llama3", "qwen3"));
+INSTANTIATE_TEST_SUITE_P(Models, HfBpeAgainstTransformersJs, ::testing::Values("llama3", "qwen3"));
 
 TEST(HfBpeTokenizer, Llama3SpecialIdsAndConfig) {
   auto dir = test::hf_model_dir("llama3");

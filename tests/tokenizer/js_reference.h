@@ -13,9 +13,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
-#include <unistd.h>
-
 #include "support/npm_packages.h"
+#include "support/temp_dir.h"
 
 namespace cdb::test {
 
@@ -44,15 +43,14 @@ inline nlohmann::json js_reference(const nlohmann::json& request) {
                   << "; run ./cartridgedb.sh test (its setup installs the npm test packages) or set CDB_NPM_DIR";
     return nullptr;
   }
-  auto req_file = std::filesystem::temp_directory_path() /
-                  ("cdb_tok_req_" + std::to_string(getpid()) + "_" + std::to_string(std::rand()) + ".json");
+  TempDir tmp("tok-req");
+  const auto req_file = tmp.path() / "request.json";
   {
     std::ofstream(req_file) << request.dump();
   }
   std::string script = std::string(CDB_SOURCE_DIR) + "/tests/tokenizer/hf_reference.js";
-  std::string out = run_command("'" + node + "' '" + script + "' '" + npm_dir().string() + "' '" + req_file.string() +
-                                "' 2>&1");
-  std::filesystem::remove(req_file);
+  std::string out =
+      run_command("'" + node + "' '" + script + "' '" + npm_dir().string() + "' '" + req_file.string() + "' 2>&1");
   try {
     return nlohmann::json::parse(out);
   } catch (const nlohmann::json::exception&) {

@@ -7,6 +7,7 @@
 
 #include "engine/tokenizer/stream_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "support/temp_dir.h"
 
 namespace cdb {
 namespace {
@@ -31,11 +32,10 @@ std::unique_ptr<Tokenizer> byte_vocab() {
     put_piece(buf);
   }
   put_piece("ab");
-  auto path = std::filesystem::temp_directory_path() / ("cdb_bytes_" + std::to_string(getpid()) + ".bin");
+  test::TempDir tmp("bytes");
+  const auto path = tmp.path() / "bytes.bin";
   std::ofstream(path, std::ios::binary) << bytes;
-  auto tok = load_tokenizer(path);
-  std::filesystem::remove(path);
-  return tok;
+  return load_tokenizer(path);
 }
 
 int32_t byte_id(unsigned char b) { return b + 3; }

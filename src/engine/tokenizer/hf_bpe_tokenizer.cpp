@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
-#include <functional>
 
 #include "common/error.h"
 #include "engine/tokenizer/bpe_merge.h"
@@ -61,144 +60,10 @@ HfBpeTokenizer::HfBpeTokenizer(const Files& files, const std::filesystem::path& 
   if (!tj.is_object() || !tj.contains("model")) throw CorruptData(where + " has no \"model\" (not a tokenizer.json?)");
   try {
     const json& model = tj["model"];
-    if (type_of(model) != "BPE" && !(model.contains("vocab") && model.contains("merges"))) {
-      throw Unsupported(where + ": model type \"" + type_of(model) + "\" is not supported (only byte-level BPE)");
-    }
-    if (model.value("byte_fallback", false)) {
-      throw Unsupported(where + ": BPE with byte_fallback (a SentencePiece conversion) is not supported; "
-                        "load the tokenizer.model instead");
-    }
-    for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-      if (model.contains(affix) && model[affix].is_string() && !model[affix].get<std::string>().empty()) {
-        throw Unsupported(where + ": BPE " + affix + " is not supported");
-      }
-    }
-    ignore_merges_ = model.value("ignore_merges", false);
-
-    // The id space: model vocab plus added tokens.
-    int64_t max_id = -1;
-    for (const auto& [piece, id] : model["vocab"].items()) max_id = std::max<int64_t>(max_id, id.get<int64_t>());
-    const json added = tj.value("added_tokens", json::array());
-    for (const json& t : added) max_id = std::max<int64_t>(max_id, t["id"].get<int64_t>());
-    if (max_id < 0 || max_id >= (int64_t{1} << 31)) throw CorruptData(where + ": empty or oversized vocab");
-    id_bytes_.resize(static_cast<size_t>(max_id + 1));
-    id_known_.assign(id_bytes_.size(), false);
-
-    for (const auto& [piece, idj] : model["vocab"].items()) {
-      auto id = idj.get<int32_t>();
-      auto raw = byte_level_decode(piece);
-      if (!raw) {
-        throw Unsupported(where + ": vocab entry \"" + piece + "\" (id " + std::to_string(id) +
-                          ") is not in the byte-level alphabet; only byte-level BPE is supported");
-      }
-      id_bytes_[id] = std::move(*raw);
-      id_known_[id] = true;
-    }
-    for (const json& t : added) {
-      AddedToken a{t["content"].get<std::string>(), t["id"].get<int32_t>(), t.value("lstrip", false),
-                   t.value("rstrip", false)};
-      if (a.content.empty()) throw CorruptData(where + ": added token " + std::to_string(a.id) + " is empty");
-      id_bytes_[a.id] = a.content;
-      id_known_[a.id] = true;
-      added_ids_[a.content] = a.id;
-      added_.push_back(std::move(a));
-    }
-    // Views are taken only now that id_bytes_ no longer changes.
-    model_ids_.reserve(id_bytes_.size());
-    for (size_t id = 0; id < id_bytes_.size(); ++id) {
-      if (id_known_[id] && !added_ids_.count(id_bytes_[id])) model_ids_.emplace(id_bytes_[id], static_cast<int32_t>(id));
-    }
-    for (size_t i = 0; i < added_.size(); ++i) {
-      added_by_first_byte_[static_cast<unsigned char>(added_[i].content[0])].push_back(i);
-    }
-    for (auto& list : added_by_first_byte_) {
-      std::stable_sort(list.begin(), list.end(),
-                       [&](size_t a, size_t b) { return added_[a].content.size() > added_[b].content.size(); });
-    }
-    for (int b = 0; b < 256; ++b) {
-      auto it = model_ids_.find(std::string(1, static_cast<char>(b)));
-      if (it == model_ids_.end()) {
-        throw Unsupported(where + ": the vocab lacks the byte-level token for byte " + std::to_string(b) +
-                          "; only complete byte-level vocabs are supported");
-      }
-      byte_ids_[b] = it->second;
-    }
-
-    const json& merges = model["merges"];
-    merges_.reserve(merges.size());
-    std::string left, right;
-    for (size_t rank = 0; rank < merges.size(); ++rank) {
-      const json& m = merges[rank];
-      if (m.is_string()) {  // "a b"
-        const auto& s = m.get_ref<const std::string&>();
-        size_t sp = s.find(' ');
-        if (sp == std::string::npos) throw CorruptData(where + ": merge " + std::to_string(rank) + " \"" + s + "\" lacks a space");
-        left = s.substr(0, sp);
-        right = s.substr(sp + 1);
-      } else if (m.is_array() && m.size() == 2) {  // ["a", "b"]
-        left = m[0].get<std::string>();
-        right = m[1].get<std::string>();
-      } else {
-        throw CorruptData(where + ": merge " + std::to_string(rank) + " is neither \"a b\" nor [\"a\", \"b\"]");
-      }
-      auto find = [&](const std::string& piece) -> int32_t {
-        auto raw = byte_level_decode(piece);
-        auto it = raw ? model_ids_.find(*raw) : model_ids_.end();
-        if (it == model_ids_.end()) {
-          throw CorruptData(where + ": merge " + std::to_string(rank) + " uses \"" + piece + "\", which is not in the vocab");
-        }
-        return it->second;
-      };
-      int32_t a = find(left), b = find(right), merged = find(left + right);
-      uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-      merges_.emplace(key, std::make_pair(static_cast<int32_t>(rank), merged));  // first (best) rank wins
-    }
-
-    // Normalizer: none, NFC, or a Sequence of those.
-    std::function<void(const json&)> add_normalizer = [&](const json& n) {
-      if (n.is_null()) return;
-      std::string type = type_of(n);
-      if (type == "NFC") {
-        nfc_ = true;
-      } else if (type == "Sequence") {
-        for (const json& sub : n["normalizers"]) add_normalizer(sub);
-      } else {
-        throw Unsupported(where + ": normalizer \"" + type + "\" is not supported (only NFC)");
-      }
-    };
-    add_normalizer(tj.value("normalizer", json()));
-
-    // Pre-tokenizer: regex Splits (Isolated) and a ByteLevel step.
-    std::function<void(const json&)> add_pretokenizer = [&](const json& p) {
-      if (p.is_null()) return;
-      std::string type = type_of(p);
-      if (type == "Sequence") {
-        for (const json& sub : p["pretokenizers"]) add_pretokenizer(sub);
-      } else if (type == "Split") {
-        if (p.value("behavior", "") != "Isolated" || p.value("invert", false)) {
-          throw Unsupported(where + ": Split pre-tokenizer behavior \"" + p.value("behavior", "") +
-                            "\" (invert " + (p.value("invert", false) ? "true" : "false") +
-                            ") is not supported (only Isolated)");
-        }
-        const json& pat = p["pattern"];
-        if (pat.contains("Regex")) {
-          splits_.emplace_back(pat["Regex"].get<std::string>(), where);
-        } else if (pat.contains("String")) {
-          splits_.emplace_back(quote_regex(pat["String"].get<std::string>()), where);
-        } else {
-          throw CorruptData(where + ": Split pre-tokenizer pattern is neither Regex nor String");
-        }
-      } else if (type == "ByteLevel") {
-        if (p.value("add_prefix_space", false)) {
-          throw Unsupported(where + ": ByteLevel pre-tokenizer with add_prefix_space is not supported");
-        }
-        if (p.value("use_regex", true)) splits_.emplace_back(kGpt2Pattern, where);
-      } else {
-        throw Unsupported(where + ": pre-tokenizer \"" + type + "\" is not supported");
-      }
-    };
-    add_pretokenizer(tj.value("pre_tokenizer", json()));
-
+    read_vocab(model, tj.value("added_tokens", json::array()), where);
+    read_merges(model["merges"], where);
+    read_normalizer(tj.value("normalizer", json()), where);
+    read_pre_tokenizer(tj.value("pre_tokenizer", json()), where);
     const json decoder = tj.value("decoder", json());
     if (type_of(decoder) != "ByteLevel") {
       throw Unsupported(where + ": decoder \"" + type_of(decoder) + "\" is not supported (only ByteLevel)");
@@ -206,7 +71,149 @@ HfBpeTokenizer::HfBpeTokenizer(const Files& files, const std::filesystem::path& 
   } catch (const json::exception& e) {
     throw CorruptData(where + ": unexpected structure: " + e.what());
   }
+  read_special_ids(files, where);
+  fingerprint_ =
+      tokenizer_fingerprint({files.tokenizer_json, files.tokenizer_config_json, files.generation_config_json}, kind());
+}
 
+void HfBpeTokenizer::read_vocab(const json& model, const json& added, const std::string& where) {
+  if (type_of(model) != "BPE" && !(model.contains("vocab") && model.contains("merges"))) {
+    throw Unsupported(where + ": model type \"" + type_of(model) + "\" is not supported (only byte-level BPE)");
+  }
+  if (model.value("byte_fallback", false)) {
+    throw Unsupported(where + ": BPE with byte_fallback (a SentencePiece conversion) is not supported; "
+                      "load the tokenizer.model instead");
+  }
+  for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    if (model.contains(affix) && model[affix].is_string() && !model[affix].get<std::string>().empty()) {
+      throw Unsupported(where + ": BPE " + affix + " is not supported");
+    }
+  }
+  ignore_merges_ = model.value("ignore_merges", false);
+
+  // The id space: model vocab plus added tokens.
+  int64_t max_id = -1;
+  for (const auto& [piece, id] : model["vocab"].items()) max_id = std::max<int64_t>(max_id, id.get<int64_t>());
+  for (const json& t : added) max_id = std::max<int64_t>(max_id, t["id"].get<int64_t>());
+  if (max_id < 0 || max_id >= (int64_t{1} << 31)) throw CorruptData(where + ": empty or oversized vocab");
+  id_bytes_.resize(static_cast<size_t>(max_id + 1));
+  id_known_.assign(id_bytes_.size(), false);
+
+  for (const auto& [piece, idj] : model["vocab"].items()) {
+    auto id = idj.get<int32_t>();
+    auto raw = byte_level_decode(piece);
+    if (!raw) {
+      throw Unsupported(where + ": vocab entry \"" + piece + "\" (id " + std::to_string(id) +
+                        ") is not in the byte-level alphabet; only byte-level BPE is supported");
+    }
+    id_bytes_[id] = std::move(*raw);
+    id_known_[id] = true;
+  }
+  for (const json& t : added) {
+    AddedToken a{t["content"].get<std::string>(), t["id"].get<int32_t>(), t.value("lstrip", false),
+                 t.value("rstrip", false)};
+    if (a.content.empty()) throw CorruptData(where + ": added token " + std::to_string(a.id) + " is empty");
+    id_bytes_[a.id] = a.content;
+    id_known_[a.id] = true;
+    added_ids_[a.content] = a.id;
+    added_.push_back(std::move(a));
+  }
+  // Views are taken only now that id_bytes_ no longer changes.
+  model_ids_.reserve(id_bytes_.size());
+  for (size_t id = 0; id < id_bytes_.size(); ++id) {
+    if (id_known_[id] && !added_ids_.count(id_bytes_[id])) model_ids_.emplace(id_bytes_[id], static_cast<int32_t>(id));
+  }
+  for (size_t i = 0; i < added_.size(); ++i) {
+    added_by_first_byte_[static_cast<unsigned char>(added_[i].content[0])].push_back(i);
+  }
+  for (auto& list : added_by_first_byte_) {
+    std::stable_sort(list.begin(), list.end(),
+                     [&](size_t a, size_t b) { return added_[a].content.size() > added_[b].content.size(); });
+  }
+  for (int b = 0; b < 256; ++b) {
+    auto it = model_ids_.find(std::string(1, static_cast<char>(b)));
+    if (it == model_ids_.end()) {
+      throw Unsupported(where + ": the vocab lacks the byte-level token for byte " + std::to_string(b) +
+                        "; only complete byte-level vocabs are supported");
+    }
+    byte_ids_[b] = it->second;
+  }
+}
+
+void HfBpeTokenizer::read_merges(const json& merges, const std::string& where) {
+  merges_.reserve(merges.size());
+  std::string left, right;
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const json& m = merges[rank];
+    if (m.is_string()) {  // "a b"
+      const auto& s = m.get_ref<const std::string&>();
+      size_t sp = s.find(' ');
+      if (sp == std::string::npos)
+        throw CorruptData(where + ": merge " + std::to_string(rank) + " \"" + s + "\" lacks a space");
+      left = s.substr(0, sp);
+      right = s.substr(sp + 1);
+    } else if (m.is_array() && m.size() == 2) {  // ["a", "b"]
+      left = m[0].get<std::string>();
+      right = m[1].get<std::string>();
+    } else {
+      throw CorruptData(where + ": merge " + std::to_string(rank) + " is neither \"a b\" nor [\"a\", \"b\"]");
+    }
+    auto find = [&](const std::string& piece) -> int32_t {
+      auto raw = byte_level_decode(piece);
+      auto it = raw ? model_ids_.find(*raw) : model_ids_.end();
+      if (it == model_ids_.end()) {
+        throw CorruptData(where + ": merge " + std::to_string(rank) + " uses \"" + piece +
+                          "\", which is not in the vocab");
+      }
+      return it->second;
+    };
+    int32_t a = find(left), b = find(right), merged = find(left + right);
+    uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+    merges_.emplace(key, std::make_pair(static_cast<int32_t>(rank), merged));  // first (best) rank wins
+  }
+}
+
+void HfBpeTokenizer::read_normalizer(const json& n, const std::string& where) {
+  if (n.is_null()) return;
+  const std::string type = type_of(n);
+  if (type == "NFC") {
+    nfc_ = true;
+  } else if (type == "Sequence") {
+    for (const json& sub : n["normalizers"]) read_normalizer(sub, where);
+  } else {
+    throw Unsupported(where + ": normalizer \"" + type + "\" is not supported (only NFC)");
+  }
+}
+
+void HfBpeTokenizer::read_pre_tokenizer(const json& p, const std::string& where) {
+  if (p.is_null()) return;
+  const std::string type = type_of(p);
+  if (type == "Sequence") {
+    for (const json& sub : p["pretokenizers"]) read_pre_tokenizer(sub, where);
+  } else if (type == "Split") {
+    if (p.value("behavior", "") != "Isolated" || p.value("invert", false)) {
+      throw Unsupported(where + ": Split pre-tokenizer behavior \"" + p.value("behavior", "") + "\" (invert " +
+                        (p.value("invert", false) ? "true" : "false") + ") is not supported (only Isolated)");
+    }
+    const json& pat = p["pattern"];
+    if (pat.contains("Regex")) {
+      splits_.emplace_back(pat["Regex"].get<std::string>(), where);
+    } else if (pat.contains("String")) {
+      splits_.emplace_back(quote_regex(pat["String"].get<std::string>()), where);
+    } else {
+      throw CorruptData(where + ": Split pre-tokenizer pattern is neither Regex nor String");
+    }
+  } else if (type == "ByteLevel") {
+    if (p.value("add_prefix_space", false)) {
+      throw Unsupported(where + ": ByteLevel pre-tokenizer with add_prefix_space is not supported");
+    }
+    if (p.value("use_regex", true)) splits_.emplace_back(kGpt2Pattern, where);
+  } else {
+    throw Unsupported(where + ": pre-tokenizer \"" + type + "\" is not supported");
+  }
+}
+
+void HfBpeTokenizer::read_special_ids(const Files& files, const std::string& where) {
   // BOS/EOS: tokenizer_config.json, then generation_config.json's eos list
   // (instruct models stop on several ids); without a config, the usual names.
   auto id_of = [&](const std::string& piece) { return token_id(piece); };
@@ -240,8 +247,6 @@ HfBpeTokenizer::HfBpeTokenizer(const Files& files, const std::filesystem::path& 
       }
     }
   }
-  fingerprint_ = tokenizer_fingerprint({files.tokenizer_json, files.tokenizer_config_json, files.generation_config_json},
-                                       kind());
 }
 
 std::optional<int32_t> HfBpeTokenizer::token_id(std::string_view piece) const {

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "engine/tokenizer/pcre2_regex.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -45,6 +47,18 @@ class HfBpeTokenizer final : public Tokenizer {
     int32_t id;
     bool lstrip, rstrip;
   };
+
+  // The constructor's steps, in order; `where` names the file in errors.
+  // 1. The id space: the model's byte-level vocab and the added tokens.
+  void read_vocab(const nlohmann::json& model, const nlohmann::json& added, const std::string& where);
+  // 2. The merges, "a b" or ["a", "b"], best rank first.
+  void read_merges(const nlohmann::json& merges, const std::string& where);
+  // 3. The normalizer (none, NFC, or a Sequence of those) and the
+  //    pre-tokenizer (Isolated Splits and ByteLevel, or a Sequence of those).
+  void read_normalizer(const nlohmann::json& normalizer, const std::string& where);
+  void read_pre_tokenizer(const nlohmann::json& pre_tokenizer, const std::string& where);
+  // 4. BOS and EOS ids from the configs beside the file, or the usual names.
+  void read_special_ids(const Files& files, const std::string& where);
 
   void encode_text(std::string_view text, std::vector<int32_t>& out) const;   // between added tokens
   void encode_pretoken(std::string_view bytes, std::vector<int32_t>& out) const;
