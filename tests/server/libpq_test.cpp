@@ -12,12 +12,12 @@
 namespace cdb::test {
 namespace {
 
-class LibpqTest : public PetsServerTest {
+class Libpq : public PetsServerTest {
  protected:
-  LibpqTest() : PetsServerTest({"--auth", "trust", "--max-connections", "80"}) {}
+  Libpq() : PetsServerTest({"--auth", "trust", "--max-connections", "80"}) {}
 };
 
-TEST_F(LibpqTest, LibpqxxParametersPreparedAndErrors) {
+TEST_F(Libpq, LibpqxxParametersPreparedAndErrors) {
   pqxx::connection c(server.conninfo());
   pqxx::nontransaction n(c);
   // libpqxx sends parameters untyped: max_tokens takes its type from '='.
@@ -46,7 +46,7 @@ TEST_F(LibpqTest, LibpqxxParametersPreparedAndErrors) {
   w.commit();
 }
 
-TEST_F(LibpqTest, AFailedTrainingJobIsSqlstate38000NotAnInternalError) {
+TEST_F(Libpq, AFailedTrainingJobIsSqlstate38000NotAnInternalError) {
   pqxx::connection c(server.conninfo());
   pqxx::nontransaction n(c);
   // A description longer than the model's window: self-study fails on the
@@ -64,7 +64,7 @@ TEST_F(LibpqTest, AFailedTrainingJobIsSqlstate38000NotAnInternalError) {
   }
 }
 
-TEST_F(LibpqTest, SixtyFourSessionsAskWhileATrainRuns) {
+TEST_F(Libpq, SixtyFourSessionsAskWhileATrainRuns) {
   auto t = server.psql("TRAIN CARTRIDGE FOR pets WITH (steps = 30)");
   ASSERT_EQ(t.status, 0) << t.output;
   constexpr int kClients = 64;
@@ -101,7 +101,7 @@ TEST_F(LibpqTest, SixtyFourSessionsAskWhileATrainRuns) {
   EXPECT_NE(done.output.find("done"), std::string::npos) << done.output;
 }
 
-TEST_F(LibpqTest, TooManyConnectionsIsRefusedWith53300) {
+TEST_F(Libpq, TooManyConnectionsIsRefusedWith53300) {
   std::vector<PGconn*> held;
   for (int i = 0; i < 80; ++i) {
     held.push_back(PQconnectdb(server.conninfo().c_str()));

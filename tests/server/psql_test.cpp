@@ -6,9 +6,9 @@
 namespace cdb::test {
 namespace {
 
-using PsqlTest = PetsServerTest;
+using Psql = PetsServerTest;
 
-TEST_F(PsqlTest, AskReturnsTheAnswerTable) {
+TEST_F(Psql, AskReturnsTheAnswerTable) {
   auto r = server.psql("ASK 'Mia has a cat' USING pets WITH (max_tokens = 8)");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("answer"), std::string::npos) << r.output;
@@ -25,14 +25,14 @@ TEST_F(PsqlTest, AskReturnsTheAnswerTable) {
   EXPECT_EQ(a1.output, a2.output);
 }
 
-TEST_F(PsqlTest, ConninfoShowsTheConnection) {
+TEST_F(Psql, ConninfoShowsTheConnection) {
   auto r = server.psql("\\conninfo");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("as user \"tester\""), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("port \"" + std::to_string(server.port()) + "\""), std::string::npos) << r.output;
 }
 
-TEST_F(PsqlTest, ShowAndCatalogSelect) {
+TEST_F(Psql, ShowAndCatalogSelect) {
   auto r = server.psql("SHOW CORPORA");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("pets"), std::string::npos) << r.output;
@@ -41,7 +41,7 @@ TEST_F(PsqlTest, ShowAndCatalogSelect) {
   EXPECT_EQ(r.output, "pets|2\n");
 }
 
-TEST_F(PsqlTest, SeveralStatementsInOneQuery) {
+TEST_F(Psql, SeveralStatementsInOneQuery) {
   // psql sends the whole -c string as one Query message.
   auto r = server.psql("CREATE CORPUS notes; ADD DOCUMENT 'a; b' TO notes; SHOW DOCUMENTS IN notes");
   ASSERT_EQ(r.status, 0) << r.output;
@@ -50,7 +50,7 @@ TEST_F(PsqlTest, SeveralStatementsInOneQuery) {
   EXPECT_EQ(r.output, "3\n");
 }
 
-TEST_F(PsqlTest, ErrorsCarrySqlstateAndPosition) {
+TEST_F(Psql, ErrorsCarrySqlstateAndPosition) {
   auto r = server.psql("ASK 'what is the plan?'");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("ERROR:  42601: syntax error at 1:"), std::string::npos) << r.output;
@@ -69,7 +69,7 @@ TEST_F(PsqlTest, ErrorsCarrySqlstateAndPosition) {
   EXPECT_EQ(r.output, "first_one\npets\n");
 }
 
-TEST_F(PsqlTest, TransactionBlocksTrackStatus) {
+TEST_F(Psql, TransactionBlocksTrackStatus) {
   // An error inside BEGIN aborts the block until ROLLBACK, as in PostgreSQL.
   auto r = run_command("printf '%s\\n' 'BEGIN;' 'SHOW CORPORA;' 'FOO;' 'SHOW CORPORA;' 'ROLLBACK;' 'SHOW MODEL;' | "
                        "psql -X -v VERBOSITY=verbose " + shell_quote(server.conninfo()));

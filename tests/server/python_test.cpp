@@ -7,9 +7,9 @@
 namespace cdb::test {
 namespace {
 
-using PythonTest = PetsServerTest;
+using Python = PetsServerTest;
 
-TEST_F(PythonTest, Psycopg2ParameterizedAskAndErrorClasses) {
+TEST_F(Python, Psycopg2ParameterizedAskAndErrorClasses) {
   auto r = server.python("pg2.py", R"PY(
 import sys, psycopg2, psycopg2.errors
 conn = psycopg2.connect(host="127.0.0.1", port=int(sys.argv[1]), user="tester", dbname="x")
@@ -37,7 +37,7 @@ conn.close()
   EXPECT_NE(r.output.find("corpora [('pets',)]"), std::string::npos) << r.output;
 }
 
-TEST_F(PythonTest, Psycopg3ServerSideParametersAndErrorClasses) {
+TEST_F(Python, Psycopg3ServerSideParametersAndErrorClasses) {
   auto r = server.python("pg3.py", R"PY(
 import sys, psycopg, psycopg.errors
 port = int(sys.argv[1])

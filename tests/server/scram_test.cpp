@@ -81,7 +81,7 @@ TEST(Scram, UsersFileAddReplaceAndErrors) {
   }
 }
 
-class ScramServerTest : public ::testing::Test {
+class ScramServer : public ::testing::Test {
  protected:
   static std::string users_file(const TempDir& dir) {
     const std::string path = (dir.path() / "users").string();
@@ -94,13 +94,13 @@ class ScramServerTest : public ::testing::Test {
   ServerProcess server{{"--auth", "scram", "--users", users_file(users_dir)}};
 };
 
-TEST_F(ScramServerTest, PsqlWithTheRightPassword) {
+TEST_F(ScramServer, PsqlWithTheRightPassword) {
   auto r = server.psql("SHOW MODEL", "", "PGPASSWORD='correct horse'");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("property"), std::string::npos) << r.output;
 }
 
-TEST_F(ScramServerTest, PsqlWithAWrongPasswordOrUser) {
+TEST_F(ScramServer, PsqlWithAWrongPasswordOrUser) {
   auto r = server.psql("SHOW MODEL", "", "PGPASSWORD='wrong horse'");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("password authentication failed for user \"tester\""), std::string::npos) << r.output;
@@ -109,7 +109,7 @@ TEST_F(ScramServerTest, PsqlWithAWrongPasswordOrUser) {
   EXPECT_NE(r.output.find("password authentication failed for user \"mallory\""), std::string::npos) << r.output;
 }
 
-TEST_F(ScramServerTest, Psycopg2BadPasswordIsOperationalError) {
+TEST_F(ScramServer, Psycopg2BadPasswordIsOperationalError) {
   auto r = server.python("bad_password.py", R"PY(
 import sys, psycopg2
 port = int(sys.argv[1])

@@ -205,7 +205,7 @@ TEST(MessageMemory, ASixteenMegabyteDocumentRaisesPeakMemoryByFewCopies) {
 
 // ---- defect 8: Bind's counts ---------------------------------------------------
 
-class BindCountsTest : public PetsServerTest {
+class BindCounts : public PetsServerTest {
  protected:
   // The column count of SHOW CORPORA, from Describe of a prepared statement.
   int16_t prepare_show_corpora(WireClient& c) {
@@ -224,7 +224,7 @@ class BindCountsTest : public PetsServerTest {
   }
 };
 
-TEST_F(BindCountsTest, TwoResultFormatsForANineColumnResultAre08P01AndTheSessionGoesOn) {
+TEST_F(BindCounts, TwoResultFormatsForANineColumnResultAre08P01AndTheSessionGoesOn) {
   WireClient c(server.port());
   c.startup();
   const int16_t columns = prepare_show_corpora(c);
@@ -253,7 +253,7 @@ TEST_F(BindCountsTest, TwoResultFormatsForANineColumnResultAre08P01AndTheSession
   }
 }
 
-TEST_F(BindCountsTest, AStatementWithMoreParametersThanBindCanCarryIsRefusedAtParse) {
+TEST_F(BindCounts, AStatementWithMoreParametersThanBindCanCarryIsRefusedAtParse) {
   WireClient c(server.port());
   c.startup();
   c.send(message('P', z("") + z("ASK $40000 USING pets") + be16(0)) + message('D', "S" + z("")) + sync_message());

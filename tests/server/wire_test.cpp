@@ -28,12 +28,12 @@ std::string describe_statement(const std::string& name) { return message('D', "S
 std::string execute_msg(const std::string& portal, uint32_t max_rows = 0) { return message('E', portal + '\0' + be32(max_rows)); }
 std::string sync_msg() { return message('S', ""); }
 
-class WireTest : public PetsServerTest {
+class Wire : public PetsServerTest {
  protected:
-  WireTest() : PetsServerTest({"--auth", "trust", "--max-message-size", "100000"}) {}
+  Wire() : PetsServerTest({"--auth", "trust", "--max-message-size", "100000"}) {}
 };
 
-TEST_F(WireTest, StartupSendsParametersKeyAndReady) {
+TEST_F(Wire, StartupSendsParametersKeyAndReady) {
   WireClient c(server.port());
   auto ms = c.startup();
   ASSERT_FALSE(ms.empty());
@@ -49,7 +49,7 @@ TEST_F(WireTest, StartupSendsParametersKeyAndReady) {
   EXPECT_TRUE(version);
 }
 
-TEST_F(WireTest, ExtendedProtocolWithParameters) {
+TEST_F(Wire, ExtendedProtocolWithParameters) {
   WireClient c(server.port());
   c.startup();
   // $1 text (quoted, so the quote in it is safe), $2 int4 (as a number).
@@ -72,7 +72,7 @@ TEST_F(WireTest, ExtendedProtocolWithParameters) {
 }
 
 // SET belongs to the connection: another session keeps its own value.
-TEST_F(WireTest, SetIsPerSession) {
+TEST_F(Wire, SetIsPerSession) {
   WireClient a(server.port()), b(server.port());
   a.startup();
   b.startup();
@@ -99,7 +99,7 @@ TEST_F(WireTest, SetIsPerSession) {
 
 // Describe of a prepared statement gives its parameters and its columns
 // without running it (JDBC's getMetaData() before executing).
-TEST_F(WireTest, DescribeStatementGivesColumnsWithoutRunningIt) {
+TEST_F(Wire, DescribeStatementGivesColumnsWithoutRunningIt) {
   WireClient c(server.port());
   c.startup();
   auto jobs = [&] {
@@ -122,7 +122,7 @@ TEST_F(WireTest, DescribeStatementGivesColumnsWithoutRunningIt) {
   EXPECT_EQ(jobs(), jobs_before) << "nothing ran: no training job was queued";
 }
 
-TEST_F(WireTest, ErrorSkipsToSyncThenRecovers) {
+TEST_F(Wire, ErrorSkipsToSyncThenRecovers) {
   WireClient c(server.port());
   c.startup();
   c.send(parse_msg("", "FOO BAR") + bind_msg("", "", {}) + describe_portal("") + execute_msg("") + sync_msg() +
@@ -134,7 +134,7 @@ TEST_F(WireTest, ErrorSkipsToSyncThenRecovers) {
   EXPECT_EQ(types_of(ms), "TDCZ");
 }
 
-TEST_F(WireTest, ExecuteWithARowLimitSuspends) {
+TEST_F(Wire, ExecuteWithARowLimitSuspends) {
   WireClient c(server.port());
   c.startup();
   c.send(query_message("CREATE CORPUS more"));
@@ -147,7 +147,7 @@ TEST_F(WireTest, ExecuteWithARowLimitSuspends) {
   EXPECT_NE(ms[5].body.find("pets"), std::string::npos);
 }
 
-TEST_F(WireTest, EmptyQueryAndUnknownStatementNames) {
+TEST_F(Wire, EmptyQueryAndUnknownStatementNames) {
   WireClient c(server.port());
   c.startup();
   c.send(query_message("  -- nothing\n ;"));
@@ -158,7 +158,7 @@ TEST_F(WireTest, EmptyQueryAndUnknownStatementNames) {
   EXPECT_EQ(sqlstate_of(ms[0]), "26000");
 }
 
-TEST_F(WireTest, TruncatedBodyIsAnErrorNotACrash) {
+TEST_F(Wire, TruncatedBodyIsAnErrorNotACrash) {
   WireClient c(server.port());
   c.startup();
   // A Bind whose parameter claims 50 bytes but has 3: the framing is
@@ -173,7 +173,7 @@ TEST_F(WireTest, TruncatedBodyIsAnErrorNotACrash) {
   EXPECT_EQ(t.substr(t.size() - 2), "CZ") << t;
 }
 
-TEST_F(WireTest, OversizedMessageIsAnErrorAndClose) {
+TEST_F(Wire, OversizedMessageIsAnErrorAndClose) {
   WireClient c(server.port());
   c.startup();
   c.send(query_message("SELECT '" + std::string(200000, 'x') + "'"));
@@ -205,7 +205,7 @@ TEST_F(WireTest, OversizedMessageIsAnErrorAndClose) {
   EXPECT_EQ(r.status, 0) << r.output;
 }
 
-TEST_F(WireTest, CancelRequestStopsARunningTrain) {
+TEST_F(Wire, CancelRequestStopsARunningTrain) {
   WireClient c(server.port());
   auto ms = c.startup();
   std::string key;
