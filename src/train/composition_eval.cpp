@@ -15,12 +15,6 @@
 namespace cdb {
 namespace {
 
-struct TokenizedProbe {
-  std::vector<int32_t> query;
-  std::vector<std::vector<int32_t>> conts;  // [0]: the continuation; choices after
-  int answer = -1;
-};
-
 std::vector<int32_t> with_bos(const Tokenizer& tokenizer, const std::vector<int32_t>& tokens) {
   std::vector<int32_t> out;
   if (tokenizer.bos_id() >= 0) out.push_back(tokenizer.bos_id());
@@ -28,31 +22,13 @@ std::vector<int32_t> with_bos(const Tokenizer& tokenizer, const std::vector<int3
   return out;
 }
 
-CompositionRow score(Transformer& model, const std::string& name, const Cartridge& c,
-                     const std::vector<TokenizedProbe>& probes) {
+CompositionRow score(Transformer& model, const std::string& name, const Cartridge& c, const TokenizedProbes& probes) {
+  const ProbeScores ps = score_probes(model, c, probes);
   CompositionRow r;
   r.name = name;
   r.cartridge_tokens = c.tokens();
-  double lp = 0;
-  int64_t n = 0, mc = 0, right = 0;
-  for (const auto& p : probes) {
-    const auto s = score_continuation(model, c, p.query, p.conts[0]);
-    lp += s.logprob;
-    n += s.tokens;
-    if (p.conts.size() > 1) {
-      int best = -1;
-      double best_lp = -std::numeric_limits<double>::infinity();
-      for (size_t j = 1; j < p.conts.size(); ++j) {
-        const auto sj = score_continuation(model, c, p.query, p.conts[j]);
-        const double norm = sj.logprob / static_cast<double>(std::max<int64_t>(sj.tokens, 1));
-        if (norm > best_lp) best_lp = norm, best = static_cast<int>(j - 1);
-      }
-      ++mc;
-      right += best == p.answer;
-    }
-  }
-  r.ll_per_token = lp / static_cast<double>(std::max<int64_t>(n, 1));
-  r.mc_accuracy = mc ? static_cast<double>(right) / static_cast<double>(mc) : -1;
+  r.ll_per_token = ps.ll_per_token;
+  r.mc_accuracy = ps.mc_accuracy;
   return r;
 }
 
@@ -104,24 +80,8 @@ CompositionReport evaluate_composition(Transformer& model, const Tokenizer& toke
   rep.corpus_a_tokens = static_cast<int64_t>(a.size());
   rep.corpus_b_tokens = static_cast<int64_t>(b.size());
 
-  std::vector<TokenizedProbe> probes;
-  int64_t longest = 0;
-  for (const auto& pr : probes_a) {
-    TokenizedProbe t;
-    std::vector<int32_t> c;
-    tokenize_probe(tokenizer, pr.prompt, pr.continuation, &t.query, &c);
-    if (c.empty()) throw InvalidArgument("the probe '" + pr.prompt + "' has an empty continuation");
-    t.conts.push_back(c);
-    for (const auto& ch : pr.choices) {
-      std::vector<int32_t> q;
-      tokenize_probe(tokenizer, pr.prompt, ch, &q, &c);
-      if (q != t.query) c.insert(c.begin(), q.begin() + static_cast<std::ptrdiff_t>(std::min(q.size(), t.query.size())), q.end());
-      t.conts.push_back(c);
-    }
-    t.answer = pr.answer;
-    for (const auto& c2 : t.conts) longest = std::max<int64_t>(longest, static_cast<int64_t>(t.query.size() + c2.size()));
-    probes.push_back(std::move(t));
-  }
+  const TokenizedProbes probes = tokenize_probes(tokenizer, ChatFormat::Plain, probes_a);
+  const int64_t longest = probes.longest;
   const int64_t room = window - longest;
 
   const int64_t p = o.cartridge_tokens;

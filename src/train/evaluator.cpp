@@ -75,50 +75,6 @@ std::vector<int32_t> user_turn(const Tokenizer& tokenizer, ChatFormat format, co
   return t;
 }
 
-// evaluate, step 1: the probes, tokenized once.
-struct TokenizedProbe {
-  std::vector<int32_t> query;
-  std::vector<std::vector<int32_t>> conts;  // [0]: the continuation; choices after
-};
-struct TokenizedProbes {
-  std::vector<TokenizedProbe> probes;
-  int64_t longest = 0;              // query and continuation: what ICL must leave room for
-  int64_t continuation_tokens = 0;  // of every probe's [0]
-};
-
-TokenizedProbes tokenize_probes(const Tokenizer& tokenizer, ChatFormat format, const std::vector<Probe>& probes) {
-  const bool chat = format != ChatFormat::Plain;
-  TokenizedProbes out;
-  for (const auto& pr : probes) {
-    TokenizedProbe t;
-    std::vector<int32_t> c;
-    if (chat) {
-      t.query = user_turn(tokenizer, format, pr.prompt);
-      c = tokenizer.encode(trim_left(pr.continuation), false);
-    } else {
-      tokenize_probe(tokenizer, pr.prompt, pr.continuation, &t.query, &c);
-    }
-    if (c.empty()) throw InvalidArgument("evaluate: the probe '" + pr.prompt + "' has an empty continuation");
-    t.conts.push_back(c);
-    out.longest = std::max<int64_t>(out.longest, static_cast<int64_t>(t.query.size() + c.size()));
-    for (const auto& ch : pr.choices) {
-      if (chat) {
-        c = tokenizer.encode(trim_left(ch), false);
-      } else {
-        std::vector<int32_t> q;
-        tokenize_probe(tokenizer, pr.prompt, ch, &q, &c);
-        if (q != t.query)
-          c.insert(c.begin(), q.begin() + static_cast<std::ptrdiff_t>(std::min(q.size(), t.query.size())), q.end());
-      }
-      t.conts.push_back(c);
-      out.longest = std::max<int64_t>(out.longest, static_cast<int64_t>(t.query.size() + c.size()));
-    }
-    out.continuation_tokens += static_cast<int64_t>(t.conts[0].size());
-    out.probes.push_back(std::move(t));
-  }
-  return out;
-}
-
 // evaluate, step 2: the ICL teacher's context, as much of the corpus as
 // fits in `room` tokens (a chat model's template kept whole), and the
 // context of the whole corpus.
@@ -275,6 +231,66 @@ void tokenize_probe(const Tokenizer& tokenizer, const std::string& prompt, const
   cont->assign(full.begin() + static_cast<std::ptrdiff_t>(n), full.end());
 }
 
+// The probes, tokenized once (evaluate's step 1).
+TokenizedProbes tokenize_probes(const Tokenizer& tokenizer, ChatFormat format, const std::vector<Probe>& probes) {
+  const bool chat = format != ChatFormat::Plain;
+  TokenizedProbes out;
+  for (const auto& pr : probes) {
+    TokenizedProbe t;
+    t.answer = pr.answer;
+    std::vector<int32_t> c;
+    if (chat) {
+      t.query = user_turn(tokenizer, format, pr.prompt);
+      c = tokenizer.encode(trim_left(pr.continuation), false);
+    } else {
+      tokenize_probe(tokenizer, pr.prompt, pr.continuation, &t.query, &c);
+    }
+    if (c.empty()) throw InvalidArgument("evaluate: the probe '" + pr.prompt + "' has an empty continuation");
+    t.conts.push_back(c);
+    out.longest = std::max<int64_t>(out.longest, static_cast<int64_t>(t.query.size() + c.size()));
+    for (const auto& ch : pr.choices) {
+      if (chat) {
+        c = tokenizer.encode(trim_left(ch), false);
+      } else {
+        std::vector<int32_t> q;
+        tokenize_probe(tokenizer, pr.prompt, ch, &q, &c);
+        if (q != t.query)
+          c.insert(c.begin(), q.begin() + static_cast<std::ptrdiff_t>(std::min(q.size(), t.query.size())), q.end());
+      }
+      t.conts.push_back(c);
+      out.longest = std::max<int64_t>(out.longest, static_cast<int64_t>(t.query.size() + c.size()));
+    }
+    out.continuation_tokens += static_cast<int64_t>(t.conts[0].size());
+    out.probes.push_back(std::move(t));
+  }
+  return out;
+}
+
+ProbeScores score_probes(Transformer& model, const Cartridge& context, const TokenizedProbes& probes) {
+  double lp = 0;
+  int64_t n = 0, mc = 0, right = 0;
+  for (const auto& t : probes.probes) {
+    const auto s = score_continuation(model, context, t.query, t.conts[0]);
+    lp += s.logprob;
+    n += s.tokens;
+    if (t.conts.size() < 2) continue;
+    // Multiple choice: the choice with the best mean log-prob per token.
+    int best = -1;
+    double best_lp = -std::numeric_limits<double>::infinity();
+    for (size_t j = 1; j < t.conts.size(); ++j) {
+      const auto sj = score_continuation(model, context, t.query, t.conts[j]);
+      const double norm = sj.logprob / static_cast<double>(std::max<int64_t>(sj.tokens, 1));
+      if (norm > best_lp) best_lp = norm, best = static_cast<int>(j - 1);
+    }
+    ++mc;
+    right += best == t.answer;
+  }
+  ProbeScores out;
+  out.ll_per_token = lp / static_cast<double>(std::max<int64_t>(n, 1));
+  out.mc_accuracy = mc ? static_cast<double>(right) / static_cast<double>(mc) : -1;
+  return out;
+}
+
 SequenceScore score_continuation(Transformer& model, const Cartridge& context, const std::vector<int32_t>& query,
                                  const std::vector<int32_t>& continuation) {
   if (query.empty()) throw InvalidArgument("score_continuation: the query is empty");
@@ -327,7 +343,6 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
   // 1. The probes; 2. the ICL context, leaving room for the longest probe
   // and a held-out continuation.
   const TokenizedProbes tokenized = tokenize_probes(tokenizer, format, probes);
-  const std::vector<TokenizedProbe>& toks = tokenized.probes;
   const int64_t longest = tokenized.longest;
   rep.probe_tokens = tokenized.continuation_tokens;
   const int64_t heldout_room = static_cast<int64_t>((chat ? 32 : 8) + o.heldout_tokens);
@@ -369,27 +384,9 @@ EvalReport evaluate(Transformer& model, const Tokenizer& tokenizer, const std::s
   auto score = [&](ModeReport& r, const Cartridge& c) {
     r.cartridge_tokens = c.tokens();
     r.cartridge_bytes = c.bytes();
-    double lp = 0;
-    int64_t n = 0, mc = 0, mc_right = 0;
-    for (const auto& t : toks) {
-      auto s = score_continuation(model, c, t.query, t.conts[0]);
-      lp += s.logprob;
-      n += s.tokens;
-      if (t.conts.size() > 1) {
-        const Probe& pr = probes[static_cast<size_t>(&t - toks.data())];
-        int best = -1;
-        double best_lp = -std::numeric_limits<double>::infinity();
-        for (size_t j = 1; j < t.conts.size(); ++j) {
-          auto sj = score_continuation(model, c, t.query, t.conts[j]);
-          double norm = sj.logprob / static_cast<double>(std::max<int64_t>(sj.tokens, 1));
-          if (norm > best_lp) best_lp = norm, best = static_cast<int>(j - 1);
-        }
-        ++mc;
-        mc_right += best == pr.answer;
-      }
-    }
-    r.ll_per_token = lp / static_cast<double>(n);
-    r.mc_accuracy = mc ? static_cast<double>(mc_right) / static_cast<double>(mc) : -1;
+    const ProbeScores ps = score_probes(model, c, tokenized);
+    r.ll_per_token = ps.ll_per_token;
+    r.mc_accuracy = ps.mc_accuracy;
     r.heldout_kl = mean_kl(model, icl, c, heldout);
     r.general_ll = kNaN;
     if (!general.empty() && c.tokens() + static_cast<int64_t>(general.size()) <= window) {

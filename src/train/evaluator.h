@@ -102,6 +102,30 @@ struct SequenceScore {
 SequenceScore score_continuation(Transformer& model, const Cartridge& context, const std::vector<int32_t>& query,
                                  const std::vector<int32_t>& continuation);
 
+// Probes tokenized once: query, then the continuation and any choices.
+// Chat formats put the prompt in a user turn (without its BOS: the
+// Cartridge has it) and the continuation at the start of the answer.
+struct TokenizedProbe {
+  std::vector<int32_t> query;
+  std::vector<std::vector<int32_t>> conts;  // [0]: the continuation; choices after
+  int answer = -1;                          // index into the choices (conts[1 + answer])
+};
+struct TokenizedProbes {
+  std::vector<TokenizedProbe> probes;
+  int64_t longest = 0;              // query and continuation: what ICL must leave room for
+  int64_t continuation_tokens = 0;  // of every probe's [0]
+};
+TokenizedProbes tokenize_probes(const Tokenizer& tokenizer, ChatFormat format, const std::vector<Probe>& probes);
+
+// Mean log-likelihood per continuation token after `context`, and the share
+// of multiple-choice probes whose best choice (by mean log-prob per token)
+// is the answer (-1: none).
+struct ProbeScores {
+  double ll_per_token = 0;
+  double mc_accuracy = -1;
+};
+ProbeScores score_probes(Transformer& model, const Cartridge& context, const TokenizedProbes& probes);
+
 // Splits prompt + continuation into query and continuation tokens the way
 // the tokenizer reads them together.
 void tokenize_probe(const Tokenizer& tokenizer, const std::string& prompt, const std::string& continuation,

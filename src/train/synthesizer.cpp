@@ -248,7 +248,8 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
   std::vector<Conversation> running;
   int64_t next = 0, done = 0;
   auto cancel_all = [&] {
-    for (auto& c : running) c.ticket->cancel();
+    for (auto& c : running)
+      if (c.ticket) c.ticket->cancel();  // (a chat conversation between its two turns has none)
   };
   try {
     while (done < o.conversations) {
