@@ -176,14 +176,19 @@ int64_t Scheduler::background_slots() const {
   return std::clamp<int64_t>(n - reserve, 1, n - 1);
 }
 
+int64_t Scheduler::background_running() const {
+  int64_t n = 0;
+  for (const auto& r : running_) n += r->request.background ? 1 : 0;
+  return n;
+}
+
 void Scheduler::take_admissible(std::vector<Pending>& admitted) {
   // Live requests in strict FIFO order (the head waits for a slot rather
   // than being overtaken); background ones only when no live one waits,
   // and only up to background_slots().
   int64_t budget = options_.prefill_tokens_per_step;
   int64_t busy = static_cast<int64_t>(running_.size());
-  int64_t background = 0;
-  for (const auto& r : running_) background += r->request.background ? 1 : 0;
+  int64_t background = background_running();
   bool live_waiting = false;
   for (auto it = queue_.begin(); it != queue_.end();) {
     const int64_t len = static_cast<int64_t>(it->request.prompt.size());
@@ -238,8 +243,7 @@ void Scheduler::loop() {
     remove_finished();
     if (!running_.empty()) decode_step();
     remove_finished();
-    int64_t background = 0;
-    for (const auto& r : running_) background += r->request.background ? 1 : 0;
+    const int64_t background = background_running();
     std::lock_guard lock(mu_);
     stats_.running = static_cast<int64_t>(running_.size());
     stats_.background_running = background;
@@ -328,16 +332,13 @@ void Scheduler::decode_step() {
   b.max_length = max_length;
   for (auto& [cart, rows] : groups) b.shared.push_back({cart, at::tensor(rows, at::kLong)});
   std::vector<int32_t> ids;
-  int64_t background = 0;
+  const int64_t background = background_running();
   try {
     at::Tensor logits = graphs_.decode(b, slots_);
-    std::vector<int64_t> recording;
     for (int64_t i = 0; i < N; ++i) {
-      const auto& req = running_[static_cast<size_t>(i)]->request;
-      background += req.background ? 1 : 0;
-      if (req.record_topk > 0) recording.push_back(i);
+      Active& r = *running_[static_cast<size_t>(i)];
+      if (r.request.record_topk > 0) record(r, logits.narrow(0, i, 1));
     }
-    for (int64_t i : recording) record(*running_[static_cast<size_t>(i)], logits.narrow(0, i, 1));
     ids = pick_tokens(logits, N, [&](int64_t i) -> Active& { return *running_[static_cast<size_t>(i)]; });
   } catch (...) {
     // A failed step (out of device memory, say) ends this batch's requests,

@@ -88,6 +88,8 @@ class Scheduler {
   void loop();
   void drop_cancelled_and_expired(std::vector<Pending>& failed);
   void check(const ServeRequest& request) const;
+  // Running requests that are background work (the loop's thread).
+  int64_t background_running() const;
   // Moves what may start now from queue_ to `admitted` (mu_ held).
   void take_admissible(std::vector<Pending>& admitted);
   void admit_one(Pending p);

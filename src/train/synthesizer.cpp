@@ -20,27 +20,23 @@
 namespace cdb {
 namespace {
 
-// Tokens of `full` after the tokens of `head` (the tokenization of a
-// rendered conversation after its system part). Chat templates put special
-// tokens at the boundary, so the head is a prefix; should a merge cross it,
-// the common prefix is used instead.
-std::vector<int32_t> suffix_after(const std::vector<int32_t>& full, const std::vector<int32_t>& head) {
-  size_t n = 0;
-  while (n < head.size() && n < full.size() && full[n] == head[n]) ++n;
-  return std::vector<int32_t>(full.begin() + static_cast<std::ptrdiff_t>(n), full.end());
-}
+// A chunk and its context (BOS and description, or the chat system part),
+// prefilled once; shared by the conversations sampled from it.
+struct ChunkGroup {
+  ChunkSpan chunk;
+  std::shared_ptr<const Cartridge> context;  // the context's KV, keys post-RoPE at 0..n-1
+  int64_t context_tokens = 0;
+  std::string system;                         // chat: the system message (the chunk)
+  std::vector<int32_t> context_ids;           // chat: the system part's tokens
+};
 
 // One conversation on its way through the engine.
 struct Conversation {
   int64_t index = 0;
-  ChunkSpan chunk;
+  std::shared_ptr<const ChunkGroup> group;
   SeedPrompt seed;
-  std::shared_ptr<const Cartridge> context;  // the group's chunk, prefilled once
-  int64_t context_tokens = 0;
-  std::string system;                         // chat: the system message (the chunk)
-  std::vector<int32_t> context_ids;           // chat: the system part's tokens (the context)
-  std::vector<int32_t> prompt;                // what the recorded request reads
-  bool answering = false;                     // chat: speaker B (else A); base models: always B
+  std::vector<int32_t> prompt;  // what the recorded request reads after the context
+  bool answering = false;       // chat: speaker B (else A); base models: always B
   std::shared_ptr<ServeTicket> ticket;
 };
 
@@ -160,27 +156,27 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
   const int64_t context_max = static_cast<int64_t>(head.size()) + chunk_max + (chat ? 128 : 0);
   const int64_t prefill_rows = std::max<int64_t>(
       1, std::min<int64_t>({8, 2 * o.batch_size / o.conversations_per_chunk, 4096 / std::max<int64_t>(context_max, 1)}));
-  std::map<int64_t, Conversation> groups;  // g -> the group's chunk and context
+  std::map<int64_t, std::shared_ptr<ChunkGroup>> groups;  // g -> its chunk and context
   auto prefill_groups = [&](int64_t first) {
     groups.erase(groups.begin(), groups.lower_bound(first));  // earlier groups have all started
     const int64_t n = std::min(prefill_rows, groups_total - first);
     std::vector<std::vector<int32_t>> contexts;
     int64_t longest = 0;
     for (int64_t g = first; g < first + n; ++g) {
-      Conversation c;
+      auto c = std::make_shared<ChunkGroup>();
       SeededRng crng(o.seed, RngStream::Chunk, static_cast<uint64_t>(g));
-      c.chunk = chunker.sample(crng);
-      std::vector<int32_t> chunk(corpus.begin() + c.chunk.begin, corpus.begin() + c.chunk.end);
+      c->chunk = chunker.sample(crng);
+      std::vector<int32_t> chunk(corpus.begin() + c->chunk.begin, corpus.begin() + c->chunk.end);
       std::vector<int32_t> context = head;
       if (chat) {
-        c.system = chat_system_prompt(o.corpus_description, tokenizer.decode(chunk));
-        context = tokenizer.encode(render_chat(o.format, {{"system", c.system}}, false), false);
-        c.context_ids = context;
+        c->system = chat_system_prompt(o.corpus_description, tokenizer.decode(chunk));
+        context = tokenizer.encode(render_chat(o.format, {{"system", c->system}}, false), false);
+        c->context_ids = context;
       } else {
         context.insert(context.end(), chunk.begin(), chunk.end());
       }
-      c.context_tokens = static_cast<int64_t>(context.size());
-      longest = std::max(longest, c.context_tokens);
+      c->context_tokens = static_cast<int64_t>(context.size());
+      longest = std::max(longest, c->context_tokens);
       contexts.push_back(std::move(context));
       groups.emplace(g, std::move(c));
     }
@@ -197,17 +193,17 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
     cache.set_padding(pad.to(model.device()));
     model.forward(tokens.to(model.device()), cache, nullptr, /*last_only=*/true);
     for (int64_t r = 0; r < n; ++r)
-      groups[first + r].context = std::make_shared<const Cartridge>(cache.to_cartridge(r));
+      groups[first + r]->context = std::make_shared<const Cartridge>(cache.to_cartridge(r));
   };
-  auto group_of = [&](int64_t g) -> const Conversation& {
+  auto group_of = [&](int64_t g) {
     if (!groups.count(g)) prefill_groups(g);
-    return groups.at(g);
+    return std::shared_ptr<const ChunkGroup>(groups.at(g));
   };
   // Chat: what follows the system part in a rendering (the template puts
   // special tokens at the boundary, so the system part is a prefix).
-  auto after_system = [&](const Conversation& c, const std::string& user) {
-    auto full = tokenizer.encode(render_chat(o.format, {{"system", c.system}, {"user", user}}, true), false);
-    const auto& head_ids = c.context_ids;
+  auto after_system = [&](const ChunkGroup& g, const std::string& user) {
+    auto full = tokenizer.encode(render_chat(o.format, {{"system", g.system}, {"user", user}}, true), false);
+    const auto& head_ids = g.context_ids;
     if (full.size() <= head_ids.size() || !std::equal(head_ids.begin(), head_ids.end(), full.begin()))
       throw InvalidArgument("synthesize: the chat template's rendering of a conversation does not begin with its "
                             "system part's tokens; self-study cannot share the chunk for this format");
@@ -216,7 +212,7 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
   auto request = [&](const Conversation& c, bool answering) {
     ServeRequest r;
     r.prompt = c.prompt;
-    r.prefix = c.context;
+    r.prefix = c.group->context;
     r.share_prefix = true;
     r.background = true;
     r.stop_at_eos = false;
@@ -229,7 +225,7 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
     r.uniform = [seed = o.seed, row](int64_t t) {
       return SeededRng(seed, RngStream::Sampling, (row << 20) + static_cast<uint64_t>(t)).uniform();
     };
-    const int64_t room = std::min(window - c.context_tokens, slot) - static_cast<int64_t>(c.prompt.size()) - 1;
+    const int64_t room = std::min(window - c.group->context_tokens, slot) - static_cast<int64_t>(c.prompt.size()) - 1;
     if (answering) {
       // One token more than kept: the distribution after the last kept
       // token is the teacher's row for it (see ServeRequest::record_topk).
@@ -256,20 +252,15 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
       std::vector<ServeRequest> batch;
       std::vector<Conversation*> waiting;
       for (; next < o.conversations && running.size() < in_flight; ++next) {
-        const Conversation& g = group_of(next / o.conversations_per_chunk);
         Conversation c;
         c.index = next;
-        c.chunk = g.chunk;
-        c.context = g.context;
-        c.context_tokens = g.context_tokens;
-        c.system = g.system;
-        c.context_ids = g.context_ids;
+        c.group = group_of(next / o.conversations_per_chunk);
         SeededRng srng(o.seed, RngStream::SeedPrompt, static_cast<uint64_t>(next));
         if (chat) {
           c.seed = sample_chat_seed(srng);
-          c.prompt = after_system(c, c.seed.text);
+          c.prompt = after_system(*c.group, c.seed.text);
         } else {
-          std::vector<int32_t> chunk(corpus.begin() + c.chunk.begin, corpus.begin() + c.chunk.end);
+          std::vector<int32_t> chunk(corpus.begin() + c.group->chunk.begin, corpus.begin() + c.group->chunk.end);
           c.seed = sample_base_opener(tokenizer.decode(chunk), srng, o.opener_from_chunk, o.opener_max_words);
           c.prompt = tokenizer.encode(c.seed.text, false);
           if (c.prompt.empty()) c.prompt.push_back(tokenizer.encode(".", false).back());
@@ -300,7 +291,7 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
         if (!it->answering) {
           // Speaker A's message becomes the user turn B answers, with the
           // chunk still in context.
-          it->prompt = after_system(*it, tokenizer.decode(r.tokens));
+          it->prompt = after_system(*it->group, tokenizer.decode(r.tokens));
           it->answering = true;
           it->ticket.reset();
           ++it;
@@ -312,7 +303,7 @@ SyntheticDataset synthesize(Scheduler& engine, const Tokenizer& tokenizer, const
         e.tokens.insert(e.tokens.end(), r.tokens.begin(), r.tokens.begin() + std::max<int64_t>(0, kept));
         e.topk_ids = std::move(r.topk_ids);
         e.topk_logprobs = std::move(r.topk_logprobs);
-        e.chunk = it->chunk;
+        e.chunk = it->group->chunk;
         e.seed_kind = static_cast<int32_t>(it->seed.kind);
         it = running.erase(it);
         ++done;
