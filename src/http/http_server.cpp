@@ -24,6 +24,7 @@
 #include "http/completion_request.h"
 #include "http/connection_watchdog.h"
 #include "http/http_error.h"
+#include "server/listener.h"
 #include "server/users.h"
 
 namespace asio = boost::asio;
@@ -427,20 +428,9 @@ HttpServer::HttpServer(cartridgedb::Database& db, HttpOptions options, Sampler s
   if (o.idle_timeout.count() <= 0 || o.header_timeout.count() <= 0)
     throw std::invalid_argument("--http-idle-timeout and --http-header-timeout must be positive");
   if (!o.tls_cert.empty()) {
-    s.tls.emplace(asio::ssl::context::tls_server);
-    s.tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    s.tls->use_certificate_chain_file(o.tls_cert);
-    s.tls->use_private_key_file(o.tls_key, asio::ssl::context::pem);
+    server::use_server_tls(s.tls, o.tls_cert, o.tls_key);
   }
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(o.host, ec);
-  if (ec) {
-    tcp::resolver resolver(s.io);
-    const auto results = resolver.resolve(o.host, "", ec);
-    if (ec || results.empty()) throw std::invalid_argument("cannot listen on '" + o.host + "' for --http: " + ec.message());
-    address = results.begin()->endpoint().address();
-  }
+  const auto address = server::listen_address(s.io, o.host, " for --http");
   if (o.trust && !address.is_loopback())
     throw std::invalid_argument("trust authentication is only allowed on a loopback address, not " + o.host +
                                 " (--http); give --users FILE with API keys instead");
@@ -448,15 +438,7 @@ HttpServer::HttpServer(cartridgedb::Database& db, HttpOptions options, Sampler s
     throw std::invalid_argument("--http needs API keys: --users FILE (with --add-api-key NAME), or --auth trust on loopback");
   if (!o.users_file.empty()) s.users = server::UserFile::load(o.users_file);
   const tcp::endpoint endpoint(address, o.port);
-  try {
-    s.acceptor.open(endpoint.protocol());
-    s.acceptor.set_option(tcp::acceptor::reuse_address(true));
-    s.acceptor.bind(endpoint);
-    s.acceptor.listen(asio::socket_base::max_listen_connections);
-  } catch (const boost::system::system_error& e) {
-    throw std::runtime_error("cannot listen on " + o.host + " port " + std::to_string(o.port) +
-                             " for --http: " + e.code().message());
-  }
+  server::open_acceptor(s.acceptor, endpoint, o.host, " for --http");
 }
 
 HttpServer::~HttpServer() { stop(); }

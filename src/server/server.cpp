@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "server/connection.h"
+#include "server/listener.h"
 #include "server/message_writer.h"
 #include "server/server_secret.h"
 #include "server/sqlstate.h"
@@ -60,23 +61,6 @@ void refuse(tcp::socket& socket) {
 
 // The address to listen on: a literal as it is, a host name resolved
 // (its first IPv4 address, else its first IPv6 one). Errors name `host`.
-asio::ip::address listen_address(asio::io_context& io, const std::string& host) {
-  boost::system::error_code ec;
-  const auto literal = asio::ip::make_address(host, ec);
-  if (!ec) return literal;
-  tcp::resolver resolver(io);
-  const auto results = resolver.resolve(host, "", ec);
-  if (ec) throw std::invalid_argument("cannot listen on '" + host + "': " + ec.message());
-  std::optional<asio::ip::address> v6;
-  for (const auto& r : results) {
-    const auto a = r.endpoint().address();
-    if (a.is_v4()) return a;
-    if (!v6) v6 = a;
-  }
-  if (!v6) throw std::invalid_argument("cannot listen on '" + host + "': it resolves to no address");
-  return *v6;
-}
-
 // Every connection holds a descriptor, and the server needs some of its
 // own (the data directory, the model, epoll): raises the soft limit up to
 // the hard one where that is short, and says so where even that is short,
@@ -208,11 +192,7 @@ Server::Server(cartridgedb::Database& db, ServerOptions options)
   const ServerOptions& o = s.options;
   if (o.tls_cert.empty() != o.tls_key.empty()) throw std::invalid_argument("give both --tls-cert and --tls-key");
   if (!o.tls_cert.empty()) {
-    s.tls.emplace(asio::ssl::context::tls_server);
-    s.tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    s.tls->use_certificate_chain_file(o.tls_cert);
-    s.tls->use_private_key_file(o.tls_key, asio::ssl::context::pem);
+    use_server_tls(s.tls, o.tls_cert, o.tls_key);
     s.state.tls = &*s.tls;
   }
   if (o.max_message_memory > 0 && o.max_message_memory < o.max_message_bytes)
@@ -233,15 +213,7 @@ Server::Server(cartridgedb::Database& db, ServerOptions options)
     s.state.scram_key = load_or_create_server_secret(o.users_file + ".secret");
   }
   const tcp::endpoint endpoint(address, o.port);
-  try {
-    s.acceptor.open(endpoint.protocol());
-    s.acceptor.set_option(tcp::acceptor::reuse_address(true));
-    s.acceptor.bind(endpoint);
-    s.acceptor.listen(asio::socket_base::max_listen_connections);
-  } catch (const boost::system::system_error& e) {
-    throw std::runtime_error("cannot listen on " + o.host + " port " + std::to_string(o.port) + ": " +
-                             e.code().message());
-  }
+  open_acceptor(s.acceptor, endpoint, o.host);
 }
 
 Server::~Server() {
