@@ -48,6 +48,7 @@
 #include "common/command_line.h"
 #include "bench_support.h"
 #include "common/models_dir.h"
+#include "engine/cpu_runtime.h"
 #include "engine/load_model.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
@@ -246,7 +247,7 @@ int run_cost(const cxxopts::ParseResult& a) {
   Transformer model(shape == "stories260K" ? load_model(model_file("stories260K/stories260K.bin"))
                                            : bench::shaped_model(shape, a["layers"].as<int64_t>(), device, dtype),
                     device, dtype);
-  at::set_num_threads(a.count("threads") ? a["threads"].as<int>() : 1);
+  set_compute_threads(a.count("threads") ? a["threads"].as<int>() : 1);
   std::vector<Story> stories(kStories, kStories + 12);
   std::string text;
   for (const auto& s : stories) text += story_text(s);
@@ -283,6 +284,7 @@ int run_cost(const cxxopts::ParseResult& a) {
   to.steps = a["train-steps"].as<int64_t>();
   to.batch_size = a["train-batch"].as<int64_t>();
   to.seed = 1;
+  to.activation_checkpointing = a.count("activation-checkpointing") > 0;
   CartridgeTrainer trainer(model, data, initial_cartridge(model, with_bos, a["p"].as<int64_t>()), to);
   t0 = std::chrono::steady_clock::now();
   c0 = cpu_seconds();
@@ -311,6 +313,7 @@ int run_cost(const cxxopts::ParseResult& a) {
   j["teacher_s"] = 0.0;  // read from the generating pass: no pass of its own
   j["train_s"] = train_s;
   j["train_steps"] = to.steps;
+  j["activation_checkpointing"] = to.activation_checkpointing;  // recomputation is not counted in mfu
   j["synthesized_tokens_per_s"] = synthesized / synthesis_s;
   j["decode_tokens_per_s"] = decode_tps;
   j["synthesis_vs_decode"] = synthesized / synthesis_s / decode_tps;
@@ -380,6 +383,7 @@ int main(int argc, char** argv) {
       ("dtype", "--cost: f32 or bf16 (random shapes)", cxxopts::value<std::string>()->default_value("f32"))
       ("corpus-tokens", "--cost: repeat the stories to this many tokens", cxxopts::value<int64_t>()->default_value("0"))
       ("max-chunk-tokens", "--cost: longest chunk", cxxopts::value<int64_t>()->default_value("4096"))
+      ("activation-checkpointing", "--cost: recompute layers in the backward pass instead of keeping activations")
       ("train-batch", "--cost: conversations per training step", cxxopts::value<int64_t>()->default_value("16"))
       ("project-conversations", "--cost: project the synthesis of this many conversations", cxxopts::value<int64_t>()->default_value("0"))
       ("project-steps", "--cost: project this many training steps", cxxopts::value<int64_t>()->default_value("0"))
@@ -395,7 +399,7 @@ int main(int argc, char** argv) {
   Transformer model(load_model(model_file("stories260K/stories260K.bin")));
   // A 260K-parameter model gains nothing from intra-op threads, and on a
   // busy machine their spin-waits cost up to 20x (see the evidence test).
-  at::set_num_threads(1);
+  set_compute_threads(1);
   const std::string general = slurp(model_file("stories260K/golden_greedy_t0_n200.txt"));
   BenchStore where(a["store"].as<std::string>());
   Store store(where.dir);

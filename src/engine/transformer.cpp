@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/TensorIndexing.h>
+#include <c10/core/GradMode.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -11,6 +12,8 @@
 
 #include "common/error.h"
 #include "engine/decode_attention.h"
+#include "engine/layer_checkpoint.h"
+#include "engine/cpu_runtime.h"
 
 namespace cdb {
 namespace {
@@ -49,13 +52,29 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& K, const at::Tensor& V,
     return mask.unsqueeze(2);
   };
 #if TORCH_VERSION_MAJOR >= 2
-  // Fused kernel where it applies: no prefix (one key part). With a prefix
-  // the two parts would need a log-sum-exp merge of two fused calls; the
-  // explicit path below is exact and the prefix scores are cheap.
-  if (!pk.defined()) {
+  // The fused kernel where it applies: without a prefix (one key part), and
+  // when training a prefix. There the prefix is joined in front of each
+  // row's keys (a copy per row, small beside the activations) so that the
+  // backward pass runs fused too, instead of keeping the [rows, heads, T,
+  // P + S] probabilities of the explicit path for autograd. Inference with a
+  // prefix keeps the explicit path below: exact, no copy, and the prefix
+  // scores are cheap.
+  const bool train_prefix = pk.defined() && at::GradMode::is_enabled() && (pk.requires_grad() || pv.requires_grad());
+  if (!pk.defined() || train_prefix) {
+    at::Tensor keys = K, values = V;
+    int64_t P = 0;
+    if (train_prefix) {
+      P = pk.size(1);
+      keys = at::cat({pk.unsqueeze(0).expand({B, KV, P, hd}), K}, 2);
+      values = at::cat({pv.unsqueeze(0).expand({B, KV, P, hd}), V}, 2);
+    }
     c10::optional<at::Tensor> m;
-    if (mask.defined()) m = row_mask().expand({mask.size(0), 1, G, T, S}).reshape({mask.size(0), 1, G * T, S});
-    return merge_heads(at::scaled_dot_product_attention(qg, K, V, m));
+    if (mask.defined()) {
+      at::Tensor rows = row_mask().expand({mask.size(0), 1, G, T, S}).reshape({mask.size(0), 1, G * T, S});
+      if (P > 0) rows = at::cat({at::ones({mask.size(0), 1, G * T, P}, rows.options()), rows}, -1);
+      m = rows;
+    }
+    return merge_heads(at::scaled_dot_product_attention(qg, keys, values, m));
   }
 #endif
   qg = qg * (1.0 / std::sqrt(static_cast<double>(hd)));
@@ -131,9 +150,10 @@ Transformer::Transformer(LoadedModel model, at::Device device, at::ScalarType dt
                           ", n_kv_heads=" + std::to_string(c.n_kv_heads) + ", n_layers=" +
                           std::to_string(c.n_layers) + ", layers loaded=" +
                           std::to_string(model_.weights.layers.size()) + ")");
+  keep_tensor_memory_mapped();
   if (at::get_num_threads() == 1) {
     const unsigned cores = std::thread::hardware_concurrency();
-    if (cores > 1) at::set_num_threads(static_cast<int>(cores));
+    if (cores > 1) set_compute_threads(static_cast<int>(cores));
   }
   ModelWeights& w = model_.weights;
   const bool tied = w.output.defined() && w.output.is_same(w.tok_embeddings);
@@ -153,7 +173,7 @@ KVCache Transformer::new_cache(int64_t batch, int64_t capacity) const {
 }
 
 at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, const Cartridge* prefix,
-                                bool last_only, const at::Tensor& segments) {
+                                bool last_only, const at::Tensor& segments, bool recompute_layers) {
   const ModelConfig& c = model_.config;
   const ModelWeights& w = model_.weights;
   if (tokens_in.dim() != 2 || tokens_in.size(1) == 0 || tokens_in.size(0) != cache.batch())
@@ -202,8 +222,26 @@ at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, con
   }
 
   at::Tensor x = at::embedding(w.tok_embeddings, tokens);  // [B, T, dim]
+  // Checkpointed layers need the cache empty (their keys are this call's
+  // own) and leave it unwritten: a recomputed layer cannot append twice.
+  const bool recompute = recompute_layers && at::GradMode::is_enabled() && L == 0;
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
+    if (recompute) {
+      at::Tensor pk, pv;
+      if (prefix) {
+        pk = prefix->keys[static_cast<size_t>(l)].to(device_, dtype_);
+        pv = prefix->values[static_cast<size_t>(l)].to(device_, dtype_);
+      }
+      x = checkpointed(
+          [&lw, &c, this, cos = cos, sin = sin, mask](const std::vector<at::Tensor>& in) {
+            auto [q, k, v] = project_qkv(in[0], lw, c, rope_, cos, sin);
+            at::Tensor y = attend(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), in[1], in[2], mask);
+            return add_feed_forward(in[0] + at::linear(y, lw.wo), lw, c);
+          },
+          {x, pk, pv});
+      continue;
+    }
     auto [q, k, v] = project_qkv(x, lw, c, rope_, cos, sin);
     auto [K, V] = cache.append(l, k.transpose(1, 2), v.transpose(1, 2));
     at::Tensor pk, pv;
@@ -213,7 +251,7 @@ at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, con
     }
     x = add_feed_forward(x + at::linear(attend(q.transpose(1, 2), K, V, pk, pv, mask), lw.wo), lw, c);
   }
-  cache.advance(T);
+  if (!recompute) cache.advance(T);
   if (last_only) x = x.narrow(1, T - 1, 1);
   return at::linear(rms_norm(x, w.norm, c.norm_eps), w.output).to(at::kFloat);
 }

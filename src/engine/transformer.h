@@ -67,8 +67,14 @@ class Transformer {
   // tokens of its own segment only, and each segment's positions restart at
   // prefix->tokens(), so every packed sequence reads as if it ran alone.
   // Padding is a segment of its own (any id not used by a real one).
+  //
+  // recompute_layers: activation checkpointing for training
+  // (layer_checkpoint.h). With grad enabled and an empty cache, only each
+  // layer's input is kept and the layer runs again in the backward pass;
+  // the cache is then left empty (a recomputed layer cannot append twice).
+  // Ignored otherwise.
   at::Tensor forward(const at::Tensor& tokens, KVCache& cache, const Cartridge* prefix = nullptr,
-                     bool last_only = false, const at::Tensor& segments = {});
+                     bool last_only = false, const at::Tensor& segments = {}, bool recompute_layers = false);
 
   // Appends each sequence's new token to its row of `kv` and returns fp32
   // logits [N, vocab]. Equal (to rounding) to forward() of each sequence

@@ -175,7 +175,8 @@ double CartridgeTrainer::step_once(int64_t step, int64_t* tokens_out) {
     }
     Cartridge cart = assemble();
     KVCache cache = model_.new_cache(R, T);
-    at::Tensor logits = model_.forward(tok.to(model_.device()), cache, &cart, false, seg);
+    at::Tensor logits = model_.forward(tok.to(model_.device()), cache, &cart, false, seg,
+                                       opt_.activation_checkpointing);
     at::Tensor loss = distill_loss_sum(logits, ids.to(model_.device()), lps.to(model_.device()),
                                        mask.to(model_.device())) /
                       static_cast<double>(total_tokens);

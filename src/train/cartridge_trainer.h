@@ -40,6 +40,11 @@ struct TrainOptions {
   uint64_t seed = 0;        // data order
   int64_t checkpoint_every = 0;  // steps; 0: only at the end and on cancel
   bool freeze_sink = true;
+  // Recompute each layer in the backward pass instead of keeping its
+  // activations (Transformer::forward's recompute_layers): the same
+  // gradients, for one more forward; for models whose activations do not
+  // fit the device at the packed batch size.
+  bool activation_checkpointing = false;
 };
 
 struct TrainProgress {
