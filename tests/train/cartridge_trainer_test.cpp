@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 
 #include "common/models_dir.h"
+#include "engine/cpu_runtime.h"
 #include "engine/load_model.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
@@ -30,7 +31,7 @@ TrainResult train_three_steps(Transformer& model, const SyntheticDataset& data, 
 TEST(CartridgeTrainer, ActivationCheckpointingTrainsTheSameCartridge) {
   auto tok = load_tokenizer(model_file("stories260K/tok512.bin"));
   Transformer model(load_model(model_file("stories260K/stories260K.bin")));
-  at::set_num_threads(1);
+  set_compute_threads(1);
   std::vector<int32_t> corpus = tok->encode(test::kStoriesCorpus, false);
   corpus.insert(corpus.begin(), static_cast<int32_t>(tok->bos_id()));
   const SyntheticDataset data = corpus_ntp_dataset(corpus, 8, 24, 9);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <set>
 
+#include "engine/cpu_runtime.h"
 #include "engine/load_model.h"
 #include "engine/tokenizer/chat_format.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -62,7 +63,7 @@ struct ChatModel {
     test::write_tiny_chat_model(dir.path());
     tok = load_tokenizer(dir.path());
     tf = std::make_unique<Transformer>(load_model(dir.path()));
-    at::set_num_threads(1);  // results independent of the machine's core count
+    set_compute_threads(1);  // results independent of the machine's core count
     corpus = tok->encode(test::kStoriesCorpus, false);
     options = small_synthesis(detect_chat_format(dir.path()), 12, 24, 40);
     data = synthesize(*tf, *tok, corpus, options);

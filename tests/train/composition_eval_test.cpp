@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/models_dir.h"
+#include "engine/cpu_runtime.h"
 #include "engine/load_model.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
@@ -30,7 +31,7 @@ constexpr const char* kOtherCorpus =
 TEST(CompositionEval, ComposedCartridgesAreScoredInBothOrdersAgainstEveryBaseline) {
   auto tok = load_tokenizer(model_file("stories260K/tok512.bin"));
   Transformer model(load_model(model_file("stories260K/stories260K.bin")));
-  at::set_num_threads(1);
+  set_compute_threads(1);
   EvalOptions o;
   o.cartridge_tokens = 16;
   o.synthesis.conversations = 12;

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/models_dir.h"
+#include "engine/cpu_runtime.h"
 #include "engine/load_model.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/transformer.h"
@@ -50,7 +51,7 @@ struct Model {
     // busy machine their spin-waits cost 20x (measured: 6.6 s vs 0.3 s per
     // training step); one thread also makes results independent of the
     // machine's core count.
-    at::set_num_threads(1);
+    set_compute_threads(1);
   }
 };
 
