@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "storage/sqlite_db.h"
+#include "storage/sql_statement.h"
 
 namespace cdb {
 
@@ -140,7 +140,7 @@ int JobTable::requeue_running() {
             "UPDATE jobs SET state = 'queued', progress_message = 'interrupted; resumes from its last checkpoint' "
             "WHERE state = 'running'")
       .run();
-  return catalog_.db().changes();
+  return static_cast<int>(catalog_.db().changes());
 }
 
 void JobTable::requeue(int64_t id, std::string_view message) {
