@@ -50,9 +50,10 @@ fs::path find_tokenizer(const fs::path& model) {
 
 Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(dir), options_(options) {
   std::error_code ec;
-  if (!fs::exists(dir_ / "catalog.sqlite", ec) && !options.create_if_missing)
+  if (options.catalog.empty() && !fs::exists(dir_ / "catalog.sqlite", ec) && !options.create_if_missing)
     throw NotFound("no database in " + dir_.string() + " (catalog.sqlite is missing)");
   StoreOptions so;
+  so.catalog = options.catalog;
   so.create_if_missing = options.create_if_missing;
   fs::create_directories(dir_, ec);
   store_ = std::make_unique<Store>(dir_, so);
