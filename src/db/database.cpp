@@ -146,12 +146,13 @@ int64_t Database::maybe_auto_train(int64_t corpus_id) {
   if (!corpus) return 0;
   const CorpusOptions o = CorpusOptions::from_json(corpus->options, corpus->description);
   if (!o.auto_train) return 0;
-  if (!store_->catalog().latest_version(corpus_id) || store_->catalog().list_documents(corpus_id).empty()) return 0;
+  const auto version = store_->catalog().latest_version(corpus_id);
+  if (!version || store_->catalog().list_documents(corpus_id).empty()) return 0;
   TrainParams p;
   p.auto_queued = true;
   if (o.train_steps > 0) p.steps = o.train_steps;
   if (o.train_conversations > 0) p.conversations = o.train_conversations;
-  JobRow r = jobs_->table().create_superseding(corpus_id, p.to_json(), unix_ms_now() + o.debounce_ms);
+  JobRow r = jobs_->table().create_superseding(corpus_id, version->version, p.to_json(), unix_ms_now() + o.debounce_ms);
   jobs_->notify();
   return r.id;
 }

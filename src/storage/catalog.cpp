@@ -512,6 +512,63 @@ void Catalog::finish_job(int64_t id, JobState state, std::optional<std::string> 
   if (db_->changes() == 0) throw NotFound("no job with id " + std::to_string(id));
 }
 
+// ---- jobs across nodes -----------------------------------------------------
+
+std::optional<JobRow> Catalog::claim_job(std::string_view node, int64_t lease_ms, int64_t now_ms) {
+  if (node.empty()) throw InvalidArgument("claim_job: the node name is empty");
+  if (lease_ms <= 0) throw InvalidArgument("claim_job: the lease must be longer than 0 ms");
+  Transaction tx(*this);
+  int64_t id = 0;
+  {
+    Statement s(*db_, std::string("SELECT id FROM jobs WHERE kind = 'train' AND ((state = 'queued' AND not_before_ms <= ?1) "
+                                  "OR (state = 'running' AND lease_expires_ms < ?1)) ORDER BY id LIMIT 1") +
+                          db_->claim_rows_sql());
+    if (!s.bind_all(now_ms).step()) return std::nullopt;
+    id = s.int64(0);
+  }
+  Statement(*db_, std::string("UPDATE jobs SET state = 'running', attempts = attempts + 1, error = NULL, "
+                              "finished_at = NULL, lease_owner = ?, lease_expires_ms = ?, started_at = ") +
+                      db_->now_sql() + " WHERE id = ?")
+      .bind_all(node, now_ms + lease_ms, id)
+      .run();
+  tx.commit();
+  return job(id);
+}
+
+bool Catalog::renew_lease(int64_t job_id, std::string_view node, int64_t lease_ms, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Statement(*db_, "UPDATE jobs SET lease_expires_ms = ? WHERE id = ? AND state = 'running' AND lease_owner = ?")
+      .bind_all(now_ms + lease_ms, job_id, node)
+      .run();
+  return db_->changes() > 0;
+}
+
+std::optional<Catalog::JobLease> Catalog::job_lease(int64_t job_id) const {
+  std::lock_guard lock(mu_);
+  Statement s(*db_, "SELECT lease_owner, lease_expires_ms FROM jobs WHERE id = ? AND lease_owner IS NOT NULL");
+  if (!s.bind_all(job_id).step()) return std::nullopt;
+  return JobLease{s.text(0), s.int64(1)};
+}
+
+JobRow Catalog::create_auto_job(int64_t corpus_id, int64_t corpus_version, std::string_view params,
+                                int64_t not_before_ms, bool* created) {
+  check_json(params, "job params");
+  std::lock_guard lock(mu_);
+  // ON CONFLICT against the unique (corpus_id, auto_version): on
+  // PostgreSQL a second node's insert waits for the first's commit and
+  // then does nothing, so the row read below is always the one that won.
+  Statement ins(*db_,
+                "INSERT INTO jobs (kind, corpus_id, params, not_before_ms, auto_version) VALUES ('train', ?, ?, ?, ?) "
+                "ON CONFLICT (corpus_id, auto_version) DO NOTHING RETURNING id");
+  *created = ins.bind_all(corpus_id, params, not_before_ms, corpus_version).step();
+  if (*created) return *job(ins.int64(0));
+  Statement s(*db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE corpus_id = ? AND auto_version = ?");
+  if (!s.bind_all(corpus_id, corpus_version).step())
+    throw Error("create_auto_job: the conflicting job of corpus " + std::to_string(corpus_id) + " version " +
+                std::to_string(corpus_version) + " is gone");
+  return read_job(s);
+}
+
 // ---- blob references -------------------------------------------------------
 
 std::vector<BlobRef> Catalog::blob_references() const {

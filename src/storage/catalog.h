@@ -246,6 +246,27 @@ class Catalog {
   // state: done, failed or cancelled (is_finished).
   void finish_job(int64_t id, JobState state, std::optional<std::string> error = std::nullopt);
 
+  // Jobs across nodes (sql/006_job_leases.sql). claim_job takes, in one
+  // transaction, the oldest train job that is queued and due (not_before_ms
+  // <= now_ms) or running under a lease that expired (its node died): it
+  // becomes running (attempts + 1) under `node`'s lease until now_ms +
+  // lease_ms. Concurrent claimers on any number of connections or nodes
+  // each get a different job. renew_lease extends the lease while `node`
+  // still holds it and returns false once it does not (the job was
+  // reclaimed, or finished): the runner must then stop.
+  std::optional<JobRow> claim_job(std::string_view node, int64_t lease_ms, int64_t now_ms);
+  bool renew_lease(int64_t job_id, std::string_view node, int64_t lease_ms, int64_t now_ms);
+  struct JobLease {
+    std::string owner;
+    int64_t expires_ms = 0;
+  };
+  std::optional<JobLease> job_lease(int64_t job_id) const;
+  // The debounced auto-training job for one corpus version, queued once
+  // however many nodes ask: the first call creates it (*created true),
+  // every later one, on any node, gets that row (*created false).
+  JobRow create_auto_job(int64_t corpus_id, int64_t corpus_version, std::string_view params_json,
+                         int64_t not_before_ms, bool* created);
+
   // Blob keys referenced by rows, and marking their owners damaged.
   std::vector<BlobRef> blob_references() const;
   void mark_damaged(const BlobRef& ref);

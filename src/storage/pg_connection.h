@@ -38,6 +38,7 @@ class PgConnection : public SqlConnection {
   void begin_write() const override { exec("BEGIN"); }
   bool has_table(std::string_view name) const override;
   const char* now_sql() const override;
+  const char* claim_rows_sql() const override { return " FOR UPDATE SKIP LOCKED"; }
 
   const PgCatalogUrl& url() const { return url_; }
   pg_conn* handle() const { return conn_.get(); }

@@ -43,6 +43,11 @@ class SqlConnection {
   // An SQL expression for the current UTC time as ISO-8601 text with
   // milliseconds, the format of every *_at column.
   virtual const char* now_sql() const = 0;
+  // Appended to a SELECT of rows a transaction is about to claim, so that
+  // concurrent claimers pass over each other's rows instead of waiting:
+  // FOR UPDATE SKIP LOCKED on PostgreSQL; nothing on SQLite, whose one
+  // writer at a time (begin_write) already makes the claim exclusive.
+  virtual const char* claim_rows_sql() const = 0;
 };
 
 }  // namespace cdb

@@ -31,6 +31,7 @@ class SqliteDb : public SqlConnection {
   void begin_write() const override { exec("BEGIN IMMEDIATE"); }
   bool has_table(std::string_view name) const override;
   const char* now_sql() const override { return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"; }
+  const char* claim_rows_sql() const override { return ""; }
 
   int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
   sqlite3* handle() const { return db_; }
