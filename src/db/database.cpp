@@ -207,6 +207,7 @@ void Database::drop_corpus(const std::string& name) {
     Catalog::Transaction tx(cat);
     Statement(cat.db(), "DELETE FROM pins WHERE corpus_id = ?").bind_all(c.id).run();
     Statement(cat.db(), "DELETE FROM corpora WHERE id = ?").bind_all(c.id).run();
+    cat.notify({CatalogEvent::Kind::CorpusDropped, c.id, 0});
     tx.commit();
   }
   for (const auto& r : cat.blob_references()) after.insert(r.blob_key);

@@ -308,6 +308,7 @@ CartridgeRow Catalog::insert_cartridge(const CartridgeRow& r) {
                  "VALUES (?, ?, ?, ?, ?, ?)");
     ts.bind_all(id, t.name, t.blob_key, t.dtype, shape_json(t.shape), t.bytes).run();
   }
+  if (r.status == RowStatus::Ready) notify({CatalogEvent::Kind::CartridgePublished, r.corpus_id, id});
   return *cartridge(id);
 }
 
@@ -357,6 +358,10 @@ void Catalog::set_cartridge_status(int64_t id, RowStatus status) {
   std::lock_guard lock(mu_);
   Statement(*db_, "UPDATE cartridges SET status = ? WHERE id = ?").bind_all(to_string(status), id).run();
   if (db_->changes() == 0) throw NotFound("no cartridge with id " + std::to_string(id));
+  if (status == RowStatus::Ready) {
+    Statement s(*db_, "SELECT corpus_id FROM cartridges WHERE id = ?");
+    if (s.bind_all(id).step()) notify({CatalogEvent::Kind::CartridgePublished, s.int64(0), id});
+  }
 }
 
 void Catalog::delete_cartridge(int64_t id) {
@@ -567,6 +572,12 @@ JobRow Catalog::create_auto_job(int64_t corpus_id, int64_t corpus_version, std::
     throw Error("create_auto_job: the conflicting job of corpus " + std::to_string(corpus_id) + " version " +
                 std::to_string(corpus_version) + " is gone");
   return read_job(s);
+}
+
+void Catalog::notify(const CatalogEvent& event) {
+  if (db_->dialect() != SqlDialect::PostgreSql) return;
+  std::lock_guard lock(mu_);
+  Statement(*db_, std::string("SELECT pg_notify('") + kCatalogEventChannel + "', ?)").bind_all(event.to_json()).run();
 }
 
 // ---- blob references -------------------------------------------------------

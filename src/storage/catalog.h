@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/catalog_event.h"
 #include "storage/catalog_states.h"
 #include "storage/sql_connection.h"
 #include "storage/sql_statement.h"
@@ -266,6 +267,12 @@ class Catalog {
   // every later one, on any node, gets that row (*created false).
   JobRow create_auto_job(int64_t corpus_id, int64_t corpus_version, std::string_view params_json,
                          int64_t not_before_ms, bool* created);
+
+  // Tells the other servers sharing a PostgreSQL catalog (CatalogEvents),
+  // when the caller's transaction commits (at once outside one). Nothing on
+  // SQLite. insert_cartridge (of a ready cartridge), set_cartridge_status
+  // (to ready), grant_usage and revoke_usage send theirs themselves.
+  void notify(const CatalogEvent& event);
 
   // Blob keys referenced by rows, and marking their owners damaged.
   std::vector<BlobRef> blob_references() const;

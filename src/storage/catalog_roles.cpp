@@ -21,6 +21,7 @@ void Catalog::grant_usage(int64_t corpus_id, std::string_view grantee) {
   std::lock_guard lock(mu_);
   Statement s(*db_, "INSERT INTO corpus_grants (corpus_id, grantee) VALUES (?, ?) ON CONFLICT DO NOTHING");
   s.bind_all(corpus_id, grantee).run();
+  if (db_->changes() > 0) notify({CatalogEvent::Kind::GrantChanged, corpus_id, 0});
 }
 
 bool Catalog::revoke_usage(int64_t corpus_id, std::string_view grantee) {
@@ -30,6 +31,7 @@ bool Catalog::revoke_usage(int64_t corpus_id, std::string_view grantee) {
   if (q.int64(0) == 0) return false;
   Statement s(*db_, "DELETE FROM corpus_grants WHERE corpus_id = ? AND grantee = ?");
   s.bind_all(corpus_id, grantee).run();
+  notify({CatalogEvent::Kind::GrantChanged, corpus_id, 0});
   return true;
 }
 
