@@ -10,12 +10,21 @@
 // each test takes a fresh database from it (create_database()), which keeps
 // tests independent. The package is postgresql-15 (cartridgedb.sh installs
 // it); a missing binary fails the test, it is never skipped.
+//
+// A test binary that crashes runs no destructor: a reaper child, which
+// watches for its parent's end (its parent pid changes), then stops the
+// cluster and removes its directory, so that no server is left running
+// behind a failed test. (Not PR_SET_PDEATHSIG: that fires when the forking
+// thread ends, which need not be the process.)
 #pragma once
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,13 +75,16 @@ class PostgresServer {
       if (attempt == 4) throw std::runtime_error("pg_ctl start failed 5 times: " + read(dir_.path() / "server.log"));
     }
     started_ = true;
+    start_reaper();
     start_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
   ~PostgresServer() {
-    if (started_)
-      std::system((as_ + bin("pg_ctl") + " -D " + shell_quote(data_.string()) + " -m immediate -w stop > /dev/null 2>&1")
-                      .c_str());
+    if (reaper_ > 0) {
+      ::kill(reaper_, SIGKILL);
+      ::waitpid(reaper_, nullptr, 0);
+    }
+    if (started_) std::system(stop_command().c_str());
   }
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
@@ -110,6 +122,24 @@ class PostgresServer {
 
  private:
   static std::string bin(const char* name) { return std::string(kBinDir) + "/" + name; }
+  std::string stop_command() const {
+    return as_ + bin("pg_ctl") + " -D " + shell_quote(data_.string()) + " -m immediate -w stop > /dev/null 2>&1";
+  }
+  void start_reaper() {
+    // Everything the child needs is made before fork: after it, only
+    // async-signal-safe calls.
+    const std::string cmd = stop_command() + "; rm -rf " + shell_quote(dir_.path().string());
+    const pid_t parent = ::getpid();
+    reaper_ = ::fork();
+    if (reaper_ != 0) return;
+    // The test's open files (an flock'ed store LOCK, say) must not stay
+    // held by this child after the test closes them.
+    ::close_range(3, ~0U, 0);
+    const timespec pause{0, 200'000'000};
+    while (::getppid() == parent) ::nanosleep(&pause, nullptr);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
   std::string log(const char* what) const { return shell_quote((dir_.path() / (std::string(what) + ".log")).string()); }
   static std::string read(const std::filesystem::path& p) {
     std::ifstream f(p);
@@ -142,6 +172,7 @@ class PostgresServer {
   std::string as_;
   int port_ = 0;
   bool started_ = false;
+  pid_t reaper_ = -1;
   double start_seconds_ = 0;
   std::atomic<int> databases_{0};
 };
