@@ -239,8 +239,8 @@ int cmd_store(int argc, char** argv) {
     parse_pg_catalog_url(base.catalog);  // a malformed URL is refused before anything opens
     // Both copy or rebuild catalog.sqlite itself.
     if (action == "backup" || action == "recover")
-      throw Unsupported("cartridge store " + action + " works on DIR/catalog.sqlite; a PostgreSQL catalog is backed "
-                        "up with pg_dump (and its blobs with this command's copy of DIR/blobs)");
+      throw Unsupported("cartridge store " + action + " works on DIR/catalog.sqlite only; back up a PostgreSQL "
+                        "catalog with pg_dump (a matching copy of DIR/blobs beside it is not supported yet)");
   }
   if (action == "backup") return do_backup(dir, pos[2]);
   if (action == "recover") return do_recover(dir);
