@@ -41,7 +41,7 @@ PACKAGES=(
   liblmdb-dev libzstd-dev libsqlite3-dev libxxhash-dev
   libboost-dev libssl-dev libcxxopts-dev libgtest-dev
   libsentencepiece-dev sentencepiece nlohmann-json3-dev libpcre2-dev libutf8proc-dev libreadline-dev
-  postgresql-client python3-psycopg2 python3-psycopg libpqxx-dev libpq-dev openssl
+  postgresql postgresql-client python3-psycopg2 python3-psycopg libpqxx-dev libpq-dev openssl
   curl prometheus
   libpg-query-dev default-jdk-headless libpostgresql-jdbc-java python3-sqlalchemy
 )

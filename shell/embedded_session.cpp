@@ -13,7 +13,7 @@ std::string resolve_model(const EmbeddedOptions& o) {
   if (!o.model.empty()) return o.model;
   std::error_code ec;
   // An existing data directory records its model at its first open.
-  if (fs::exists(fs::path(o.data_dir) / "catalog.sqlite", ec)) return "";
+  if (!o.catalog.empty() || fs::exists(fs::path(o.data_dir) / "catalog.sqlite", ec)) return "";
   try {
     return cdb::model_file("stories260K/stories260K.bin").string();
   } catch (const cdb::NotFound&) {
@@ -30,6 +30,7 @@ EmbeddedSession::EmbeddedSession(const EmbeddedOptions& o) {
   open.tokenizer_path = o.tokenizer;
   open.device = o.device;
   open.start_workers = o.start_workers;
+  open.catalog = o.catalog;
   db_ = cartridgedb::Database::open(o.data_dir, open);
   std::error_code ec;
   name_ = fs::weakly_canonical(fs::absolute(o.data_dir), ec).filename().string();

@@ -12,10 +12,12 @@ struct EmbeddedOptions {
   std::string model, tokenizer;  // empty: see resolve_model
   std::string device = "cpu";
   bool start_workers = true;
+  std::string catalog;  // OpenOptions::catalog: empty, or postgresql://user@host:port/db
 };
 
 // The model to open `data_dir` with: --model if given; none (the recorded
-// one) when the directory already exists; else stories260K from the models
+// one) when the directory already exists or the catalog is in PostgreSQL
+// (which records the model: a default here could differ from it); else stories260K from the models
 // directory when it is there. InvalidArgument saying how to give a model
 // when there is none of these.
 std::string resolve_model(const EmbeddedOptions& options);

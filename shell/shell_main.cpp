@@ -54,6 +54,9 @@ int shell_main(int argc, char** argv, const CommandInfo& info) {
        cxxopts::value<std::string>()->default_value(""))
       ("tokenizer", "tokenizer (default: recorded, or beside the model)", cxxopts::value<std::string>()->default_value(""))
       ("device", "cpu or cuda[:n]", cxxopts::value<std::string>()->default_value("cpu"))
+      ("catalog", "postgresql://user@host:port/db: the catalog in PostgreSQL (default $CDB_CATALOG, else "
+                  "DATA_DIR/catalog.sqlite)",
+       cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))
       ("no-workers", "do not run training jobs in this process")
       ("e,echo", "print each statement before its result")
       ("h,help", "this help");
@@ -94,6 +97,7 @@ int shell_main(int argc, char** argv, const CommandInfo& info) {
       o.tokenizer = args["tokenizer"].as<std::string>();
       o.device = args["device"].as<std::string>();
       o.start_workers = !args.count("no-workers");
+      o.catalog = args["catalog"].as<std::string>();
       session = std::make_unique<EmbeddedSession>(o);
     }
   } catch (const cartridgedb::Error& e) {

@@ -126,6 +126,10 @@ struct OpenOptions {
   int worker_threads = 1;           // background training
   bool start_workers = true;        // false: jobs stay queued in this process
   bool create_if_missing = true;
+  // Where the catalog lives: empty for <dir>/catalog.sqlite, or
+  // postgresql://user@host:port/db for a PostgreSQL database (the password,
+  // if any, through PGPASSWORD or ~/.pgpass). Blobs stay in <dir>.
+  std::string catalog;
 };
 
 // ---- results and callbacks ----------------------------------------------------

@@ -25,6 +25,7 @@
 #include "http/http_server.h"
 #include "server/server.h"
 #include "server/users.h"
+#include "storage/pg_catalog_url.h"
 
 namespace cdb::cli {
 namespace {
@@ -75,6 +76,9 @@ int cmd_serve(int argc, char** argv) {
       ("model", "model (first open; later opens use the recorded one)", cxxopts::value<std::string>()->default_value(""))
       ("tokenizer", "tokenizer (default: recorded, or beside the model)", cxxopts::value<std::string>()->default_value(""))
       ("device", "cpu or cuda[:n]", cxxopts::value<std::string>()->default_value("cpu"))
+      ("catalog", "postgresql://user@host:port/db: the catalog in PostgreSQL, shared by servers (password: PGPASSWORD "
+                  "or ~/.pgpass); default $CDB_CATALOG, else DATA_DIR/catalog.sqlite",
+       cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))
       ("listen", "HOST:PORT, [IPV6]:PORT or a host name to listen on (port 0: any free port)", cxxopts::value<std::string>()->default_value("127.0.0.1:5433"))
       ("auth", "scram (users from --users) or trust (loopback only)", cxxopts::value<std::string>()->default_value("scram"))
       ("users", "users file (name:SCRAM-SHA-256$...:role:quotas); with --auth trust, the roles of listed users", cxxopts::value<std::string>()->default_value(""))
@@ -178,6 +182,8 @@ int cmd_serve(int argc, char** argv) {
   server::ServerOptions so;
   try {
     parse_listen(args["listen"].as<std::string>(), so);
+    // Checked here, before the model loads, so that a typo is a usage error.
+    if (const std::string c = args["catalog"].as<std::string>(); !c.empty()) parse_pg_catalog_url(c);
     const std::string auth = args["auth"].as<std::string>();
     if (auth == "trust") so.auth = server::AuthMethod::Trust;
     else if (auth != "scram") throw std::invalid_argument("--auth must be scram or trust, not " + auth);
@@ -242,6 +248,7 @@ int cmd_serve(int argc, char** argv) {
   o.model_path = args["model"].as<std::string>();
   o.tokenizer_path = args["tokenizer"].as<std::string>();
   o.device = args["device"].as<std::string>();
+  o.catalog = args["catalog"].as<std::string>();
   try {
     auto db = cartridgedb::Database::open(args["dir"].as<std::string>(), o);
     // The HTTP server owns the metrics; the PostgreSQL sessions' statements

@@ -1,5 +1,6 @@
 // cartridge store: create, fill, list, verify, back up and recover a store
 // directory.
+#include <cstdlib>
 #include <cxxopts.hpp>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "common/byte_size.h"
 #include "common/error.h"
 #include "storage/backup.h"
+#include "storage/pg_catalog_url.h"
 #include "storage/recover.h"
 #include "storage/store.h"
 
@@ -45,29 +47,31 @@ void usage(FILE* out) {
                "  quarantine DIR                               list quarantined blobs and when they were moved\n"
                "  backup DIR DEST                              consistent copy (also while a server runs), usable as is\n"
                "  recover DIR                                  rebuild a lost catalog from the blobs (the old one is\n"
-               "                                               moved aside), listing what cannot be rebuilt\n");
+               "                                               moved aside), listing what cannot be rebuilt\n\n"
+               "--catalog postgresql://user@host:port/db (default $CDB_CATALOG): the catalog in PostgreSQL instead of\n"
+               "DIR/catalog.sqlite (blobs stay in DIR/blobs); not for backup and recover (use pg_dump)\n");
 }
 
-StoreOptions existing(bool read_only) {
-  StoreOptions o;
+StoreOptions existing(const StoreOptions& base, bool read_only) {
+  StoreOptions o = base;
   o.create_if_missing = false;
   o.read_only = read_only;
   return o;
 }
 
-int do_create(const std::string& dir) {
-  Store s(dir);
+int do_create(const std::string& dir, const StoreOptions& base) {
+  Store s(dir, base);
   auto st = s.stats();
   std::printf("created store %s (catalog schema v%d, %zu corpora)\n", dir.c_str(), s.catalog().schema_version(),
               st.corpora);
   return 0;
 }
 
-int do_put(const std::string& dir, const cxxopts::ParseResult& a) {
+int do_put(const std::string& dir, const StoreOptions& base, const cxxopts::ParseResult& a) {
   if (!a.count("corpus") || !a.count("name") || (a.count("text") == a.count("file")))
     throw InvalidArgument("put needs --corpus, --name and exactly one of --text or --file");
   const std::string text = a.count("text") ? a["text"].as<std::string>() : read_file(a["file"].as<std::string>());
-  Store s(dir, existing(false));
+  Store s(dir, existing(base, false));
   const std::string corpus = a["corpus"].as<std::string>();
   s.ensure_corpus(corpus);
   auto r = s.put_document(corpus, a["name"].as<std::string>(), text);
@@ -82,8 +86,8 @@ int do_put(const std::string& dir, const cxxopts::ParseResult& a) {
   return 0;
 }
 
-int do_list(const std::string& dir) {
-  Store s(dir, existing(true));
+int do_list(const std::string& dir, const StoreOptions& base) {
+  Store s(dir, existing(base, true));
   const Catalog& c = s.catalog();
   auto corpora = c.list_corpora();
   std::printf("store %s\n", dir.c_str());
@@ -127,8 +131,8 @@ void print_open_report(const OpenReport& opened) {
     std::printf("%zu blob(s) the catalog names are missing; their rows are marked damaged\n", opened.missing.size());
 }
 
-int do_verify(const std::string& dir, bool repair) {
-  StoreOptions o = existing(false);
+int do_verify(const std::string& dir, const StoreOptions& base, bool repair) {
+  StoreOptions o = existing(base, false);
   o.accept_missing_blobs = repair;
   Store s(dir, o);
   print_open_report(s.open_report());
@@ -147,8 +151,8 @@ int do_verify(const std::string& dir, bool repair) {
   return 1;
 }
 
-int do_gc(const std::string& dir, const cxxopts::ParseResult& a) {
-  StoreOptions o = existing(false);
+int do_gc(const std::string& dir, const StoreOptions& base, const cxxopts::ParseResult& a) {
+  StoreOptions o = existing(base, false);
   o.gc.force = a.count("force") > 0;
   if (a.count("keep-days")) o.gc.quarantine_days = a["keep-days"].as<double>();
   if (o.gc.quarantine_days < 0) throw InvalidArgument("--keep-days must be 0 or more");
@@ -158,8 +162,8 @@ int do_gc(const std::string& dir, const cxxopts::ParseResult& a) {
   return s.open_report().gc_stopped.empty() ? 0 : 1;
 }
 
-int do_quarantine(const std::string& dir) {
-  Store s(dir, existing(true));
+int do_quarantine(const std::string& dir, const StoreOptions& base) {
+  Store s(dir, existing(base, true));
   auto q = s.quarantined();
   for (const auto& [key, t] : q) {
     char when[32];
@@ -203,7 +207,10 @@ int cmd_store(int argc, char** argv) {
       "file", "read the document text from a file", cxxopts::value<std::string>())(
       "repair", "verify: open despite missing blobs; clear damage that verifies again")(
       "force", "gc: move orphans even above 10% of the blobs")(
-      "keep-days", "gc: days quarantined blobs are kept", cxxopts::value<double>())("h,help", "this help")(
+      "keep-days", "gc: days quarantined blobs are kept", cxxopts::value<double>())(
+      "catalog", "postgresql://user@host:port/db: the catalog in PostgreSQL (default $CDB_CATALOG, else DIR/catalog.sqlite)",
+      cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))(
+      "h,help", "this help")(
       "positional", "", cxxopts::value<std::vector<std::string>>());
   cli.parse_positional({"positional"});
   cxxopts::ParseResult a;
@@ -226,14 +233,23 @@ int cmd_store(int argc, char** argv) {
   }
   const std::string& action = pos[0];
   const std::string& dir = pos[1];
+  StoreOptions base;
+  base.catalog = a["catalog"].as<std::string>();
+  if (!base.catalog.empty()) {
+    parse_pg_catalog_url(base.catalog);  // a malformed URL is refused before anything opens
+    // Both copy or rebuild catalog.sqlite itself.
+    if (action == "backup" || action == "recover")
+      throw Unsupported("cartridge store " + action + " works on DIR/catalog.sqlite only; back up a PostgreSQL "
+                        "catalog with pg_dump (a matching copy of DIR/blobs beside it is not supported yet)");
+  }
   if (action == "backup") return do_backup(dir, pos[2]);
   if (action == "recover") return do_recover(dir);
-  if (action == "gc") return do_gc(dir, a);
-  if (action == "quarantine") return do_quarantine(dir);
-  if (action == "create") return do_create(dir);
-  if (action == "put") return do_put(dir, a);
-  if (action == "list") return do_list(dir);
-  if (action == "verify") return do_verify(dir, a.count("repair") > 0);
+  if (action == "gc") return do_gc(dir, base, a);
+  if (action == "quarantine") return do_quarantine(dir, base);
+  if (action == "create") return do_create(dir, base);
+  if (action == "put") return do_put(dir, base, a);
+  if (action == "list") return do_list(dir, base);
+  if (action == "verify") return do_verify(dir, base, a.count("repair") > 0);
   std::fprintf(stderr, "cartridge store: unknown action '%s'\n\n", action.c_str());
   usage(stderr);
   return 2;

@@ -179,6 +179,7 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptio
     o.workers = options.worker_threads;
     o.start_workers = options.start_workers;
     o.create_if_missing = options.create_if_missing;
+    o.catalog = options.catalog;
     impl->db = std::make_unique<cdb::Database>(dir, o);
     impl->session.reset(new Session(std::make_unique<Session::Impl>(*impl->db)));
     return std::unique_ptr<Database>(new Database(std::move(impl)));

@@ -3,7 +3,7 @@
 #include <mutex>
 
 #include "storage/catalog.h"
-#include "storage/sqlite_db.h"
+#include "storage/sql_statement.h"
 
 namespace cdb {
 
@@ -17,15 +17,16 @@ std::optional<std::string> DataDirSettings::get(std::string_view key) const {
 void DataDirSettings::set(std::string_view key, std::string_view value) {
   std::lock_guard lock(catalog_.mutex());
   Statement(catalog_.db(),
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
+            std::string("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                        "excluded.value, updated_at = ") +
+                catalog_.db().now_sql())
       .bind_all(key, value)
       .run();
 }
 
 void DataDirSettings::pin(int64_t corpus_id) {
   std::lock_guard lock(catalog_.mutex());
-  Statement(catalog_.db(), "INSERT OR IGNORE INTO pins (corpus_id) VALUES (?)").bind_all(corpus_id).run();
+  Statement(catalog_.db(), "INSERT INTO pins (corpus_id) VALUES (?) ON CONFLICT DO NOTHING").bind_all(corpus_id).run();
 }
 
 bool DataDirSettings::unpin(int64_t corpus_id) {

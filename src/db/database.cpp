@@ -50,9 +50,10 @@ fs::path find_tokenizer(const fs::path& model) {
 
 Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(dir), options_(options) {
   std::error_code ec;
-  if (!fs::exists(dir_ / "catalog.sqlite", ec) && !options.create_if_missing)
+  if (options.catalog.empty() && !fs::exists(dir_ / "catalog.sqlite", ec) && !options.create_if_missing)
     throw NotFound("no database in " + dir_.string() + " (catalog.sqlite is missing)");
   StoreOptions so;
+  so.catalog = options.catalog;
   so.create_if_missing = options.create_if_missing;
   fs::create_directories(dir_, ec);
   store_ = std::make_unique<Store>(dir_, so);
@@ -145,12 +146,13 @@ int64_t Database::maybe_auto_train(int64_t corpus_id) {
   if (!corpus) return 0;
   const CorpusOptions o = CorpusOptions::from_json(corpus->options, corpus->description);
   if (!o.auto_train) return 0;
-  if (!store_->catalog().latest_version(corpus_id) || store_->catalog().list_documents(corpus_id).empty()) return 0;
+  const auto version = store_->catalog().latest_version(corpus_id);
+  if (!version || store_->catalog().list_documents(corpus_id).empty()) return 0;
   TrainParams p;
   p.auto_queued = true;
   if (o.train_steps > 0) p.steps = o.train_steps;
   if (o.train_conversations > 0) p.conversations = o.train_conversations;
-  JobRow r = jobs_->table().create_superseding(corpus_id, p.to_json(), unix_ms_now() + o.debounce_ms);
+  JobRow r = jobs_->table().create_superseding(corpus_id, version->version, p.to_json(), unix_ms_now() + o.debounce_ms);
   jobs_->notify();
   return r.id;
 }
@@ -205,6 +207,7 @@ void Database::drop_corpus(const std::string& name) {
     Catalog::Transaction tx(cat);
     Statement(cat.db(), "DELETE FROM pins WHERE corpus_id = ?").bind_all(c.id).run();
     Statement(cat.db(), "DELETE FROM corpora WHERE id = ?").bind_all(c.id).run();
+    cat.notify({CatalogEvent::Kind::CorpusDropped, c.id, 0});
     tx.commit();
   }
   for (const auto& r : cat.blob_references()) after.insert(r.blob_key);

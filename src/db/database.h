@@ -45,6 +45,7 @@ struct DatabaseOptions {
   int workers = 1;                       // training threads
   bool start_workers = true;             // false: jobs stay queued (tools that only read)
   bool create_if_missing = true;
+  std::string catalog;  // StoreOptions::catalog: empty for <dir>/catalog.sqlite, or a postgresql:// URL
 };
 
 class Database {

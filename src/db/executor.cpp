@@ -141,7 +141,13 @@ auto Executor::with_reader(F&& f) {
       readers_.pop_back();
     }
   }
-  if (!r) r = std::make_unique<CatalogReader>(db_.store().catalog().db().file());
+  if (!r) {
+    const auto file = db_.store().catalog().sqlite_file();
+    if (!file)
+      throw Unsupported("SELECT on the catalog's tables is not supported yet with a PostgreSQL catalog; query it "
+                        "with psql instead");
+    r = std::make_unique<CatalogReader>(*file);
+  }
   // Back to the idle ones however f ends: a failed statement is finalized.
   struct GiveBack {
     Executor& e;

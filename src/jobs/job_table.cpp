@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "storage/sqlite_db.h"
+#include "storage/sql_statement.h"
 
 namespace cdb {
 
@@ -93,17 +93,23 @@ JobRow JobTable::create_or_reuse(int64_t corpus_id, std::string_view params, boo
   return r;
 }
 
-JobRow JobTable::create_superseding(int64_t corpus_id, std::string_view params, int64_t not_before_ms) {
+JobRow JobTable::create_superseding(int64_t corpus_id, int64_t corpus_version, std::string_view params,
+                                    int64_t not_before_ms) {
   Catalog::Transaction tx(catalog_);
+  bool created = false;
+  JobRow r = catalog_.create_auto_job(corpus_id, corpus_version, params, not_before_ms, &created);
+  if (!created) {
+    tx.commit();
+    return r;
+  }
   std::vector<int64_t> old;
   {
-    Statement s(catalog_.db(), "SELECT id, params FROM jobs WHERE corpus_id = ? AND state = 'queued' AND kind = 'train'");
-    s.bind_all(corpus_id);
+    Statement s(catalog_.db(),
+                "SELECT id, params FROM jobs WHERE corpus_id = ? AND state = 'queued' AND kind = 'train' AND id <> ?");
+    s.bind_all(corpus_id, r.id);
     while (s.step())
       if (is_auto(s.text(1))) old.push_back(s.int64(0));
   }
-  JobRow r = catalog_.create_job("train", corpus_id, params);
-  Statement(catalog_.db(), "UPDATE jobs SET not_before_ms = ? WHERE id = ?").bind_all(not_before_ms, r.id).run();
   for (int64_t id : old)
     catalog_.finish_job(id, JobState::Cancelled,
                         "superseded by job " + std::to_string(r.id) + " (the corpus changed again)");
@@ -140,7 +146,7 @@ int JobTable::requeue_running() {
             "UPDATE jobs SET state = 'queued', progress_message = 'interrupted; resumes from its last checkpoint' "
             "WHERE state = 'running'")
       .run();
-  return catalog_.db().changes();
+  return static_cast<int>(catalog_.db().changes());
 }
 
 void JobTable::requeue(int64_t id, std::string_view message) {

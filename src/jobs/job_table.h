@@ -47,9 +47,12 @@ class JobTable {
   JobRow create_or_reuse(int64_t corpus_id, std::string_view params_json, bool* reused,
                          const std::function<void()>& admit = {});
   // auto_train: cancels every queued job of the corpus whose params say
-  // "auto": true (error "superseded by job N") and queues the new one, in
-  // one transaction. Returns the new job.
-  JobRow create_superseding(int64_t corpus_id, std::string_view params_json, int64_t not_before_ms);
+  // "auto": true (error "superseded by job N") and queues the new one for
+  // `corpus_version`, in one transaction. Returns the new job; when one was
+  // already queued for that version (by this or another node sharing the
+  // catalog), returns it and cancels nothing.
+  JobRow create_superseding(int64_t corpus_id, int64_t corpus_version, std::string_view params_json,
+                            int64_t not_before_ms);
 
   // The oldest queued job whose not_before_ms has passed, now running; or
   // none, with *next_ms the earliest not_before_ms still ahead (0: none).

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "storage/sqlite_db.h"
 
 namespace cdb {
 
@@ -59,42 +60,71 @@ Catalog::Catalog(const std::filesystem::path& file, bool read_only)
     : Catalog(file, builtin_migrations(), read_only) {}
 
 Catalog::Catalog(const std::filesystem::path& file, std::span<const Migration> migrations, bool read_only)
-    : db_(file, read_only), read_only_(read_only) {
-  if (!read_only) {
-    // WAL: readers never block the writer. synchronous=FULL: a committed
-    // row survives power loss, which the blob/row protocol relies on.
-    db_.exec("PRAGMA journal_mode=WAL");
-    db_.exec("PRAGMA synchronous=FULL");
+    : Catalog(std::make_unique<SqliteDb>(file, read_only), migrations, read_only) {}
+
+Catalog::Catalog(std::unique_ptr<SqlConnection> connection, std::span<const Migration> migrations, bool read_only)
+    : db_(std::move(connection)), read_only_(read_only) {
+  if (db_->dialect() == SqlDialect::Sqlite) {
+    if (!read_only) {
+      // WAL: readers never block the writer. synchronous=FULL: a committed
+      // row survives power loss, which the blob/row protocol relies on.
+      db_->exec("PRAGMA journal_mode=WAL");
+      db_->exec("PRAGMA synchronous=FULL");
+    }
+    db_->exec("PRAGMA foreign_keys=ON");
+  } else if (read_only) {
+    db_->exec("SET default_transaction_read_only = on");
   }
-  db_.exec("PRAGMA foreign_keys=ON");
   if (!read_only) migrate(migrations);
   int known = migrations.empty() ? 0 : migrations.back().version;
   int have = schema_version();
   if (have > known)
-    throw Unsupported("catalog " + file.string() + " is at schema version " + std::to_string(have) +
+    throw Unsupported("catalog " + db_->describe() + " is at schema version " + std::to_string(have) +
                       ", newer than this build knows (" + std::to_string(known) + "); upgrade cartridgedb");
+}
+
+std::optional<std::filesystem::path> Catalog::sqlite_file() const {
+  if (const auto* s = dynamic_cast<const SqliteDb*>(db_.get())) return s->file();
+  return std::nullopt;
 }
 
 void Catalog::migrate(std::span<const Migration> migrations) {
   std::lock_guard lock(mu_);
-  db_.exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-      " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))");
+  const bool pg = db_->dialect() == SqlDialect::PostgreSql;
+  // Servers sharing one PostgreSQL catalog may start together: one at a
+  // time migrates, the others then find the versions applied. (SQLite's
+  // BEGIN IMMEDIATE and the store's directory lock do this for a file.)
+  // The key is arbitrary and fixed; no other code takes it.
+  struct MigrationLock {
+    const SqlConnection* db;
+    ~MigrationLock() {
+      if (!db) return;
+      try {
+        db->exec("SELECT pg_advisory_unlock(27413438196167282)");
+      } catch (...) {
+        // The session ends with the connection, and its lock with it.
+      }
+    }
+  } migration_lock{pg ? db_.get() : nullptr};
+  if (pg) db_->exec("SELECT pg_advisory_lock(27413438196167282)");
+  db_->exec(std::string("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                        " applied_at TEXT NOT NULL DEFAULT (") +
+            db_->now_sql() + "))");
   int prev = 0;
   for (const Migration& m : migrations) {
     if (m.version <= prev) throw InvalidArgument("migrations out of order at version " + std::to_string(m.version));
     prev = m.version;
     Transaction tx(*this);
-    Statement q(db_, "SELECT name FROM schema_migrations WHERE version = ?");
+    Statement q(*db_, "SELECT name FROM schema_migrations WHERE version = ?");
     if (q.bind_all(m.version).step()) {
       if (q.text(0) != m.name)
-        throw CorruptData("catalog " + db_.file().string() + ": migration " + std::to_string(m.version) +
+        throw CorruptData("catalog " + db_->describe() + ": migration " + std::to_string(m.version) +
                           " was recorded as '" + q.text(0) + "' but this build calls it '" + std::string(m.name) + "'");
       continue;  // already applied; tx rolls back (nothing done)
     }
-    db_.exec(m.sql);
-    Statement ins(db_, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)");
+    db_->exec(m.sql_for(db_->dialect()));
+    Statement ins(*db_, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)");
     ins.bind_all(m.version, m.name).run();
     tx.commit();
   }
@@ -102,10 +132,8 @@ void Catalog::migrate(std::span<const Migration> migrations) {
 
 int Catalog::schema_version() const {
   std::lock_guard lock(mu_);
-  Statement t(db_, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'");
-  t.step();
-  if (t.int64(0) == 0) return 0;
-  Statement s(db_, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+  if (!db_->has_table("schema_migrations")) return 0;
+  Statement s(*db_, "SELECT coalesce(max(version), 0) FROM schema_migrations");
   s.step();
   return static_cast<int>(s.int64(0));
 }
@@ -113,20 +141,20 @@ int Catalog::schema_version() const {
 std::vector<std::pair<int, std::string>> Catalog::applied_migrations() const {
   std::lock_guard lock(mu_);
   std::vector<std::pair<int, std::string>> out;
-  Statement s(db_, "SELECT version, name FROM schema_migrations ORDER BY version");
+  Statement s(*db_, "SELECT version, name FROM schema_migrations ORDER BY version");
   while (s.step()) out.emplace_back(static_cast<int>(s.int64(0)), s.text(1));
   return out;
 }
 
 Catalog::Transaction::Transaction(Catalog& c) : c_(c), lock_(c.mu_) {
-  if (c_.read_only_) throw InvalidArgument("catalog " + c_.db_.file().string() + " is open read-only");
-  c_.db_.exec("BEGIN IMMEDIATE");
+  if (c_.read_only_) throw InvalidArgument("catalog " + c_.db_->describe() + " is open read-only");
+  c_.db_->begin_write();
 }
 
 Catalog::Transaction::~Transaction() {
   if (!done_) {
     try {
-      c_.db_.exec("ROLLBACK");
+      c_.db_->exec("ROLLBACK");
     } catch (...) {
       // The transaction is already gone (SQLite rolls back on some errors).
     }
@@ -134,7 +162,7 @@ Catalog::Transaction::~Transaction() {
 }
 
 void Catalog::Transaction::commit() {
-  c_.db_.exec("COMMIT");
+  c_.db_->exec("COMMIT");
   done_ = true;
 }
 
@@ -144,14 +172,14 @@ CorpusRow Catalog::create_corpus(std::string_view name, std::string_view descrip
   check_json(options, "corpus options");
   std::lock_guard lock(mu_);
   if (find_corpus(name)) throw InvalidArgument("corpus '" + std::string(name) + "' already exists");
-  Statement s(db_, "INSERT INTO corpora (name, description, options) VALUES (?, ?, ?)");
+  Statement s(*db_, "INSERT INTO corpora (name, description, options) VALUES (?, ?, ?)");
   s.bind_all(name, description, options).run();
   return *find_corpus(name);
 }
 
 std::optional<CorpusRow> Catalog::find_corpus(std::string_view name) const {
   std::lock_guard lock(mu_);
-  Statement s(db_, std::string("SELECT ") + kCorpusCols + " FROM corpora WHERE name = ?");
+  Statement s(*db_, std::string("SELECT ") + kCorpusCols + " FROM corpora WHERE name = ?");
   if (!s.bind_all(name).step()) return std::nullopt;
   return read_corpus(s);
 }
@@ -165,7 +193,7 @@ CorpusRow Catalog::corpus(std::string_view name) const {
 
 std::optional<CorpusRow> Catalog::find_corpus(int64_t id) const {
   std::lock_guard lock(mu_);
-  Statement s(db_, std::string("SELECT ") + kCorpusCols + " FROM corpora WHERE id = ?");
+  Statement s(*db_, std::string("SELECT ") + kCorpusCols + " FROM corpora WHERE id = ?");
   if (!s.bind_all(id).step()) return std::nullopt;
   return read_corpus(s);
 }
@@ -179,7 +207,7 @@ CorpusRow Catalog::corpus(int64_t id) const {
 std::vector<CorpusRow> Catalog::list_corpora() const {
   std::lock_guard lock(mu_);
   std::vector<CorpusRow> out;
-  Statement s(db_, std::string("SELECT ") + kCorpusCols + " FROM corpora ORDER BY name");
+  Statement s(*db_, std::string("SELECT ") + kCorpusCols + " FROM corpora ORDER BY name");
   while (s.step()) out.push_back(read_corpus(s));
   return out;
 }
@@ -188,21 +216,21 @@ std::vector<CorpusRow> Catalog::list_corpora() const {
 
 std::optional<DocumentRow> Catalog::find_document(int64_t corpus_id, std::string_view name) const {
   std::lock_guard lock(mu_);
-  Statement s(db_, std::string("SELECT ") + kDocCols + " FROM documents WHERE corpus_id = ? AND name = ?");
+  Statement s(*db_, std::string("SELECT ") + kDocCols + " FROM documents WHERE corpus_id = ? AND name = ?");
   if (!s.bind_all(corpus_id, name).step()) return std::nullopt;
   return read_document(s);
 }
 
 std::optional<DocumentRow> Catalog::find_document_by_hash(int64_t corpus_id, std::string_view hash) const {
   std::lock_guard lock(mu_);
-  Statement s(db_, std::string("SELECT ") + kDocCols + " FROM documents WHERE corpus_id = ? AND content_hash = ?");
+  Statement s(*db_, std::string("SELECT ") + kDocCols + " FROM documents WHERE corpus_id = ? AND content_hash = ?");
   if (!s.bind_all(corpus_id, hash).step()) return std::nullopt;
   return read_document(s);
 }
 
 DocumentRow Catalog::insert_document(const DocumentRow& r) {
   std::lock_guard lock(mu_);
-  Statement s(db_,
+  Statement s(*db_,
               "INSERT INTO documents (corpus_id, name, content_hash, bytes, blob_key, status) "
               "VALUES (?, ?, ?, ?, ?, ?)");
   s.bind_all(r.corpus_id, r.name, r.content_hash, r.bytes, r.blob_key, to_string(r.status)).run();
@@ -211,13 +239,13 @@ DocumentRow Catalog::insert_document(const DocumentRow& r) {
 
 void Catalog::delete_document(int64_t id) {
   std::lock_guard lock(mu_);
-  Statement(db_, "DELETE FROM documents WHERE id = ?").bind_all(id).run();
+  Statement(*db_, "DELETE FROM documents WHERE id = ?").bind_all(id).run();
 }
 
 std::vector<DocumentRow> Catalog::list_documents(int64_t corpus_id) const {
   std::lock_guard lock(mu_);
   std::vector<DocumentRow> out;
-  Statement s(db_, std::string("SELECT ") + kDocCols + " FROM documents WHERE corpus_id = ? ORDER BY name");
+  Statement s(*db_, std::string("SELECT ") + kDocCols + " FROM documents WHERE corpus_id = ? ORDER BY name");
   s.bind_all(corpus_id);
   while (s.step()) out.push_back(read_document(s));
   return out;
@@ -230,7 +258,7 @@ CorpusVersionRow Catalog::bump_corpus_version(int64_t corpus_id) {
   std::vector<std::string> hashes;
   int64_t bytes = 0;
   {
-    Statement s(db_, "SELECT content_hash, bytes FROM documents WHERE corpus_id = ? ORDER BY content_hash");
+    Statement s(*db_, "SELECT content_hash, bytes FROM documents WHERE corpus_id = ? ORDER BY content_hash");
     s.bind_all(corpus_id);
     while (s.step()) hashes.push_back(s.text(0)), bytes += s.int64(1);
   }
@@ -238,14 +266,14 @@ CorpusVersionRow Catalog::bump_corpus_version(int64_t corpus_id) {
   for (const auto& h : hashes) joined += h + "\n";
   auto prev = latest_version(corpus_id);
   const int64_t version = prev ? prev->version + 1 : 1;
-  Statement ins(db_, "INSERT INTO corpus_versions (corpus_id, version, docs_hash, documents, bytes) VALUES (?,?,?,?,?)");
+  Statement ins(*db_, "INSERT INTO corpus_versions (corpus_id, version, docs_hash, documents, bytes) VALUES (?,?,?,?,?)");
   ins.bind_all(corpus_id, version, xxh3_128_hex(joined), static_cast<int64_t>(hashes.size()), bytes).run();
   return *latest_version(corpus_id);
 }
 
 std::optional<CorpusVersionRow> Catalog::latest_version(int64_t corpus_id) const {
   std::lock_guard lock(mu_);
-  Statement s(db_, std::string("SELECT ") + kVersionCols +
+  Statement s(*db_, std::string("SELECT ") + kVersionCols +
                        " FROM corpus_versions WHERE corpus_id = ? ORDER BY version DESC LIMIT 1");
   if (!s.bind_all(corpus_id).step()) return std::nullopt;
   return read_version(s);
@@ -254,7 +282,7 @@ std::optional<CorpusVersionRow> Catalog::latest_version(int64_t corpus_id) const
 std::vector<CorpusVersionRow> Catalog::list_versions(int64_t corpus_id) const {
   std::lock_guard lock(mu_);
   std::vector<CorpusVersionRow> out;
-  Statement s(db_, std::string("SELECT ") + kVersionCols + " FROM corpus_versions WHERE corpus_id = ? ORDER BY version");
+  Statement s(*db_, std::string("SELECT ") + kVersionCols + " FROM corpus_versions WHERE corpus_id = ? ORDER BY version");
   s.bind_all(corpus_id);
   while (s.step()) out.push_back(read_version(s));
   return out;
@@ -267,26 +295,27 @@ CartridgeRow Catalog::insert_cartridge(const CartridgeRow& r) {
   std::lock_guard lock(mu_);
   int64_t total = 0;
   for (const auto& t : r.tensors) total += t.bytes;
-  Statement s(db_,
+  Statement s(*db_,
               "INSERT INTO cartridges (corpus_id, corpus_version, model_fingerprint, tokens, dtype, status, "
-              "metrics, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+              "metrics, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
   s.bind_all(r.corpus_id, r.corpus_version, r.model_fingerprint, r.tokens, r.dtype, to_string(r.status), r.metrics,
              total)
-      .run();
-  const int64_t id = db_.last_insert_id();
+      .step();
+  const int64_t id = s.int64(0);
   for (const auto& t : r.tensors) {
-    Statement ts(db_,
+    Statement ts(*db_,
                  "INSERT INTO cartridge_tensors (cartridge_id, name, blob_key, dtype, shape, bytes) "
                  "VALUES (?, ?, ?, ?, ?, ?)");
     ts.bind_all(id, t.name, t.blob_key, t.dtype, shape_json(t.shape), t.bytes).run();
   }
+  if (r.status == RowStatus::Ready) notify({CatalogEvent::Kind::CartridgePublished, r.corpus_id, id});
   return *cartridge(id);
 }
 
 std::vector<CartridgeRow> Catalog::select_cartridges(std::string_view where, std::optional<int64_t> arg) const {
   std::lock_guard lock(mu_);
   std::vector<CartridgeRow> out;
-  Statement s(db_,
+  Statement s(*db_,
               "SELECT id, corpus_id, corpus_version, model_fingerprint, tokens, dtype, status, metrics, bytes, "
               "created_at FROM cartridges " +
                   std::string(where) + " ORDER BY id");
@@ -306,7 +335,7 @@ std::vector<CartridgeRow> Catalog::select_cartridges(std::string_view where, std
     out.push_back(std::move(c));
   }
   for (auto& c : out) {
-    Statement t(db_,
+    Statement t(*db_,
                 "SELECT name, blob_key, dtype, shape, bytes FROM cartridge_tensors WHERE cartridge_id = ? "
                 "ORDER BY rowid");
     t.bind_all(c.id);
@@ -327,20 +356,24 @@ std::vector<CartridgeRow> Catalog::list_cartridges(std::optional<int64_t> corpus
 
 void Catalog::set_cartridge_status(int64_t id, RowStatus status) {
   std::lock_guard lock(mu_);
-  Statement(db_, "UPDATE cartridges SET status = ? WHERE id = ?").bind_all(to_string(status), id).run();
-  if (db_.changes() == 0) throw NotFound("no cartridge with id " + std::to_string(id));
+  Statement(*db_, "UPDATE cartridges SET status = ? WHERE id = ?").bind_all(to_string(status), id).run();
+  if (db_->changes() == 0) throw NotFound("no cartridge with id " + std::to_string(id));
+  if (status == RowStatus::Ready) {
+    Statement s(*db_, "SELECT corpus_id FROM cartridges WHERE id = ?");
+    if (s.bind_all(id).step()) notify({CatalogEvent::Kind::CartridgePublished, s.int64(0), id});
+  }
 }
 
 void Catalog::delete_cartridge(int64_t id) {
   std::lock_guard lock(mu_);
-  Statement(db_, "DELETE FROM cartridges WHERE id = ?").bind_all(id).run();
+  Statement(*db_, "DELETE FROM cartridges WHERE id = ?").bind_all(id).run();
 }
 
 // ---- tokenized corpora -----------------------------------------------------
 
 TokenizedRow Catalog::insert_tokenized(const TokenizedRow& r) {
   std::lock_guard lock(mu_);
-  Statement s(db_,
+  Statement s(*db_,
               "INSERT INTO tokenized_corpora (corpus_id, corpus_version, tokenizer_fingerprint, tokens, blob_key, "
               "bytes, status) VALUES (?, ?, ?, ?, ?, ?, ?)");
   s.bind_all(r.corpus_id, r.corpus_version, r.tokenizer_fingerprint, r.tokens, r.blob_key, r.bytes, to_string(r.status))
@@ -351,7 +384,7 @@ TokenizedRow Catalog::insert_tokenized(const TokenizedRow& r) {
 std::optional<TokenizedRow> Catalog::find_tokenized(int64_t corpus_id, int64_t corpus_version,
                                                     std::string_view fp) const {
   std::lock_guard lock(mu_);
-  Statement s(db_, std::string("SELECT ") + kTokCols +
+  Statement s(*db_, std::string("SELECT ") + kTokCols +
                        " FROM tokenized_corpora WHERE corpus_id = ? AND corpus_version = ? AND "
                        "tokenizer_fingerprint = ?");
   if (!s.bind_all(corpus_id, corpus_version, fp).step()) return std::nullopt;
@@ -364,7 +397,7 @@ std::optional<TokenizedRow> Catalog::find_tokenized(int64_t corpus_id, int64_t c
 std::vector<ArtifactRow> Catalog::list_artifacts(std::string_view scope) const {
   std::lock_guard lock(mu_);
   std::vector<ArtifactRow> out;
-  Statement s(db_, std::string("SELECT ") + kArtifactCols + " FROM artifacts WHERE scope = ? ORDER BY id");
+  Statement s(*db_, std::string("SELECT ") + kArtifactCols + " FROM artifacts WHERE scope = ? ORDER BY id");
   s.bind_all(scope);
   while (s.step()) out.push_back(read_artifact(s));
   return out;
@@ -372,7 +405,7 @@ std::vector<ArtifactRow> Catalog::list_artifacts(std::string_view scope) const {
 
 std::optional<ArtifactRow> Catalog::find_artifact(std::string_view scope, std::string_view name) const {
   std::lock_guard lock(mu_);
-  Statement s(db_, std::string("SELECT ") + kArtifactCols + " FROM artifacts WHERE scope = ? AND name = ?");
+  Statement s(*db_, std::string("SELECT ") + kArtifactCols + " FROM artifacts WHERE scope = ? AND name = ?");
   if (!s.bind_all(scope, name).step()) return std::nullopt;
   return read_artifact(s);
 }
@@ -384,9 +417,9 @@ std::vector<ArtifactRow> Catalog::replace_artifacts(std::string_view scope, cons
   }
   std::lock_guard lock(mu_);
   std::vector<ArtifactRow> old = list_artifacts(scope);
-  Statement(db_, "DELETE FROM artifacts WHERE scope = ?").bind_all(scope).run();
+  Statement(*db_, "DELETE FROM artifacts WHERE scope = ?").bind_all(scope).run();
   for (const auto& r : rows) {
-    Statement ins(db_,
+    Statement ins(*db_,
                   "INSERT INTO artifacts (scope, name, blob_key, dtype, shape, bytes, meta, status) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     ins.bind_all(scope, r.name, r.blob_key, r.dtype, r.shape, r.bytes, r.meta, to_string(r.status)).run();
@@ -402,10 +435,10 @@ std::vector<ArtifactRow> Catalog::delete_artifacts(std::string_view prefix) {
   const std::string lo = std::string(prefix) + "/", hi = std::string(prefix) + "0";
   const std::string where = " FROM artifacts WHERE scope = ? OR (scope >= ? AND scope < ?)";
   std::vector<ArtifactRow> out;
-  Statement s(db_, std::string("SELECT ") + kArtifactCols + where + " ORDER BY id");
+  Statement s(*db_, std::string("SELECT ") + kArtifactCols + where + " ORDER BY id");
   s.bind_all(prefix, lo, hi);
   while (s.step()) out.push_back(read_artifact(s));
-  Statement(db_, "DELETE" + where).bind_all(prefix, lo, hi).run();
+  Statement(*db_, "DELETE" + where).bind_all(prefix, lo, hi).run();
   return out;
 }
 
@@ -431,13 +464,14 @@ JobRow Catalog::read_job(const Statement& s) {
 JobRow Catalog::create_job(std::string_view kind, std::optional<int64_t> corpus_id, std::string_view params) {
   check_json(params, "job params");
   std::lock_guard lock(mu_);
-  Statement(db_, "INSERT INTO jobs (kind, corpus_id, params) VALUES (?, ?, ?)").bind_all(kind, corpus_id, params).run();
-  return *job(db_.last_insert_id());
+  Statement s(*db_, "INSERT INTO jobs (kind, corpus_id, params) VALUES (?, ?, ?) RETURNING id");
+  s.bind_all(kind, corpus_id, params).step();
+  return *job(s.int64(0));
 }
 
 std::optional<JobRow> Catalog::job(int64_t id) const {
   std::lock_guard lock(mu_);
-  Statement s(db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
+  Statement s(*db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
   if (!s.bind_all(id).step()) return std::nullopt;
   return read_job(s);
 }
@@ -445,27 +479,28 @@ std::optional<JobRow> Catalog::job(int64_t id) const {
 std::vector<JobRow> Catalog::list_jobs() const {
   std::lock_guard lock(mu_);
   std::vector<JobRow> out;
-  Statement s(db_, std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY id");
+  Statement s(*db_, std::string("SELECT ") + kJobColumns + " FROM jobs ORDER BY id");
   while (s.step()) out.push_back(read_job(s));
   return out;
 }
 
 void Catalog::start_job(int64_t id) {
   std::lock_guard lock(mu_);
-  Statement(db_,
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, error = NULL, finished_at = NULL, "
-            "started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND state IN ('queued', 'failed')")
+  Statement(*db_,
+            std::string("UPDATE jobs SET state = 'running', attempts = attempts + 1, error = NULL, finished_at = NULL, "
+                        "started_at = ") +
+                db_->now_sql() + " WHERE id = ? AND state IN ('queued', 'failed')")
       .bind_all(id)
       .run();
-  if (db_.changes() == 0) throw InvalidArgument("job " + std::to_string(id) + " does not exist or is not startable");
+  if (db_->changes() == 0) throw InvalidArgument("job " + std::to_string(id) + " does not exist or is not startable");
 }
 
 void Catalog::set_job_progress(int64_t id, double progress, std::string_view message) {
   if (!(progress >= 0 && progress <= 1))
     throw InvalidArgument("job progress must be within [0, 1], got " + std::to_string(progress));
   std::lock_guard lock(mu_);
-  Statement(db_, "UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ?").bind_all(progress, message, id).run();
-  if (db_.changes() == 0) throw NotFound("no job with id " + std::to_string(id));
+  Statement(*db_, "UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ?").bind_all(progress, message, id).run();
+  if (db_->changes() == 0) throw NotFound("no job with id " + std::to_string(id));
 }
 
 void Catalog::finish_job(int64_t id, JobState state, std::optional<std::string> error) {
@@ -473,12 +508,76 @@ void Catalog::finish_job(int64_t id, JobState state, std::optional<std::string> 
     throw InvalidArgument("finish_job: state must be done, failed or cancelled, not '" + std::string(to_string(state)) +
                           "'");
   std::lock_guard lock(mu_);
-  Statement(db_,
-            "UPDATE jobs SET state = ?, error = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END, "
-            "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
+  Statement(*db_,
+            std::string("UPDATE jobs SET state = ?, error = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END, "
+                        "finished_at = ") +
+                db_->now_sql() + " WHERE id = ?")
       .bind_all(to_string(state), error, to_string(state), id)
       .run();
-  if (db_.changes() == 0) throw NotFound("no job with id " + std::to_string(id));
+  if (db_->changes() == 0) throw NotFound("no job with id " + std::to_string(id));
+}
+
+// ---- jobs across nodes -----------------------------------------------------
+
+std::optional<JobRow> Catalog::claim_job(std::string_view node, int64_t lease_ms, int64_t now_ms) {
+  if (node.empty()) throw InvalidArgument("claim_job: the node name is empty");
+  if (lease_ms <= 0) throw InvalidArgument("claim_job: the lease must be longer than 0 ms");
+  Transaction tx(*this);
+  int64_t id = 0;
+  {
+    Statement s(*db_, std::string("SELECT id FROM jobs WHERE kind = 'train' AND ((state = 'queued' AND not_before_ms <= ?1) "
+                                  "OR (state = 'running' AND lease_expires_ms < ?1)) ORDER BY id LIMIT 1") +
+                          db_->claim_rows_sql());
+    if (!s.bind_all(now_ms).step()) return std::nullopt;
+    id = s.int64(0);
+  }
+  Statement(*db_, std::string("UPDATE jobs SET state = 'running', attempts = attempts + 1, error = NULL, "
+                              "finished_at = NULL, lease_owner = ?, lease_expires_ms = ?, started_at = ") +
+                      db_->now_sql() + " WHERE id = ?")
+      .bind_all(node, now_ms + lease_ms, id)
+      .run();
+  tx.commit();
+  return job(id);
+}
+
+bool Catalog::renew_lease(int64_t job_id, std::string_view node, int64_t lease_ms, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Statement(*db_, "UPDATE jobs SET lease_expires_ms = ? WHERE id = ? AND state = 'running' AND lease_owner = ?")
+      .bind_all(now_ms + lease_ms, job_id, node)
+      .run();
+  return db_->changes() > 0;
+}
+
+std::optional<Catalog::JobLease> Catalog::job_lease(int64_t job_id) const {
+  std::lock_guard lock(mu_);
+  Statement s(*db_, "SELECT lease_owner, lease_expires_ms FROM jobs WHERE id = ? AND lease_owner IS NOT NULL");
+  if (!s.bind_all(job_id).step()) return std::nullopt;
+  return JobLease{s.text(0), s.int64(1)};
+}
+
+JobRow Catalog::create_auto_job(int64_t corpus_id, int64_t corpus_version, std::string_view params,
+                                int64_t not_before_ms, bool* created) {
+  check_json(params, "job params");
+  std::lock_guard lock(mu_);
+  // ON CONFLICT against the unique (corpus_id, auto_version): on
+  // PostgreSQL a second node's insert waits for the first's commit and
+  // then does nothing, so the row read below is always the one that won.
+  Statement ins(*db_,
+                "INSERT INTO jobs (kind, corpus_id, params, not_before_ms, auto_version) VALUES ('train', ?, ?, ?, ?) "
+                "ON CONFLICT (corpus_id, auto_version) DO NOTHING RETURNING id");
+  *created = ins.bind_all(corpus_id, params, not_before_ms, corpus_version).step();
+  if (*created) return *job(ins.int64(0));
+  Statement s(*db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE corpus_id = ? AND auto_version = ?");
+  if (!s.bind_all(corpus_id, corpus_version).step())
+    throw Error("create_auto_job: the conflicting job of corpus " + std::to_string(corpus_id) + " version " +
+                std::to_string(corpus_version) + " is gone");
+  return read_job(s);
+}
+
+void Catalog::notify(const CatalogEvent& event) {
+  if (db_->dialect() != SqlDialect::PostgreSql) return;
+  std::lock_guard lock(mu_);
+  Statement(*db_, std::string("SELECT pg_notify('") + kCatalogEventChannel + "', ?)").bind_all(event.to_json()).run();
 }
 
 // ---- blob references -------------------------------------------------------
@@ -486,7 +585,7 @@ void Catalog::finish_job(int64_t id, JobState state, std::optional<std::string> 
 std::vector<BlobRef> Catalog::blob_references() const {
   std::lock_guard lock(mu_);
   std::vector<BlobRef> out;
-  Statement s(db_, "SELECT blob_key, owner_table, owner_id FROM blob_references ORDER BY blob_key");
+  Statement s(*db_, "SELECT blob_key, owner_table, owner_id FROM blob_references ORDER BY blob_key");
   while (s.step()) out.push_back({s.text(0), s.text(1), s.int64(2)});
   return out;
 }
@@ -496,7 +595,7 @@ void Catalog::mark_damaged(const BlobRef& ref) {
   if (std::find(std::begin(kOwners), std::end(kOwners), ref.owner_table) == std::end(kOwners))
     throw InvalidArgument("mark_damaged: unknown owner table '" + ref.owner_table + "'");
   std::lock_guard lock(mu_);
-  Statement(db_, "UPDATE " + ref.owner_table + " SET status = 'damaged' WHERE id = ?").bind_all(ref.owner_id).run();
+  Statement(*db_, "UPDATE " + ref.owner_table + " SET status = 'damaged' WHERE id = ?").bind_all(ref.owner_id).run();
 }
 
 bool Catalog::clear_damaged(const std::string& owner_table, int64_t owner_id) {
@@ -504,10 +603,10 @@ bool Catalog::clear_damaged(const std::string& owner_table, int64_t owner_id) {
   if (std::find(std::begin(kOwners), std::end(kOwners), owner_table) == std::end(kOwners))
     throw InvalidArgument("clear_damaged: unknown owner table '" + owner_table + "'");
   std::lock_guard lock(mu_);
-  Statement(db_, "UPDATE " + owner_table + " SET status = 'ready' WHERE id = ? AND status = 'damaged'")
+  Statement(*db_, "UPDATE " + owner_table + " SET status = 'ready' WHERE id = ? AND status = 'damaged'")
       .bind_all(owner_id)
       .run();
-  return db_.changes() > 0;
+  return db_->changes() > 0;
 }
 
 }  // namespace cdb

@@ -1,8 +1,12 @@
-// Catalog: the SQLite database of everything that is not a large value
-// (corpora, documents, versions, cartridges, jobs), in WAL mode with foreign
-// keys on. Schema migrations (sql/NNN_name.sql, compiled in) are applied in
-// order at open, each in its own transaction, and recorded in
-// schema_migrations.
+// Catalog: the SQL database of everything that is not a large value
+// (corpora, documents, versions, cartridges, jobs). SQLite by default (a
+// file, in WAL mode with foreign keys on), or PostgreSQL (a
+// postgresql://user@host:port/db location, catalog_location.h), which
+// several servers may share. Schema migrations (sql/NNN_name.sql, and
+// sql/postgresql/NNN_name.sql where PostgreSQL needs its own text; both
+// compiled in) are applied in order at open, each in its own transaction,
+// and recorded in schema_migrations; on PostgreSQL an advisory lock lets
+// one opener at a time migrate.
 //
 // Thread-safe: calls are serialized on one connection; a Transaction holds
 // the connection for its lifetime.
@@ -10,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -17,8 +22,10 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/catalog_event.h"
 #include "storage/catalog_states.h"
-#include "storage/sqlite_db.h"
+#include "storage/sql_connection.h"
+#include "storage/sql_statement.h"
 
 namespace cdb {
 
@@ -26,6 +33,11 @@ struct Migration {
   int version;
   std::string_view name;
   std::string_view sql;
+  std::string_view postgresql_sql = {};  // empty: `sql` runs on PostgreSQL too
+
+  std::string_view sql_for(SqlDialect d) const {
+    return d == SqlDialect::PostgreSql && !postgresql_sql.empty() ? postgresql_sql : sql;
+  }
 };
 
 // The migrations in sql/, in version order.
@@ -136,6 +148,9 @@ class Catalog {
   // As above with an explicit migration list (tests use a prefix of the
   // built-in list to make a database at an older schema version).
   Catalog(const std::filesystem::path& file, std::span<const Migration> migrations, bool read_only = false);
+  // On an open connection (open_catalog_connection: SQLite or PostgreSQL).
+  explicit Catalog(std::unique_ptr<SqlConnection> connection,
+                   std::span<const Migration> migrations = builtin_migrations(), bool read_only = false);
 
   // Highest applied migration version (0 for an empty database).
   int schema_version() const;
@@ -232,6 +247,33 @@ class Catalog {
   // state: done, failed or cancelled (is_finished).
   void finish_job(int64_t id, JobState state, std::optional<std::string> error = std::nullopt);
 
+  // Jobs across nodes (sql/006_job_leases.sql). claim_job takes, in one
+  // transaction, the oldest train job that is queued and due (not_before_ms
+  // <= now_ms) or running under a lease that expired (its node died): it
+  // becomes running (attempts + 1) under `node`'s lease until now_ms +
+  // lease_ms. Concurrent claimers on any number of connections or nodes
+  // each get a different job. renew_lease extends the lease while `node`
+  // still holds it and returns false once it does not (the job was
+  // reclaimed, or finished): the runner must then stop.
+  std::optional<JobRow> claim_job(std::string_view node, int64_t lease_ms, int64_t now_ms);
+  bool renew_lease(int64_t job_id, std::string_view node, int64_t lease_ms, int64_t now_ms);
+  struct JobLease {
+    std::string owner;
+    int64_t expires_ms = 0;
+  };
+  std::optional<JobLease> job_lease(int64_t job_id) const;
+  // The debounced auto-training job for one corpus version, queued once
+  // however many nodes ask: the first call creates it (*created true),
+  // every later one, on any node, gets that row (*created false).
+  JobRow create_auto_job(int64_t corpus_id, int64_t corpus_version, std::string_view params_json,
+                         int64_t not_before_ms, bool* created);
+
+  // Tells the other servers sharing a PostgreSQL catalog (CatalogEvents),
+  // when the caller's transaction commits (at once outside one). Nothing on
+  // SQLite. insert_cartridge (of a ready cartridge), set_cartridge_status
+  // (to ready), grant_usage and revoke_usage send theirs themselves.
+  void notify(const CatalogEvent& event);
+
   // Blob keys referenced by rows, and marking their owners damaged.
   std::vector<BlobRef> blob_references() const;
   void mark_damaged(const BlobRef& ref);
@@ -239,14 +281,18 @@ class Catalog {
   // states are left alone. Returns whether the row was damaged.
   bool clear_damaged(const std::string& owner_table, int64_t owner_id);
 
-  const SqliteDb& db() const { return db_; }
+  const SqlConnection& db() const { return *db_; }
+  SqlDialect dialect() const { return db_->dialect(); }
+  // The SQLite file, for what only SQLite has (the SELECT pass-through,
+  // the online backup); none on PostgreSQL.
+  std::optional<std::filesystem::path> sqlite_file() const;
   std::recursive_mutex& mutex() const { return mu_; }
 
  private:
   void migrate(std::span<const Migration> migrations);
   std::vector<CartridgeRow> select_cartridges(std::string_view where, std::optional<int64_t> arg) const;
 
-  SqliteDb db_;
+  std::unique_ptr<SqlConnection> db_;
   bool read_only_;
   mutable std::recursive_mutex mu_;
 };

@@ -54,58 +54,62 @@ void SqliteDb::exec(std::string_view sql) const {
   }
 }
 
-Statement::Statement(const SqliteDb& db, std::string_view sql) : db_(db), sql_(sql) {
-  int rc = sqlite3_prepare_v2(db.handle(), sql_.c_str(), static_cast<int>(sql_.size()), &stmt_, nullptr);
-  if (rc != SQLITE_OK) db.fail("prepare: " + sql_, rc);
+bool SqliteDb::has_table(std::string_view name) const {
+  Statement t(*this, "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?");
+  t.bind_all(name).step();
+  return t.int64(0) > 0;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+namespace {
 
-Statement& Statement::bind(int i, int64_t v) {
-  int rc = sqlite3_bind_int64(stmt_, i, v);
-  if (rc != SQLITE_OK) db_.fail("bind: " + sql_, rc);
-  return *this;
-}
-Statement& Statement::bind(int i, double v) {
-  int rc = sqlite3_bind_double(stmt_, i, v);
-  if (rc != SQLITE_OK) db_.fail("bind: " + sql_, rc);
-  return *this;
-}
-Statement& Statement::bind(int i, std::string_view v) {
-  // A null data pointer would bind SQL NULL; an empty string_view means ''.
-  int rc = sqlite3_bind_text64(stmt_, i, v.data() ? v.data() : "", v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  if (rc != SQLITE_OK) db_.fail("bind: " + sql_, rc);
-  return *this;
-}
-Statement& Statement::bind(int i, std::nullopt_t) {
-  int rc = sqlite3_bind_null(stmt_, i);
-  if (rc != SQLITE_OK) db_.fail("bind: " + sql_, rc);
-  return *this;
-}
-
-bool Statement::step() {
-  int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  db_.fail(sql_, rc);
-}
-
-void Statement::run() {
-  while (step()) {
+class SqliteCursor : public SqlCursor {
+ public:
+  SqliteCursor(const SqliteDb& db, std::string_view sql) : db_(db), sql_(sql) {
+    int rc = sqlite3_prepare_v2(db.handle(), sql_.c_str(), static_cast<int>(sql_.size()), &stmt_, nullptr);
+    if (rc != SQLITE_OK) db.fail("prepare: " + sql_, rc);
   }
-}
+  ~SqliteCursor() override { sqlite3_finalize(stmt_); }
+  SqliteCursor(const SqliteCursor&) = delete;
+  SqliteCursor& operator=(const SqliteCursor&) = delete;
 
-int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
-double Statement::real(int col) const { return sqlite3_column_double(stmt_, col); }
-bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-std::string Statement::text(int col) const {
-  auto* p = sqlite3_column_text(stmt_, col);
-  int n = sqlite3_column_bytes(stmt_, col);
-  return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
-}
-std::optional<std::string> Statement::text_or_null(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return text(col);
+  void bind_int64(int i, int64_t v) override { check(sqlite3_bind_int64(stmt_, i, v)); }
+  void bind_double(int i, double v) override { check(sqlite3_bind_double(stmt_, i, v)); }
+  void bind_text(int i, std::string_view v) override {
+    // A null data pointer would bind SQL NULL; an empty string_view means ''.
+    check(sqlite3_bind_text64(stmt_, i, v.data() ? v.data() : "", v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  void bind_null(int i) override { check(sqlite3_bind_null(stmt_, i)); }
+
+  bool step() override {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    db_.fail(sql_, rc);
+  }
+
+  int64_t int64(int col) const override { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const override { return sqlite3_column_double(stmt_, col); }
+  bool is_null(int col) const override { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string text(int col) const override {
+    auto* p = sqlite3_column_text(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
+  }
+
+ private:
+  void check(int rc) const {
+    if (rc != SQLITE_OK) db_.fail("bind: " + sql_, rc);
+  }
+
+  const SqliteDb& db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  std::string sql_;
+};
+
+}  // namespace
+
+std::unique_ptr<SqlCursor> SqliteDb::prepare(std::string_view sql) const {
+  return std::make_unique<SqliteCursor>(*this, sql);
 }
 
 }  // namespace cdb

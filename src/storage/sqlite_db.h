@@ -1,4 +1,6 @@
-// Thin RAII wrappers over a SQLite connection and its prepared statements.
+// SqliteDb: the SQLite SqlConnection (RAII over sqlite3*), the catalog's
+// embedded default. Its handle() stays reachable for what only SQLite has
+// (the online backup API, the SELECT pass-through's authorizer).
 // Every failure becomes a cdb::IoError naming the database file and the SQL.
 #pragma once
 
@@ -6,68 +8,32 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "storage/sql_connection.h"
+#include "storage/sql_statement.h"
+
 namespace cdb {
 
-class SqliteDb;
-
-class Statement {
- public:
-  Statement(const SqliteDb& db, std::string_view sql);
-  ~Statement();
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  // Binds by 1-based position; returns *this to chain.
-  Statement& bind(int i, int64_t v);
-  Statement& bind(int i, int v) { return bind(i, static_cast<int64_t>(v)); }
-  Statement& bind(int i, double v);
-  Statement& bind(int i, std::string_view v);
-  Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
-  Statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
-  Statement& bind(int i, std::nullopt_t);
-  template <typename T>
-  Statement& bind(int i, const std::optional<T>& v) {
-    return v ? bind(i, *v) : bind(i, std::nullopt);
-  }
-  template <typename... Args>
-  Statement& bind_all(const Args&... args) {
-    int i = 0;
-    (bind(++i, args), ...);
-    return *this;
-  }
-
-  // Steps once: true when a row is available.
-  bool step();
-  // Steps to completion, expecting no row.
-  void run();
-
-  int64_t int64(int col) const;
-  double real(int col) const;
-  std::string text(int col) const;
-  std::optional<std::string> text_or_null(int col) const;
-  bool is_null(int col) const;
-
- private:
-  const SqliteDb& db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  std::string sql_;
-};
-
-class SqliteDb {
+class SqliteDb : public SqlConnection {
  public:
   SqliteDb(const std::filesystem::path& file, bool read_only);
-  ~SqliteDb();
+  ~SqliteDb() override;
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
 
-  // Runs one or more statements with no results.
-  void exec(std::string_view sql) const;
+  SqlDialect dialect() const override { return SqlDialect::Sqlite; }
+  std::string describe() const override { return file_.string(); }
+  void exec(std::string_view sql) const override;
+  std::unique_ptr<SqlCursor> prepare(std::string_view sql) const override;
+  int64_t changes() const override { return sqlite3_changes(db_); }
+  void begin_write() const override { exec("BEGIN IMMEDIATE"); }
+  bool has_table(std::string_view name) const override;
+  const char* now_sql() const override { return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"; }
+  const char* claim_rows_sql() const override { return ""; }
+
   int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
-  int changes() const { return sqlite3_changes(db_); }
   sqlite3* handle() const { return db_; }
   const std::filesystem::path& file() const { return file_; }
   [[noreturn]] void fail(std::string_view what, int rc) const;

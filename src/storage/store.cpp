@@ -1,5 +1,7 @@
 #include "storage/store.h"
 
+#include "storage/catalog_location.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +14,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "storage/blob_record.h"
+#include "storage/catalog_location.h"
 #include "storage/dir_lock.h"
 #include "storage/lmdb_file_check.h"
 #include "storage/quarantine.h"
@@ -38,9 +41,12 @@ Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir)
   // is left exactly as it was found, for a backup to be restored over it or
   // for `cartridge store recover` to read.
   const std::filesystem::path catalog_file = dir_ / "catalog.sqlite";
+  const bool pg_catalog = !options_.catalog.empty();
   std::error_code ec;
-  const bool catalog_present = std::filesystem::exists(catalog_file, ec) &&
-                               std::filesystem::file_size(catalog_file, ec) > 0 && !ec;
+  // A PostgreSQL catalog is always "present": whether it is new or emptied
+  // is told by its identity and rows, below.
+  const bool catalog_present = pg_catalog || (std::filesystem::exists(catalog_file, ec) &&
+                                              std::filesystem::file_size(catalog_file, ec) > 0 && !ec);
   // Throws CorruptData on a truncated data.mdb, before anything maps it.
   const LmdbFileState lmdb = check_lmdb_file(dir_ / "blobs");
   if (!catalog_present) {
@@ -61,7 +67,9 @@ Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir)
     if (ec) throw IoError("cannot create store directory " + dir_.string() + ": " + ec.message());
     lock_ = std::make_unique<DirLock>(dir_ / "LOCK");
   }
-  catalog_ = std::make_unique<Catalog>(catalog_file, options_.read_only);
+  catalog_ = std::make_unique<Catalog>(
+      open_catalog_connection(pg_catalog ? options_.catalog : catalog_file.string(), options_.read_only),
+      builtin_migrations(), options_.read_only);
   const std::vector<BlobRef> refs = catalog_->blob_references();
   if (!lmdb.present) {
     // Opening would make LMDB write a fresh environment over the 0-byte file.
@@ -95,9 +103,12 @@ void Store::check_identity(const std::vector<BlobRef>& refs) {
       if (!txn.get(r.blob_key)) missing.push_back(r);
   }
   const std::string where = "store " + dir_.string() + ": ";
-  const std::string what_to_do = ". Restore the matching catalog.sqlite (or blobs/) from a backup, or rebuild the "
-                                 "catalog from the blobs with: cartridge store recover " + dir_.string() +
-                                 " (nothing was changed)";
+  // On PostgreSQL the catalog is named by its URL (without a password).
+  const bool pg = catalog_->dialect() == SqlDialect::PostgreSql;
+  const std::string catalog_name = pg ? "the catalog " + catalog_->db().describe() : "catalog.sqlite";
+  const std::string what_to_do = ". Restore the matching " + std::string(pg ? "catalog database" : "catalog.sqlite") +
+                                 " (or blobs/) from a backup, or rebuild the catalog from the blobs with: cartridge "
+                                 "store recover " + dir_.string() + " (nothing was changed)";
   for (const auto* id : {&cat_id, &lmdb_id})
     if (*id && (*id)->format_version > kStoreFormatVersion)
       throw Unsupported(where + "written in store format " + std::to_string((*id)->format_version) +
@@ -106,7 +117,7 @@ void Store::check_identity(const std::vector<BlobRef>& refs) {
   std::optional<StoreIdentity> adopt;
   if (cat_id && lmdb_id) {
     if (cat_id->store_id != lmdb_id->store_id)
-      throw CorruptData(where + "catalog.sqlite belongs to store " + cat_id->store_id + " but blobs/ to store " +
+      throw CorruptData(where + catalog_name + " belongs to store " + cat_id->store_id + " but blobs/ to store " +
                         lmdb_id->store_id + ": the two files come from different data directories" + what_to_do);
   } else if (cat_id) {
     throw CorruptData(where + "the catalog belongs to store " + cat_id->store_id +
@@ -631,6 +642,12 @@ StoreStats Store::stats() const {
   s.blob_entries = b.entries;
   s.blob_used_bytes = b.used_bytes;
   s.blob_file_bytes = b.file_bytes;
+  if (catalog_->dialect() == SqlDialect::PostgreSql) {
+    std::lock_guard lock(catalog_->mutex());
+    Statement st(catalog_->db(), "SELECT pg_database_size(current_database())");
+    st.step();
+    s.catalog_bytes = static_cast<size_t>(st.int64(0));
+  }
   for (const char* f : {"catalog.sqlite", "catalog.sqlite-wal"}) {
     std::error_code ec;
     auto n = std::filesystem::file_size(dir_ / f, ec);

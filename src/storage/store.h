@@ -56,6 +56,11 @@ struct GcOptions {
 };
 
 struct StoreOptions {
+  // Where the catalog lives (catalog_location.h): empty for
+  // <dir>/catalog.sqlite, or postgresql://user@host:port/db. With
+  // PostgreSQL the blobs still live in <dir>/blobs, and the identity checks
+  // (3. above) match that catalog against them as they match the file.
+  std::string catalog;
   bool read_only = false;
   bool create_if_missing = true;
   // Open although blobs the catalog names are missing from LMDB, marking
@@ -86,7 +91,7 @@ struct StoreStats {
   size_t blob_entries = 0;
   size_t blob_used_bytes = 0;
   size_t blob_file_bytes = 0;
-  size_t catalog_bytes = 0;  // catalog.sqlite plus its WAL
+  size_t catalog_bytes = 0;  // catalog.sqlite plus its WAL; on PostgreSQL the database's size
   OpenReport opened;
 };
 

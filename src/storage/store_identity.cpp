@@ -18,9 +18,7 @@ StoreIdentity new_store_identity() {
 
 std::optional<StoreIdentity> read_identity(const Catalog& catalog) {
   std::lock_guard lock(catalog.mutex());
-  Statement t(catalog.db(), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'store_identity'");
-  t.step();
-  if (t.int64(0) == 0) return std::nullopt;
+  if (!catalog.db().has_table("store_identity")) return std::nullopt;
   Statement s(catalog.db(), "SELECT store_id, format_version FROM store_identity WHERE one = 1");
   if (!s.step()) return std::nullopt;
   return StoreIdentity{s.text(0), static_cast<int>(s.int64(1))};
@@ -28,7 +26,9 @@ std::optional<StoreIdentity> read_identity(const Catalog& catalog) {
 
 void write_identity(Catalog& catalog, const StoreIdentity& id) {
   std::lock_guard lock(catalog.mutex());
-  Statement(catalog.db(), "INSERT OR REPLACE INTO store_identity (one, store_id, format_version) VALUES (1, ?, ?)")
+  Statement(catalog.db(),
+            "INSERT INTO store_identity (one, store_id, format_version) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE "
+            "SET store_id = excluded.store_id, format_version = excluded.format_version")
       .bind_all(id.store_id, id.format_version)
       .run();
 }

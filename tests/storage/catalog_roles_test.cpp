@@ -4,22 +4,24 @@
 #include <gtest/gtest.h>
 
 #include "storage/catalog.h"
-#include "support/temp_dir.h"
+#include "support/catalog_site.h"
 
 namespace cdb {
 namespace {
 
-TEST(CatalogRoles, ACorpusFromBeforeRolesHasNoOwnerAndIsUsableByNoOrdinaryUser) {
-  test::TempDir tmp;
-  const auto path = tmp.path() / "c.sqlite";
+class CatalogRoles : public ::testing::TestWithParam<test::CatalogBackend> {
+ protected:
+  test::CatalogSite site_{GetParam()};
+};
+INSTANTIATE_TEST_SUITE_P(Both, CatalogRoles, test::kCatalogBackends, test::catalog_backend_name);
+
+TEST_P(CatalogRoles, ACorpusFromBeforeRolesHasNoOwnerAndIsUsableByNoOrdinaryUser) {
   std::vector<Migration> before;
   for (const Migration& m : builtin_migrations())
     if (m.version < 4) before.push_back(m);
-  {
-    Catalog c(path, before);
-    c.create_corpus("old");
-  }
-  Catalog c(path);
+  site_.open(before)->create_corpus("old");
+  auto cat = site_.open();
+  Catalog& c = *cat;
   ASSERT_GE(c.schema_version(), 4);
   const int64_t old = c.corpus("old").id;
   EXPECT_FALSE(c.corpus_owner(old));
@@ -28,9 +30,9 @@ TEST(CatalogRoles, ACorpusFromBeforeRolesHasNoOwnerAndIsUsableByNoOrdinaryUser) 
   EXPECT_EQ(c.owned_corpora("alice"), 0);
 }
 
-TEST(CatalogRoles, OwnersAndGrantsToAUserOrPublicDecideWhoMayUseACorpus) {
-  test::TempDir tmp;
-  Catalog c(tmp.path() / "c.sqlite");
+TEST_P(CatalogRoles, OwnersAndGrantsToAUserOrPublicDecideWhoMayUseACorpus) {
+  auto cat = site_.open();
+  Catalog& c = *cat;
   const int64_t farm = c.create_corpus("farm").id, town = c.create_corpus("town").id;
   c.set_corpus_owner(farm, "alice");
   c.set_corpus_owner(town, "bob");

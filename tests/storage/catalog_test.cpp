@@ -3,14 +3,22 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "support/temp_dir.h"
+#include "support/catalog_site.h"
 
 namespace cdb {
 namespace {
 
-TEST(Catalog, MigratesEmptyDatabaseAndRecordsVersions) {
-  test::TempDir tmp;
-  Catalog c(tmp.path() / "c.sqlite");
+// Every test runs on SQLite and on PostgreSQL (support/catalog_site.h).
+class Catalogs : public ::testing::TestWithParam<test::CatalogBackend> {
+ protected:
+  test::CatalogSite site_{GetParam()};
+  bool sqlite() const { return GetParam() == test::CatalogBackend::Sqlite; }
+};
+INSTANTIATE_TEST_SUITE_P(Both, Catalogs, test::kCatalogBackends, test::catalog_backend_name);
+
+TEST_P(Catalogs, MigratesEmptyDatabaseAndRecordsVersions) {
+  auto cat = site_.open();
+  Catalog& c = *cat;
   const auto all = builtin_migrations();
   ASSERT_FALSE(all.empty());
   EXPECT_EQ(all.front().version, 1);
@@ -18,6 +26,7 @@ TEST(Catalog, MigratesEmptyDatabaseAndRecordsVersions) {
   auto applied = c.applied_migrations();
   ASSERT_EQ(applied.size(), all.size());
   EXPECT_EQ(applied[0].second, "initial");
+  if (!sqlite()) return;
   Statement wal(c.db(), "PRAGMA journal_mode");
   ASSERT_TRUE(wal.step());
   EXPECT_EQ(wal.text(0), "wal");
@@ -26,9 +35,7 @@ TEST(Catalog, MigratesEmptyDatabaseAndRecordsVersions) {
   EXPECT_EQ(fk.int64(0), 1);
 }
 
-TEST(Catalog, UpgradesAnOlderSchema) {
-  test::TempDir tmp;
-  const auto path = tmp.path() / "c.sqlite";
+TEST_P(Catalogs, UpgradesAnOlderSchema) {
   // A later migration, as a future issue would add it.
   std::vector<Migration> v2(builtin_migrations().begin(), builtin_migrations().end());
   std::vector<Migration> v1 = v2;
@@ -37,12 +44,14 @@ TEST(Catalog, UpgradesAnOlderSchema) {
                 "CREATE TABLE test_extra (id INTEGER PRIMARY KEY, note TEXT);"
                 "ALTER TABLE corpora ADD COLUMN test_note TEXT NOT NULL DEFAULT 'nobody';"});
   {
-    Catalog c(path, v1);
+    auto cat = site_.open(v1);
+    Catalog& c = *cat;
     EXPECT_EQ(c.schema_version(), v1.back().version);
     c.create_corpus("old");
   }
   {
-    Catalog c(path, v2);
+    auto cat = site_.open(v2);
+    Catalog& c = *cat;
     EXPECT_EQ(c.schema_version(), v2.back().version);
     EXPECT_EQ(c.applied_migrations().back().second, "test_extra");
     Statement s(c.db(), "SELECT test_note FROM corpora WHERE name = 'old'");
@@ -50,26 +59,23 @@ TEST(Catalog, UpgradesAnOlderSchema) {
     EXPECT_EQ(s.text(0), "nobody");  // the data survived the migration
   }
   // An older build refuses a newer database instead of misreading it.
-  EXPECT_THROW(Catalog(path, v1), Unsupported);
+  EXPECT_THROW(site_.open(v1), Unsupported);
 }
 
-TEST(Catalog, FailedMigrationRollsBackAndLeavesVersion) {
-  test::TempDir tmp;
-  const auto path = tmp.path() / "c.sqlite";
+TEST_P(Catalogs, FailedMigrationRollsBackAndLeavesVersion) {
   std::vector<Migration> ms(builtin_migrations().begin(), builtin_migrations().end());
   const int base = ms.back().version;
   ms.push_back({base + 1, "broken", "CREATE TABLE half (x INT); THIS IS NOT SQL;"});
-  EXPECT_THROW(Catalog(path, ms), IoError);
-  Catalog c(path, builtin_migrations());
-  EXPECT_EQ(c.schema_version(), base);
-  Statement s(c.db(), "SELECT count(*) FROM sqlite_master WHERE name = 'half'");
-  s.step();
-  EXPECT_EQ(s.int64(0), 0);
+  EXPECT_THROW(site_.open(ms), IoError);
+  auto c = site_.open();
+  EXPECT_EQ(c->schema_version(), base);
+  EXPECT_FALSE(c->db().has_table("half"));
+  EXPECT_TRUE(c->db().has_table("corpora"));
 }
 
-TEST(Catalog, CorporaDocumentsVersionsAndJobs) {
-  test::TempDir tmp;
-  Catalog c(tmp.path() / "c.sqlite");
+TEST_P(Catalogs, CorporaDocumentsVersionsAndJobs) {
+  auto cat = site_.open();
+  Catalog& c = *cat;
   auto corpus = c.create_corpus("books", "some books", R"({"chunk": 512})");
   EXPECT_THROW(c.create_corpus("books"), InvalidArgument);
   EXPECT_THROW(c.create_corpus("bad", "", "{not json"), InvalidArgument);
@@ -111,9 +117,9 @@ TEST(Catalog, CorporaDocumentsVersionsAndJobs) {
   EXPECT_THROW(c.finish_job(job.id, JobState::Running), InvalidArgument);  // not an end
 }
 
-TEST(Catalog, ACorpusIsFoundByItsIdAndAMissingIdIsNotFoundNamingIt) {
-  test::TempDir tmp;
-  Catalog c(tmp.path() / "c.sqlite");
+TEST_P(Catalogs, ACorpusIsFoundByItsIdAndAMissingIdIsNotFoundNamingIt) {
+  auto cat = site_.open();
+  Catalog& c = *cat;
   const auto books = c.create_corpus("books", "some books");
   c.create_corpus("maps");
   EXPECT_EQ(c.corpus(books.id).name, "books");
@@ -127,9 +133,9 @@ TEST(Catalog, ACorpusIsFoundByItsIdAndAMissingIdIsNotFoundNamingIt) {
   }
 }
 
-TEST(Catalog, JobStatesAndCartridgeStatusesRoundTripThroughTheirColumnsAsTheirWords) {
-  test::TempDir tmp;
-  Catalog c(tmp.path() / "c.sqlite");
+TEST_P(Catalogs, JobStatesAndCartridgeStatusesRoundTripThroughTheirColumnsAsTheirWords) {
+  auto cat = site_.open();
+  Catalog& c = *cat;
   const auto corpus = c.create_corpus("books");
   auto word_in = [&](const std::string& table, const std::string& column, int64_t id) {
     Statement s(c.db(), "SELECT " + column + " FROM " + table + " WHERE id = ?");

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "storage/quarantine.h"
+#include "storage/sqlite_db.h"
 #include "storage/store.h"
 #include "support/killed_child.h"
 #include "support/store_keys.h"
