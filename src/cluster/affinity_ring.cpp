@@ -83,6 +83,22 @@ const std::string& AffinityRing::preferred_for_key(uint64_t key) const {
   return best->name;
 }
 
+std::vector<std::string> AffinityRing::ranked_for_key(uint64_t key) const {
+  if (nodes_.empty())
+    throw InvalidArgument("the affinity ring has no nodes; start a node (cartridge serve --node-name) first");
+  std::vector<std::pair<uint64_t, size_t>> order;  // (score, position in nodes_)
+  order.reserve(nodes_.size());
+  for (size_t i = 0; i < nodes_.size(); ++i) order.push_back({score(nodes_[i].hash, key), i});
+  // Higher score first; on a tie the smaller name (smaller position), as preferred_for_key.
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<std::string> out;
+  out.reserve(order.size());
+  for (const auto& [s, i] : order) out.push_back(nodes_[i].name);
+  return out;
+}
+
 const std::string& AffinityRing::preferred(const std::vector<std::string>& corpora) const {
   return preferred_for_key(key_of(corpora));
 }

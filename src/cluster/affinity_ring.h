@@ -55,6 +55,12 @@ class AffinityRing {
   static uint64_t key_of(std::vector<std::string> corpora);
   const std::string& preferred_for_key(uint64_t key) const;
 
+  // Every node in order of preference for `key`, preferred_for_key first:
+  // where a router sends a question when the nodes before are too busy
+  // (bounded-load affinity). A node's rank for a key does not depend on
+  // the other members, so the fallbacks move as little as the first choice.
+  std::vector<std::string> ranked_for_key(uint64_t key) const;
+
  private:
   struct Member {
     std::string name;

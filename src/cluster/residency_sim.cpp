@@ -1,6 +1,7 @@
 #include "cluster/residency_sim.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "common/error.h"
@@ -8,12 +9,19 @@
 
 namespace cdb {
 
-std::string_view routing_name(Routing r) { return r == Routing::Affinity ? "affinity" : "round-robin"; }
+std::string_view routing_name(Routing r) {
+  switch (r) {
+    case Routing::Affinity: return "affinity";
+    case Routing::BoundedAffinity: return "bounded-affinity";
+    case Routing::RoundRobin: break;
+  }
+  return "round-robin";
+}
 
 Routing parse_routing(std::string_view name) {
-  if (name == "affinity") return Routing::Affinity;
-  if (name == "round-robin") return Routing::RoundRobin;
-  throw InvalidArgument("routing is 'affinity' or 'round-robin', got '" + std::string(name) + "'");
+  for (Routing r : {Routing::Affinity, Routing::BoundedAffinity, Routing::RoundRobin})
+    if (name == routing_name(r)) return r;
+  throw InvalidArgument("routing is 'affinity', 'bounded-affinity' or 'round-robin', got '" + std::string(name) + "'");
 }
 
 void ResidencySimOptions::validate() const {
@@ -21,6 +29,9 @@ void ResidencySimOptions::validate() const {
     throw InvalidArgument("a simulated fleet has 1 to 10000 nodes, got " + std::to_string(nodes));
   if (budget_bytes < 1)
     throw InvalidArgument("each node needs a device budget of at least 1 byte, got " + std::to_string(budget_bytes));
+  if (!(load_factor >= 1 && load_factor <= 100))
+    throw InvalidArgument("the load factor of bounded-affinity routing is in [1, 100] (1.25: a node takes up to 25% "
+                          "more than the mean), got " + std::to_string(load_factor));
 }
 
 FleetResidency FleetResidency::of(const NodeDirectory& directory) {
@@ -63,7 +74,17 @@ size_t ResidencySim::route(const std::vector<int64_t>& corpora) const {
   std::vector<std::string> names;
   names.reserve(corpora.size());
   for (int64_t id : corpora) names.push_back(corpus_name(id));
-  return index_.at(ring_.preferred(names));
+  const uint64_t key = AffinityRing::key_of(std::move(names));
+  if (options_.routing == Routing::Affinity) return index_.at(ring_.preferred_for_key(key));
+  // The bound counts this question: with the mean taken over questions_ + 1,
+  // the nodes' shares sum to less than nodes x bound, so one always fits.
+  const double bound =
+      options_.load_factor * static_cast<double>(questions_ + 1) / static_cast<double>(options_.nodes);
+  for (const std::string& name : ring_.ranked_for_key(key)) {
+    const size_t i = index_.at(name);
+    if (static_cast<double>(nodes_[i].questions + 1) <= std::ceil(bound)) return i;
+  }
+  throw Error("bounded-affinity routing found no node under its bound; the load accounting is wrong");
 }
 
 void ResidencySim::ask(const std::vector<int64_t>& corpora) {

@@ -33,16 +33,23 @@
 
 namespace cdb {
 
-enum class Routing { Affinity, RoundRobin };
-std::string_view routing_name(Routing r);  // "affinity", "round-robin"
-Routing parse_routing(std::string_view name);  // InvalidArgument naming both
+// Affinity: the ring's preferred node, always. BoundedAffinity: the first
+// node in the ring's order of preference whose share of the questions so
+// far stays within load_factor x the mean (consistent hashing with bounded
+// loads), so that the node owning the most popular corpus is not swamped.
+// RoundRobin: the next node, whatever the question.
+enum class Routing { Affinity, BoundedAffinity, RoundRobin };
+std::string_view routing_name(Routing r);  // "affinity", "bounded-affinity", "round-robin"
+Routing parse_routing(std::string_view name);  // InvalidArgument naming all three
 
 struct ResidencySimOptions {
   int64_t nodes = 1;
   int64_t budget_bytes = 0;  // device budget of each node
   Routing routing = Routing::Affinity;
+  double load_factor = 1.25;  // BoundedAffinity only
 
-  // InvalidArgument for nodes outside [1, 10000] or a budget < 1 byte.
+  // InvalidArgument for nodes outside [1, 10000], a budget < 1 byte, or a
+  // load factor outside [1, 100].
   void validate() const;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,25 @@ TEST(AffinityRing, MovesOnlyTheLeavingNodesKeysWhenANodeLeaves) {
   EXPECT_EQ(moved, held);  // exactly the leaver's keys, ~1/10 of all
   EXPECT_GT(moved, 9500);
   EXPECT_LT(moved, 10500);
+}
+
+TEST(AffinityRing, RanksEveryNodeWithThePreferredOneFirst) {
+  auto names = ring_nodes(8);
+  AffinityRing ring(names);
+  AffinityRing without_first(names);
+  for (const auto& q : questions(500)) {
+    const uint64_t key = AffinityRing::key_of(q);
+    const auto ranked = ring.ranked_for_key(key);
+    ASSERT_EQ(ranked.size(), 8u);
+    EXPECT_EQ(ranked.front(), ring.preferred(q));
+    EXPECT_EQ(std::set<std::string>(ranked.begin(), ranked.end()).size(), 8u);
+  }
+  // Without its preferred node, a key goes to its second choice: the
+  // fallback order is the order the ring moves keys in.
+  const auto q = questions(1).front();
+  const auto ranked = ring.ranked_for_key(AffinityRing::key_of(q));
+  without_first.remove(ranked.front());
+  EXPECT_EQ(without_first.preferred(q), ranked[1]);
 }
 
 TEST(AffinityRing, RejectsEmptyOrRepeatedNodeNames) {

@@ -175,6 +175,26 @@ TEST(ResidencySim, AffinityRoutingBeatsRoundRobinWhenEachNodeHoldsItsShare) {
   EXPECT_GT(affinity.hit_rate(), round_robin.hit_rate() + 0.05);
 }
 
+// Zipf's head lands on one node under plain affinity; bounded affinity
+// caps every node at ceil(1.25 x the mean) and keeps most of the hit rate.
+TEST(ResidencySim, BoundedAffinityKeepsEveryNodeWithinTheLoadFactor) {
+  ZipfTraceOptions o;
+  o.corpora = 1000;
+  o.exponent = 1.2;
+  const auto trace = trace_of(o, 20000);
+  const int64_t budget = 40 * kLlama3bBytes;
+  ResidencySim bounded(llama3b_store(o.corpora), {8, budget, Routing::BoundedAffinity, 1.25});
+  for (const auto& q : trace) bounded.ask(q);
+  const auto b = bounded.result();
+  const auto plain = replay(trace, o.corpora, 8, budget, Routing::Affinity);
+  const auto rr = replay(trace, o.corpora, 8, budget, Routing::RoundRobin);
+  EXPECT_LE(b.max_node_questions, static_cast<int64_t>(std::ceil(1.25 * 20000 / 8)));
+  EXPECT_GT(plain.max_node_questions, b.max_node_questions);
+  EXPECT_GT(b.hit_rate(), rr.hit_rate());
+  EXPECT_THROW(ResidencySim(llama3b_store(10), {2, budget, Routing::BoundedAffinity, 0.5}), InvalidArgument);
+  EXPECT_EQ(parse_routing("bounded-affinity"), Routing::BoundedAffinity);
+}
+
 TEST(ResidencySim, ReportsOneCopyPerCartridgeUnderAffinityAndOnePerNodeUnderRoundRobin) {
   for (Routing routing : {Routing::Affinity, Routing::RoundRobin}) {
     ResidencySim sim(llama3b_store(10), {3, 10 * kLlama3bBytes, routing});
