@@ -193,7 +193,7 @@ int run(int argc, char** argv) {
       "zipf", "Zipf exponent of corpus popularity (0: uniform)", cxxopts::value<double>()->default_value("1.0"))(
       "max-corpora", "a question names 1 to this many corpora", cxxopts::value<int64_t>()->default_value("3"))(
       "questions", "questions measured per run (after as many of warm-up)",
-      cxxopts::value<int64_t>()->default_value("100000"))(
+      cxxopts::value<int64_t>()->default_value("50000"))(
       "nodes", "node counts of the table", cxxopts::value<std::string>()->default_value("1,4,16"))(
       "budgets-gib", "device budgets per node of the table, GiB",
       cxxopts::value<std::string>()->default_value("10,40,80"))(

@@ -5,14 +5,17 @@
 namespace cdb {
 
 LayoutOnlySource::LayoutOnlySource(CartridgeShape shape, int64_t cartridges)
-    : shape_(std::move(shape)), cartridges_(cartridges) {
+    : shape_(std::move(shape)), cartridges_(cartridges), template_(shape_.row(1)) {
   if (cartridges < 1)
     throw InvalidArgument("a simulated store needs at least 1 Cartridge, got " + std::to_string(cartridges));
 }
 
 std::optional<CartridgeRow> LayoutOnlySource::row(int64_t cartridge_id) const {
   if (cartridge_id < 1 || cartridge_id > cartridges_) return std::nullopt;
-  return shape_.row(cartridge_id);
+  CartridgeRow r = template_;
+  r.id = cartridge_id;
+  r.corpus_id = cartridge_id;
+  return r;
 }
 
 LoadedCartridge LayoutOnlySource::load(const CartridgeLayout& layout, const std::vector<LoadSource>& sources,

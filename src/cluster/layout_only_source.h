@@ -35,6 +35,7 @@ class LayoutOnlySource : public CartridgeSource {
  private:
   CartridgeShape shape_;
   int64_t cartridges_;
+  CartridgeRow template_;  // shape_.row(1): rows differ only in their ids, so they are copied from it
 };
 
 }  // namespace cdb
