@@ -97,10 +97,6 @@ nlohmann::json simulate(const cdb::CartridgeShape& shape, const Workload& w, int
                         cdb::Routing routing, double load_factor) {
   auto store = std::make_shared<cdb::LayoutOnlySource>(shape, w.trace.corpora);
   cdb::ResidencySim sim(store, {nodes, budget, routing, load_factor});
-  if (!sim.fits(w.trace.max_corpora_per_question))
-    throw InvalidArgument("a node budget of " + std::to_string(budget / kGiB) + " GiB cannot hold a composition of " +
-                          std::to_string(w.trace.max_corpora_per_question) + " Cartridges of " +
-                          std::to_string(shape.bytes() / 1e6) + " MB; raise the budget or lower --max-corpora");
   cdb::ZipfTrace trace(w.trace);
   const auto t0 = Clock::now();
   for (int64_t i = 0; i < w.questions; ++i) sim.ask(trace.next());
@@ -284,6 +280,18 @@ int run(int argc, char** argv) {
     throw InvalidArgument("--compression is raw over stored bytes, in [1, 100], got " + std::to_string(compression));
   if (!std::isfinite(part_mib) || part_mib < 0.0625 || part_mib > 5120)
     throw InvalidArgument("--s3-part-mib must be in [0.0625, 5120] (S3 parts), got " + std::to_string(part_mib));
+
+  // Every run's options checked before the first runs, so that a bad flag
+  // fails at once instead of after minutes of simulation.
+  std::vector<int64_t> all_budgets = budgets;
+  if (fleet_nodes != 0) all_budgets.push_back(fleet_budget);
+  for (int64_t b : all_budgets) {
+    cdb::ResidencySimOptions{1, b, cdb::Routing::BoundedAffinity, load_factor}.validate();
+    if (shape.bytes() > b / table.trace.max_corpora_per_question)
+      throw InvalidArgument("a node budget of " + std::to_string(b / kGiB) + " GiB cannot hold a composition of " +
+                            std::to_string(table.trace.max_corpora_per_question) + " Cartridges of " +
+                            std::to_string(shape.bytes() / 1e6) + " MB; raise the budget or lower --max-corpora");
+  }
 
   nlohmann::json out = {{"bench", "residency_sim"},
                         {"model", shape.model},
