@@ -59,8 +59,10 @@ uint64_t AffinityRing::key_of(std::vector<std::string> corpora) {
   Xxh3Stream h;
   for (const auto& c : corpora) {
     if (c.empty()) throw InvalidArgument("a question routes by its corpora; one of their names is empty");
-    const uint64_t len = c.size();
-    h.update(&len, sizeof len);
+    // Little-endian whatever the host, so that every build keys alike.
+    unsigned char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(static_cast<uint64_t>(c.size()) >> (8 * i));
+    h.update(len, sizeof len);
     h.update(c.data(), c.size());
   }
   return h.digest();

@@ -130,6 +130,17 @@ TEST(AffinityRing, RanksEveryNodeWithThePreferredOneFirst) {
   EXPECT_EQ(without_first.preferred(q), ranked[1]);
 }
 
+// Nodes of one fleet must agree on every choice, whatever their build: a
+// change to the key or the score moves questions between versions, so it
+// must be deliberate (these values change with it).
+TEST(AffinityRing, ChoosesAsEveryOtherBuildDoes) {
+  AffinityRing ring({"10.0.0.1:5432", "10.0.0.2:5432", "10.0.0.3:5432", "10.0.0.4:5432"});
+  EXPECT_EQ(ring.preferred({"docs"}), "10.0.0.2:5432");
+  EXPECT_EQ(ring.preferred({"wiki", "docs"}), "10.0.0.3:5432");
+  EXPECT_EQ(ring.preferred({"a", "b", "c"}), "10.0.0.1:5432");
+  EXPECT_EQ(AffinityRing::key_of({"wiki", "docs"}), uint64_t{2446854445342768317});
+}
+
 TEST(AffinityRing, RejectsEmptyOrRepeatedNodeNames) {
   AffinityRing ring({"a:1"});
   EXPECT_THROW(ring.add(""), InvalidArgument);
