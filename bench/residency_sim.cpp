@@ -131,7 +131,7 @@ nlohmann::json simulate(const cdb::CartridgeShape& shape, const Workload& w, int
 }
 
 void print_row(const nlohmann::json& r) {
-  std::printf("%6lld %8.1f %-16s %8.4f %10.4f %10.3f %8.2f %9.2f %8.1f\n", r["nodes"].get<long long>(),
+  std::printf("%6lld %8.1f %-21s %8.4f %10.4f %10.3f %8.2f %9.2f %8.1f\n", r["nodes"].get<long long>(),
               r["budget_gib"].get<double>(), r["routing"].get<std::string>().c_str(), r["hit_rate"].get<double>(),
               r["cold_miss_share"].get<double>(), r["part_loads_per_question"].get<double>(),
               r["copies_per_resident_entry"].get<double>(), r["busiest_node_over_mean"].get<double>(),
@@ -139,7 +139,7 @@ void print_row(const nlohmann::json& r) {
 }
 
 void print_header() {
-  std::printf("%6s %8s %-16s %8s %10s %10s %8s %9s %8s\n", "nodes", "GiB/node", "routing", "hit", "cold-miss",
+  std::printf("%6s %8s %-21s %8s %10s %10s %8s %9s %8s\n", "nodes", "GiB/node", "routing", "hit", "cold-miss",
               "loads/q", "copies", "max/mean", "sim s");
 }
 
@@ -209,7 +209,7 @@ int run(int argc, char** argv) {
       "s3-part-mib", "bytes of one ranged S3 GET, MiB", cxxopts::value<double>()->default_value("8"))(
       "load-gbps", "Cartridge GB/s one node loads (storage_bench, 2 threads: 3.57)",
       cxxopts::value<double>()->default_value("3.57"))(
-      "routings", "routings compared", cxxopts::value<std::string>()->default_value("affinity,bounded-affinity,round-robin"))(
+      "routings", "routings compared", cxxopts::value<std::string>()->default_value("affinity,bounded-affinity,bounded-part-affinity,round-robin"))(
       "load-factor", "bounded-affinity: a node takes at most this times the mean share",
       cxxopts::value<double>()->default_value("1.25"))("h,help", "help");
   cxxopts::ParseResult args;
@@ -270,7 +270,7 @@ int run(int argc, char** argv) {
     std::stringstream ss(args["routings"].as<std::string>());
     std::string item;
     while (std::getline(ss, item, ',')) routings.push_back(cdb::parse_routing(item));
-    if (routings.empty()) throw InvalidArgument("--routings needs at least one of affinity, bounded-affinity, round-robin");
+    if (routings.empty()) throw InvalidArgument("--routings needs at least one routing");
   }
   if (!std::isfinite(load_gbps) || load_gbps <= 0 || load_gbps > 1000)
     throw InvalidArgument("--load-gbps must be in (0, 1000], got " + std::to_string(load_gbps));
@@ -347,10 +347,10 @@ int run(int argc, char** argv) {
                   "queries per corpus named; %.3f compression; %.0f MiB S3 parts\n",
                   asks_per_node, args["asks-per-node"].as<double>() == 0 ? "H200, docs/benchmarks.md" : "given",
                   load_gbps, per_corpus, compression, part_mib);
-      std::printf("%-16s %11s %11s %10s %12s %10s %10s %9s\n", "routing", "load-bound", "fleet ASK/s", "q/ASK",
+      std::printf("%-21s %11s %11s %10s %12s %10s %10s %9s\n", "routing", "load-bound", "fleet ASK/s", "q/ASK",
                   "catalog q/s", "loads/s", "S3 GETs/s", "S3 GB/s");
       for (const auto& s : f["sizing"])
-        std::printf("%-16s %11.1f %11.0f %10.1f %12.0f %10.1f %10.0f %9.2f\n", s["routing"].get<std::string>().c_str(),
+        std::printf("%-21s %11.1f %11.0f %10.1f %12.0f %10.1f %10.0f %9.2f\n", s["routing"].get<std::string>().c_str(),
                     s["load_bound_asks_per_node"].get<double>(), s["fleet_asks_per_s"].get<double>(),
                     s["catalog_queries_per_ask"].get<double>(), s["catalog_queries_per_s"].get<double>(),
                     s["cartridge_loads_per_s"].get<double>(), s["s3_gets_per_s"].get<double>(),

@@ -13,15 +13,17 @@ std::string_view routing_name(Routing r) {
   switch (r) {
     case Routing::Affinity: return "affinity";
     case Routing::BoundedAffinity: return "bounded-affinity";
+    case Routing::BoundedPartAffinity: return "bounded-part-affinity";
     case Routing::RoundRobin: break;
   }
   return "round-robin";
 }
 
 Routing parse_routing(std::string_view name) {
-  for (Routing r : {Routing::Affinity, Routing::BoundedAffinity, Routing::RoundRobin})
+  for (Routing r : {Routing::Affinity, Routing::BoundedAffinity, Routing::BoundedPartAffinity, Routing::RoundRobin})
     if (name == routing_name(r)) return r;
-  throw InvalidArgument("routing is 'affinity', 'bounded-affinity' or 'round-robin', got '" + std::string(name) + "'");
+  throw InvalidArgument("routing is 'affinity', 'bounded-affinity', 'bounded-part-affinity' or 'round-robin', got '" +
+                        std::string(name) + "'");
 }
 
 void ResidencySimOptions::validate() const {
@@ -71,10 +73,18 @@ bool ResidencySim::fits(int64_t parts) const {
 
 size_t ResidencySim::route(const std::vector<int64_t>& corpora) const {
   if (options_.routing == Routing::RoundRobin) return static_cast<size_t>(next_round_robin_ % options_.nodes);
-  std::vector<std::string> names;
-  names.reserve(corpora.size());
-  for (int64_t id : corpora) names.push_back(corpus_name(id));
-  const uint64_t key = AffinityRing::key_of(std::move(names));
+  uint64_t key = 0;
+  if (options_.routing == Routing::BoundedPartAffinity) {
+    // The smallest key among the parts alone: order-independent, and the
+    // same node as that part's own questions.
+    key = UINT64_MAX;
+    for (int64_t id : corpora) key = std::min(key, AffinityRing::key_of({corpus_name(id)}));
+  } else {
+    std::vector<std::string> names;
+    names.reserve(corpora.size());
+    for (int64_t id : corpora) names.push_back(corpus_name(id));
+    key = AffinityRing::key_of(std::move(names));
+  }
   if (options_.routing == Routing::Affinity) return index_.at(ring_.preferred_for_key(key));
   // The bound counts this question: with the mean taken over questions_ + 1,
   // the nodes' shares sum to less than nodes x bound, so one always fits.

@@ -37,16 +37,20 @@ namespace cdb {
 // node in the ring's order of preference whose share of the questions so
 // far stays within load_factor x the mean (consistent hashing with bounded
 // loads), so that the node owning the most popular corpus is not swamped.
+// BoundedPartAffinity: as BoundedAffinity, but a composition is keyed by
+// one of its parts (the one whose own key is smallest), so that it lands
+// where that part's single-corpus questions land and may find it resident.
 // RoundRobin: the next node, whatever the question.
-enum class Routing { Affinity, BoundedAffinity, RoundRobin };
-std::string_view routing_name(Routing r);  // "affinity", "bounded-affinity", "round-robin"
-Routing parse_routing(std::string_view name);  // InvalidArgument naming all three
+enum class Routing { Affinity, BoundedAffinity, BoundedPartAffinity, RoundRobin };
+// "affinity", "bounded-affinity", "bounded-part-affinity", "round-robin"
+std::string_view routing_name(Routing r);
+Routing parse_routing(std::string_view name);  // InvalidArgument naming them all
 
 struct ResidencySimOptions {
   int64_t nodes = 1;
   int64_t budget_bytes = 0;  // device budget of each node
   Routing routing = Routing::Affinity;
-  double load_factor = 1.25;  // BoundedAffinity only
+  double load_factor = 1.25;  // the bounded routings only
 
   // InvalidArgument for nodes outside [1, 10000], a budget < 1 byte, or a
   // load factor outside [1, 100].

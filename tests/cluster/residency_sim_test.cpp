@@ -193,6 +193,25 @@ TEST(ResidencySim, BoundedAffinityKeepsEveryNodeWithinTheLoadFactor) {
   EXPECT_GT(b.hit_rate(), rr.hit_rate());
   EXPECT_THROW(ResidencySim(llama3b_store(10), {2, budget, Routing::BoundedAffinity, 0.5}), InvalidArgument);
   EXPECT_EQ(parse_routing("bounded-affinity"), Routing::BoundedAffinity);
+  EXPECT_EQ(parse_routing("bounded-part-affinity"), Routing::BoundedPartAffinity);
+}
+
+TEST(ResidencySim, BoundedPartAffinitySendsACompositionWhereOneOfItsPartsGoes) {
+  const int64_t budget = 10 * kLlama3bBytes;
+  int elsewhere_by_set = 0;
+  for (int64_t a = 1; a <= 60; ++a) {
+    const int64_t b = a + 60;
+    // Fresh fleets: no node is near its bound, so each goes to its first choice.
+    ResidencySim part(llama3b_store(200), {8, budget, Routing::BoundedPartAffinity});
+    ResidencySim set(llama3b_store(200), {8, budget, Routing::BoundedAffinity});
+    const size_t node = part.route({b, a});
+    EXPECT_TRUE(node == part.route({a}) || node == part.route({b}));
+    EXPECT_EQ(node, part.route({a, b}));
+    if (set.route({a, b}) != set.route({a}) && set.route({a, b}) != set.route({b})) ++elsewhere_by_set;
+  }
+  // Keyed by the set, most compositions land on neither part's node (6/8
+  // of them if independent).
+  EXPECT_GT(elsewhere_by_set, 30);
 }
 
 TEST(ResidencySim, ReportsOneCopyPerCartridgeUnderAffinityAndOnePerNodeUnderRoundRobin) {
