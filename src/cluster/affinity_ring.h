@@ -13,8 +13,7 @@
 // xxh3-64 (common/hash.h), so every node of a fleet, whatever its build or
 // platform, computes the same choice from the same member list.
 //
-// Cost: O(nodes) per lookup, one hash of the key and a mix per node; for a
-// fleet of a few hundred nodes that is well under a microsecond per node.
+// Cost: O(nodes) per lookup: one hash of the key and one mix per node.
 //
 // Not thread-safe for writes: a server keeps one per membership version and
 // swaps it (readers of a const ring may share it).
