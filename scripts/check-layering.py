@@ -25,6 +25,7 @@ cartridgedb
 planner
 jobs
 train
+cluster
 scheduler residency
 engine
 cuda storage language engine/tokenizer
@@ -32,6 +33,8 @@ common
 """
 # http: the OpenAI-compatible front end; above server because it reads the
 # same users file (server/users.h) for its API keys and roles.
+# cluster: routing and who-holds-what across serve nodes, over residency;
+# the server and db sit above it.
 # cartridgedb: include/cartridgedb/, the public API, which db implements and the
 # server and the shell call.
 

@@ -22,6 +22,10 @@ CartridgeLoader::CartridgeLoader(Store& store, at::Device device) : store_(store
 #endif
 }
 
+std::optional<CartridgeRow> CartridgeLoader::row(int64_t cartridge_id) const {
+  return store_.catalog().cartridge(cartridge_id);
+}
+
 LoadedCartridge CartridgeLoader::load(const CartridgeLayout& layout, const std::vector<LoadSource>& sources,
                                       bool keep_host_copies) const {
   if (sources.size() != layout.part_tokens.size())

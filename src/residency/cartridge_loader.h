@@ -27,30 +27,12 @@
 
 #include "engine/cartridge.h"
 #include "residency/cartridge_layout.h"
+#include "residency/cartridge_source.h"
 #include "storage/store.h"
 
 namespace cdb {
 
-// One part of a load and the nearest copy of its tensors. The pointers are
-// the caller's: they must stay valid (and, on the device, stay counted in the
-// budget) until load() returns.
-struct LoadSource {
-  const CartridgeRow* row = nullptr;
-  const Cartridge* device = nullptr;  // on the target device already
-  const Cartridge* host = nullptr;    // decompressed on the host (pinned on CUDA)
-};
-
-struct LoadedCartridge {
-  Cartridge cartridge;  // on the target device
-  // Per source: the host copy of a part read from disk, when the load was
-  // asked to keep them (CUDA), else null.
-  std::vector<std::shared_ptr<const Cartridge>> from_disk;
-  int64_t disk_bytes = 0;  // decompressed bytes read from the Store
-  int64_t host_bytes = 0;  // bytes copied from host copies
-  double seconds = 0;      // wall time of the whole load
-};
-
-class CartridgeLoader {
+class CartridgeLoader : public CartridgeSource {
  public:
   // Unsupported for a CUDA device in a build without CUDA.
   CartridgeLoader(Store& store, at::Device device);
@@ -60,7 +42,10 @@ class CartridgeLoader {
   // disk in from_disk; only meaningful on CUDA (on CPU the result is the
   // host copy), ignored there.
   LoadedCartridge load(const CartridgeLayout& layout, const std::vector<LoadSource>& sources,
-                       bool keep_host_copies) const;
+                       bool keep_host_copies) const override;
+
+  // The Store's catalog row.
+  std::optional<CartridgeRow> row(int64_t cartridge_id) const override;
 
  private:
   Store& store_;

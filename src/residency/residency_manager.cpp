@@ -63,11 +63,12 @@ std::string ids_text(const std::vector<int64_t>& ids) {
 }  // namespace
 
 struct ResidencyManager::State {
-  State(Store& s, ResidencyOptions o) : store(s), options(o.resolved()), loader(s, options.device) {}
+  State(std::shared_ptr<const CartridgeSource> s, ResidencyOptions o) : options(o.resolved()), source(std::move(s)) {
+    if (!source) throw InvalidArgument("a residency manager needs a cartridge source, got none");
+  }
 
-  Store& store;
   const ResidencyOptions options;
-  const CartridgeLoader loader;
+  const std::shared_ptr<const CartridgeSource> source;
 
   mutable std::mutex mu;
   std::condition_variable cv;  // an entry finished loading, was released, or room was freed
@@ -275,8 +276,14 @@ struct ResidencyManager::State {
   }
 };
 
-ResidencyManager::ResidencyManager(Store& store, ResidencyOptions options)
-    : state_(std::make_shared<State>(store, options)) {}
+ResidencyManager::ResidencyManager(Store& store, ResidencyOptions options) {
+  // Resolved first: the loader needs the device with its index.
+  options = options.resolved();
+  state_ = std::make_shared<State>(std::make_shared<CartridgeLoader>(store, options.device), options);
+}
+
+ResidencyManager::ResidencyManager(std::shared_ptr<const CartridgeSource> source, ResidencyOptions options)
+    : state_(std::make_shared<State>(std::move(source), options)) {}
 
 ResidencyManager::~ResidencyManager() = default;
 
@@ -322,7 +329,10 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
   // 5. The load itself, without the mutex.
   LoadedCartridge loaded;
   try {
-    loaded = s.loader.load(layout, sources, s.host_tier_on());
+    loaded = s.source->load(layout, sources, s.host_tier_on());
+    if (loaded.from_disk.size() != rows.size())
+      throw Error("cartridge source returned " + std::to_string(loaded.from_disk.size()) + " host slots for " +
+                  std::to_string(rows.size()) + " parts");
   } catch (...) {
     std::lock_guard lock(s.mu);
     s.abandon_locked(entry);
@@ -332,7 +342,7 @@ CartridgeRef ResidencyManager::acquire(const std::vector<CartridgeRow>& rows) {
 }
 
 void ResidencyManager::pin(int64_t cartridge_id) {
-  auto row = state_->store.catalog().cartridge(cartridge_id);
+  auto row = state_->source->row(cartridge_id);
   if (!row) throw NotFound("cannot pin cartridge " + std::to_string(cartridge_id) + ": no such cartridge");
   bool added;
   {
@@ -400,6 +410,20 @@ double ResidencyManager::expected_load_seconds(const CartridgeRow& row) const {
   }
   std::lock_guard lock(state_->mu);
   return bytes / (state_->disk_rate.gbps(kDefaultDiskGbps) * 1e9);
+}
+
+std::vector<ResidencyManager::ResidentEntry> ResidencyManager::resident() const {
+  std::vector<std::pair<uint64_t, ResidentEntry>> by_use;
+  {
+    std::lock_guard lock(state_->mu);
+    for (const auto& [ids, e] : state_->device)
+      if (!e->loading) by_use.push_back({e->last_used, ResidentEntry{ids, e->bytes}});
+  }
+  std::sort(by_use.begin(), by_use.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<ResidentEntry> out;
+  out.reserve(by_use.size());
+  for (auto& [used, entry] : by_use) out.push_back(std::move(entry));
+  return out;
 }
 
 ResidencyManager::Stats ResidencyManager::stats() const {

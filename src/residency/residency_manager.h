@@ -42,12 +42,17 @@
 // tensors a load allocates). The host tier counts the buffers it holds; a
 // load copying from a host entry evicted meanwhile keeps those buffers
 // until its copy ends.
+//
+// Where misses come from is a CartridgeSource: the Store (CartridgeLoader)
+// in a server; a source that moves no bytes in the fleet simulation
+// (bench/residency_sim), which so runs this very policy.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "residency/cartridge_source.h"
 #include "residency/resident_cartridge.h"
 #include "residency/residency_options.h"
 #include "residency/tier.h"
@@ -57,8 +62,11 @@ namespace cdb {
 
 class ResidencyManager {
  public:
-  // The store must outlive the manager (not the refs it hands out).
+  // Loads from the Store (a CartridgeLoader for options.device). The store
+  // must outlive the manager (not the refs it hands out).
   ResidencyManager(Store& store, ResidencyOptions options = {});
+  // Loads from `source`, which the manager keeps alive.
+  ResidencyManager(std::shared_ptr<const CartridgeSource> source, ResidencyOptions options = {});
   ~ResidencyManager();
   ResidencyManager(const ResidencyManager&) = delete;
   ResidencyManager& operator=(const ResidencyManager&) = delete;
@@ -120,6 +128,14 @@ class ResidencyManager {
   Stats stats() const;
 
   const ResidencyOptions& options() const;  // resolved: defaults filled in
+
+  // SHOW NODES: the keys (ordered Cartridge ids) of the device entries that
+  // are loaded, least recently used first, with their bytes.
+  struct ResidentEntry {
+    std::vector<int64_t> ids;
+    int64_t bytes = 0;
+  };
+  std::vector<ResidentEntry> resident() const;
 
  private:
   struct State;

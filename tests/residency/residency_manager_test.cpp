@@ -399,6 +399,23 @@ TEST_F(Residency, RefsOutliveTheManager) {
   EXPECT_TRUE(test::same(ref->cartridge(), cartridges_[0]));
 }
 
+TEST_F(Residency, ListsLoadedEntriesLeastRecentlyUsedFirst) {
+  const auto a = add(16), b = add(16);
+  ResidencyManager m(*store_, cpu_budget(4 * bytes_of(16)));
+  EXPECT_TRUE(m.resident().empty());
+  m.acquire({a});
+  m.acquire({b});
+  m.acquire({a, b});
+  m.acquire({a});  // a is now the most recent
+  const auto r = m.resident();
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].ids, std::vector<int64_t>{b.id});
+  EXPECT_EQ(r[1].ids, (std::vector<int64_t>{a.id, b.id}));
+  EXPECT_EQ(r[2].ids, std::vector<int64_t>{a.id});
+  EXPECT_EQ(r[1].bytes, 2 * bytes_of(16));
+  EXPECT_THROW(ResidencyManager(std::shared_ptr<const CartridgeSource>{}, cpu_budget(1 << 20)), InvalidArgument);
+}
+
 TEST(ResidencyOptions, DefaultsOnCpu) {
   const ResidencyOptions o = ResidencyOptions{}.resolved();
   EXPECT_EQ(o.device_budget_bytes, default_cpu_budget_bytes());
