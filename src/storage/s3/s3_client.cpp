@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <random>
 #include <thread>
@@ -117,6 +119,17 @@ void parallel_for(size_t n, int threads, const std::function<void(size_t)>& fn) 
   if (error) std::rethrow_exception(error);
 }
 
+// "2026-12-03T15:47:33.000Z" as unix seconds; 0 when unreadable.
+int64_t parse_iso8601(const std::string& text) {
+  std::tm tm{};
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec) != 6)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
 }  // namespace
 
 struct S3Client::Request {
@@ -126,6 +139,7 @@ struct S3Client::Request {
   std::string query;  // canonical_query(), without '?'
   std::string_view body;
   std::string range;  // "bytes=A-B", or ""
+  std::string copy_source;  // CopyObject's x-amz-copy-source, or ""
   // Object bytes go here (at most dst_cap of them); any other body, into
   // Response::body, at most max_body bytes.
   char* dst = nullptr;
@@ -237,6 +251,11 @@ S3Client::Response S3Client::perform_once(CURL* curl, const Request& req, CURLco
     headers.append(range.c_str());
   }
   if (req.body_content_type) headers.append("Content-Type: application/octet-stream");
+  std::string copy;
+  if (!req.copy_source.empty()) {
+    copy = "x-amz-copy-source: " + req.copy_source;
+    headers.append(copy.c_str());
+  }
 
   const std::string u = url(req.key, req.query);
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -562,6 +581,28 @@ std::optional<S3Object> S3Client::head(std::string_view key) {
   return S3Object{std::string(key), resp.content_length, resp.etag};
 }
 
+void S3Client::copy(std::string_view from, std::string_view to) {
+  check_s3_key(from);
+  Request req;
+  req.method = "PUT";
+  req.key = std::string(to);
+  req.copy_source = "/" + options_.bucket + "/" + uri_encode(from, true);
+  req.max_body = options_.max_error_bytes;
+  Response resp = perform(req);
+  if (resp.status == 404) {
+    req.key = std::string(from);  // the missing one is the source
+    fail(req, resp);
+  }
+  if (resp.status != 200) fail(req, resp);
+  // Like CompleteMultipartUpload, a copy may fail after its 200.
+  if (!xml_elements(resp.body, "Error").empty()) {
+    resp.code = xml_text(resp.body, "Code").value_or("");
+    resp.message = xml_text(resp.body, "Message").value_or("");
+    resp.status = 500;
+    fail(req, resp);
+  }
+}
+
 void S3Client::remove(std::string_view key) {
   Request req;
   req.method = "DELETE";
@@ -571,11 +612,14 @@ void S3Client::remove(std::string_view key) {
   if (resp.status != 204 && resp.status != 200 && resp.status != 404) fail(req, resp);
 }
 
-void S3Client::list(std::string_view prefix, const std::function<void(const S3Object&)>& fn) {
+void S3Client::list(std::string_view prefix, const std::function<void(const S3Object&)>& fn, size_t limit) {
   std::string token;
+  size_t seen = 0;
   while (true) {
+    size_t page = static_cast<size_t>(std::max(list_page_keys, 1));
+    if (limit > 0) page = std::min(page, limit - seen);
     std::vector<std::pair<std::string, std::string>> params = {
-        {"list-type", "2"}, {"max-keys", std::to_string(list_page_keys)}, {"prefix", std::string(prefix)}};
+        {"list-type", "2"}, {"max-keys", std::to_string(page)}, {"prefix", std::string(prefix)}};
     if (!token.empty()) params.emplace_back("continuation-token", token);
     Request req;
     req.method = "GET";
@@ -589,8 +633,10 @@ void S3Client::list(std::string_view prefix, const std::function<void(const S3Ob
       o.key = xml_text(item, "Key").value_or("");
       o.size = std::strtoull(xml_text(item, "Size").value_or("0").c_str(), nullptr, 10);
       o.etag = xml_text(item, "ETag").value_or("");
+      o.last_modified = parse_iso8601(xml_text(item, "LastModified").value_or(""));
       if (o.key.empty()) throw IoError("S3 list " + describe(std::string(prefix)) + ": an entry without a key");
       fn(o);
+      if (limit > 0 && ++seen >= limit) return;
     }
     if (xml_text(resp.body, "IsTruncated").value_or("false") != "true") return;
     std::string next = xml_text(resp.body, "NextContinuationToken").value_or("");

@@ -44,6 +44,7 @@ struct S3Object {
   std::string key;
   uint64_t size = 0;
   std::string etag;
+  int64_t last_modified = 0;  // unix seconds (listings only)
 };
 
 class S3Client {
@@ -73,11 +74,15 @@ class S3Client {
   void get_parallel_into(std::string_view key, char* dst, size_t size);
   // Size and ETag, or nullopt when absent.
   std::optional<S3Object> head(std::string_view key);
+  // Server-side copy of `from` to `to` (CopyObject; objects up to 5 GB).
+  // NotFound when `from` is absent.
+  void copy(std::string_view from, std::string_view to);
   // Deletes the object; absent is no error (S3 answers 204 either way).
   void remove(std::string_view key);
   // Every object whose key starts with `prefix`, in key order, page by
   // page (ListObjectsV2 with continuation tokens, list_page_keys a page).
-  void list(std::string_view prefix, const std::function<void(const S3Object&)>& fn);
+  // The first `limit` of them when limit > 0.
+  void list(std::string_view prefix, const std::function<void(const S3Object&)>& fn, size_t limit = 0);
   std::vector<S3Object> list(std::string_view prefix);
 
   // The multipart steps put() uses, for callers that stream.

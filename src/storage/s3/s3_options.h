@@ -61,3 +61,18 @@ struct S3Options {
 };
 
 }  // namespace cdb
+
+namespace cdb {
+
+// A Store's blobs on S3 (StoreOptions::s3_blobs, `--blobs s3://bucket/prefix`).
+// Empty url: blobs stay in the local LMDB, as by default.
+struct S3BlobsOptions {
+  std::string url;  // s3://bucket/prefix
+  S3Options s3;     // bucket is taken from url
+  // The local LMDB becomes a read-through cache of at most this many blob
+  // bytes, least recently used evicted first.
+  size_t cache_bytes = size_t{8} << 30;
+  bool enabled() const { return !url.empty(); }
+};
+
+}  // namespace cdb
