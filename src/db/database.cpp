@@ -54,6 +54,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
     throw NotFound("no database in " + dir_.string() + " (catalog.sqlite is missing)");
   StoreOptions so;
   so.create_if_missing = options.create_if_missing;
+  so.s3_blobs = options.s3_blobs;
   fs::create_directories(dir_, ec);
   store_ = std::make_unique<Store>(dir_, so);
   fs::create_directories(dir_ / "scratch", ec);

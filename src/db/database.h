@@ -24,6 +24,7 @@
 #include "engine/tokenizer/chat_format.h"
 #include "planner/ask_planner.h"
 #include "db/data_dir_settings.h"
+#include "storage/s3/s3_options.h"
 #include "jobs/job_runner.h"
 
 namespace cdb {
@@ -45,6 +46,7 @@ struct DatabaseOptions {
   int workers = 1;                       // training threads
   bool start_workers = true;             // false: jobs stay queued (tools that only read)
   bool create_if_missing = true;
+  S3BlobsOptions s3_blobs;  // blobs on S3, the local LMDB their cache (store.h)
 };
 
 class Database {

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <initializer_list>
 #include <random>
 #include <set>
 
@@ -31,6 +32,18 @@ std::string corpus_name_of(const Catalog& catalog, int64_t corpus_id) {
   std::lock_guard lock(catalog.mutex());
   Statement s(catalog.db(), "SELECT name FROM corpora WHERE id = ?");
   return s.bind_all(corpus_id).step() ? s.text(0) : std::string();
+}
+
+// In the cache of a store on S3, the bucket it caches ("cdb.meta" sub-database).
+constexpr std::string_view kCacheOfKey = "cache_of";
+
+// Unsupported when either identity says a newer store format than this build's.
+void check_format_version(const std::string& where, std::initializer_list<const std::optional<StoreIdentity>*> ids) {
+  for (const auto* id : ids)
+    if (*id && (*id)->format_version > kStoreFormatVersion)
+      throw Unsupported(where + "written in store format " + std::to_string((*id)->format_version) +
+                        ", newer than this build knows (" + std::to_string(kStoreFormatVersion) +
+                        "); upgrade cartridgedb");
 }
 
 }  // namespace
@@ -89,6 +102,15 @@ Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir)
     check_bucket_identity(refs);
     return;
   }
+  {
+    // The cache of a store on S3 misses most blobs, and a write to it alone
+    // would never reach the bucket: it is never opened as the store itself.
+    auto txn = blobs_->read();
+    if (auto url = txn.get(Space::kMeta, kCacheOfKey))
+      throw InvalidArgument("store " + dir_.string() + " keeps its blobs in " + std::string(*url) +
+                            "; its blobs/ is only their cache. Open it with --blobs " + std::string(*url) +
+                            " (and --s3-endpoint, --s3-region as before)");
+  }
   check_identity(refs);
   if (!options_.read_only) collect_garbage();
 }
@@ -97,11 +119,7 @@ void Store::check_bucket_identity(const std::vector<BlobRef>& refs) {
   const auto cat_id = read_identity(*catalog_);
   const auto bucket_id = remote_->read_identity();
   const std::string where = "store " + dir_.string() + " with blobs in " + remote_->location().url() + ": ";
-  for (const auto* id : {&cat_id, &bucket_id})
-    if (*id && (*id)->format_version > kStoreFormatVersion)
-      throw Unsupported(where + "written in store format " + std::to_string((*id)->format_version) +
-                        ", newer than this build knows (" + std::to_string(kStoreFormatVersion) +
-                        "); upgrade cartridgedb");
+  check_format_version(where, {&cat_id, &bucket_id});
   std::optional<StoreIdentity> adopt;
   if (cat_id && bucket_id) {
     if (cat_id->store_id != bucket_id->store_id)
@@ -140,6 +158,13 @@ void Store::check_bucket_identity(const std::vector<BlobRef>& refs) {
       cache_->clear();
       write_identity(*blobs_, id);
     }
+    const std::string url = remote_->location().url();
+    bool recorded;
+    {
+      auto txn = blobs_->read();
+      recorded = txn.get(Space::kMeta, kCacheOfKey) == std::optional<std::string_view>(url);
+    }
+    if (!recorded) blobs_->write([&](BlobStore::WriteTxn& w) { w.put(Space::kMeta, kCacheOfKey, url); });
   }
 }
 
@@ -191,11 +216,7 @@ void Store::check_identity(const std::vector<BlobRef>& refs) {
   const std::string what_to_do = ". Restore the matching catalog.sqlite (or blobs/) from a backup, or rebuild the "
                                  "catalog from the blobs with: cartridge store recover " + dir_.string() +
                                  " (nothing was changed)";
-  for (const auto* id : {&cat_id, &lmdb_id})
-    if (*id && (*id)->format_version > kStoreFormatVersion)
-      throw Unsupported(where + "written in store format " + std::to_string((*id)->format_version) +
-                        ", newer than this build knows (" + std::to_string(kStoreFormatVersion) +
-                        "); upgrade cartridgedb");
+  check_format_version(where, {&cat_id, &lmdb_id});
   std::optional<StoreIdentity> adopt;
   if (cat_id && lmdb_id) {
     if (cat_id->store_id != lmdb_id->store_id)

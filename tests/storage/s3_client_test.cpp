@@ -31,23 +31,10 @@ std::string random_bytes(size_t n, uint64_t seed) {
   return s;
 }
 
-S3Options s3rver_options(const std::string& endpoint, const std::string& bucket) {
-  S3Options o;
-  o.endpoint = endpoint;
-  o.bucket = bucket;
-  o.credentials = {S3rverProcess::kAccessKey, S3rverProcess::kSecretKey, ""};
-  o.connect_timeout_ms = 1000;
-  o.request_timeout_ms = 5000;
-  o.retries = 3;
-  o.backoff_base_ms = 10;
-  o.backoff_max_ms = 50;
-  return o;
-}
-
 class S3Client : public ::testing::Test {
  protected:
   S3rverProcess server;
-  cdb::S3Client client{s3rver_options(server.endpoint(), server.bucket())};
+  cdb::S3Client client{S3rverProcess::client_options(server.endpoint(), server.bucket())};
 };
 
 TEST_F(S3Client, PutThenGetReturnsTheSameBytes) {
@@ -74,7 +61,7 @@ TEST_F(S3Client, EmptyObjectsRoundTrip) {
 }
 
 TEST_F(S3Client, BlobsAboveThePartThresholdGoUpAsMultipartAndComeBackWhole) {
-  S3Options o = s3rver_options(server.endpoint(), server.bucket());
+  S3Options o = S3rverProcess::client_options(server.endpoint(), server.bucket());
   o.multipart_threshold = size_t{6} << 20;
   o.part_bytes = size_t{5} << 20;  // S3's minimum part
   cdb::S3Client multipart(o);
@@ -86,7 +73,7 @@ TEST_F(S3Client, BlobsAboveThePartThresholdGoUpAsMultipartAndComeBackWhole) {
 }
 
 TEST_F(S3Client, RangedParallelGetEqualsTheBytes) {
-  S3Options o = s3rver_options(server.endpoint(), server.bucket());
+  S3Options o = S3rverProcess::client_options(server.endpoint(), server.bucket());
   o.range_bytes = size_t{1} << 20;
   o.connections = 4;
   cdb::S3Client ranged(o);
@@ -147,7 +134,7 @@ TEST_F(S3Client, AMissingKeyIsNotFoundNamingIt) {
 }
 
 TEST_F(S3Client, AMissingBucketIsNotFoundNamingIt) {
-  S3Options o = s3rver_options(server.endpoint(), "no-such-bucket");
+  S3Options o = S3rverProcess::client_options(server.endpoint(), "no-such-bucket");
   cdb::S3Client other(o);
   try {
     other.put("k", "v");
@@ -160,7 +147,7 @@ TEST_F(S3Client, AMissingBucketIsNotFoundNamingIt) {
 // s3rver checks the access key but not SigV4 signatures (its v4 check is
 // unimplemented), so a wrong key is the bad credential it can show.
 TEST_F(S3Client, BadCredentialsAreAClearErrorThatNeverShowsTheSecret) {
-  S3Options o = s3rver_options(server.endpoint(), server.bucket());
+  S3Options o = S3rverProcess::client_options(server.endpoint(), server.bucket());
   o.credentials = {"NOT-A-KEY", "not-the-secret-sauce", ""};
   cdb::S3Client wrong(o);
   const uint64_t before = wrong.requests();
@@ -188,7 +175,7 @@ TEST_F(S3Client, MalformedKeysAreRefusedBeforeAnyRequest) {
 class S3Faults : public ::testing::Test {
  protected:
   S3Options options() {
-    S3Options o = s3rver_options(proxy.endpoint(), server.bucket());
+    S3Options o = S3rverProcess::client_options(proxy.endpoint(), server.bucket());
     o.request_timeout_ms = 400;
     return o;
   }
@@ -281,7 +268,7 @@ TEST(S3Unreachable, AnUnreachableEndpointFailsClearlyInBoundedTime) {
     FaultProxy gone(0);
     port = gone.port();
   }
-  S3Options o = s3rver_options("http://127.0.0.1:" + std::to_string(port), "cdb-test");
+  S3Options o = S3rverProcess::client_options("http://127.0.0.1:" + std::to_string(port), "cdb-test");
   cdb::S3Client client(o);
   const auto t0 = std::chrono::steady_clock::now();
   try {

@@ -20,29 +20,17 @@ namespace {
 
 using test::S3rverProcess;
 
-S3Options loopback_s3(const std::string& endpoint) {
-  S3Options o;
-  o.endpoint = endpoint;
-  o.credentials = {S3rverProcess::kAccessKey, S3rverProcess::kSecretKey, ""};
-  o.connect_timeout_ms = 500;
-  o.request_timeout_ms = 5000;
-  o.retries = 2;
-  o.backoff_base_ms = 10;
-  o.backoff_max_ms = 50;
-  return o;
-}
-
 class StoreOnS3 : public ::testing::Test {
  protected:
   StoreOptions options(const std::string& prefix = "stores/a", size_t cache_bytes = size_t{1} << 30) {
     StoreOptions o;
     o.s3_blobs.url = "s3://" + server.bucket() + "/" + prefix;
-    o.s3_blobs.s3 = loopback_s3(server.endpoint());
+    o.s3_blobs.s3 = S3rverProcess::client_options(server.endpoint());
     o.s3_blobs.cache_bytes = cache_bytes;
     return o;
   }
   S3Client bucket() {
-    S3Options o = loopback_s3(server.endpoint());
+    S3Options o = S3rverProcess::client_options(server.endpoint());
     o.bucket = server.bucket();
     return S3Client(o);
   }
@@ -163,11 +151,26 @@ TEST_F(StoreOnS3, ACacheOfAnotherStoreIsEmptiedAtOpen) {
   EXPECT_FALSE(s.blobs().get_copy("doc/1/stale"));
 }
 
+TEST_F(StoreOnS3, ItsCacheIsNeverOpenedAsAnLmdbStore) {
+  const auto dir = tmp.path() / "st";
+  {
+    Store s(dir, options());
+    s.create_corpus("c");
+    s.put_document("c", "a", "x");
+  }
+  try {
+    Store lmdb(dir);
+    FAIL() << "opened";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("--blobs s3://cdb-test/stores/a"), std::string::npos) << e.what();
+  }
+}
+
 TEST(StoreOnS3Unreachable, AnUnreachableBucketFailsTheOpenClearlyAndQuickly) {
   test::TempDir tmp("store-s3-down");
   StoreOptions o;
   o.s3_blobs.url = "s3://cdb-test/x";
-  o.s3_blobs.s3 = loopback_s3("http://127.0.0.1:9");  // discard: nothing listens
+  o.s3_blobs.s3 = S3rverProcess::client_options("http://127.0.0.1:9");  // discard: nothing listens
   const auto t0 = std::chrono::steady_clock::now();
   try {
     Store s(tmp.path() / "st", o);

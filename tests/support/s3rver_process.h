@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/s3/s3_options.h"
 #include "support/npm_packages.h"
 #include "support/temp_dir.h"
 
@@ -94,6 +95,20 @@ class S3rverProcess {
 
   int port() const { return port_; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Client options for `endpoint` (this server, a proxy in front of it, or
+  // a closed port), with timeouts and backoffs short enough for tests.
+  static S3Options client_options(const std::string& endpoint, const std::string& bucket = "cdb-test") {
+    S3Options o;
+    o.endpoint = endpoint;
+    o.bucket = bucket;
+    o.credentials = {kAccessKey, kSecretKey, ""};
+    o.connect_timeout_ms = 1000;
+    o.request_timeout_ms = 5000;
+    o.retries = 3;
+    o.backoff_base_ms = 10;
+    o.backoff_max_ms = 50;
+    return o;
+  }
   const std::string& bucket() const { return bucket_; }
   std::string log() const {
     std::ifstream in(log_);

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -425,6 +426,16 @@ void S3Client::fail(const Request& req, const Response& resp) const {
   throw IoError(what);
 }
 
+void S3Client::fail_on_error_body(const Request& req, Response resp) const {
+  // CompleteMultipartUpload and CopyObject may answer 200 and then report a
+  // failure in the body (the connection stays busy while they work).
+  if (xml_elements(resp.body, "Error").empty()) return;
+  resp.code = xml_text(resp.body, "Code").value_or("");
+  resp.message = xml_text(resp.body, "Message").value_or("");
+  resp.status = 500;
+  fail(req, resp);
+}
+
 void S3Client::put(std::string_view key, std::string_view bytes) {
   if (bytes.size() <= options_.multipart_threshold) {
     Request req;
@@ -503,13 +514,7 @@ void S3Client::complete_multipart(std::string_view key, const std::string& uploa
   req.max_body = options_.max_error_bytes;
   Response resp = perform(req);
   if (resp.status != 200) fail(req, resp);
-  // S3 may answer 200 and then report a failure in the body.
-  if (!xml_elements(resp.body, "Error").empty()) {
-    resp.code = xml_text(resp.body, "Code").value_or("");
-    resp.message = xml_text(resp.body, "Message").value_or("");
-    resp.status = 500;
-    fail(req, resp);
-  }
+  fail_on_error_body(req, resp);
 }
 
 void S3Client::abort_multipart(std::string_view key, const std::string& upload_id) {
@@ -594,13 +599,7 @@ void S3Client::copy(std::string_view from, std::string_view to) {
     fail(req, resp);
   }
   if (resp.status != 200) fail(req, resp);
-  // Like CompleteMultipartUpload, a copy may fail after its 200.
-  if (!xml_elements(resp.body, "Error").empty()) {
-    resp.code = xml_text(resp.body, "Code").value_or("");
-    resp.message = xml_text(resp.body, "Message").value_or("");
-    resp.status = 500;
-    fail(req, resp);
-  }
+  fail_on_error_body(req, resp);
 }
 
 void S3Client::remove(std::string_view key) {

@@ -104,6 +104,7 @@ class S3Client {
   // Bytes [from, to) into dst + from, in parallel ranges.
   void get_ranges_into(std::string_view key, char* dst, uint64_t from, uint64_t to);
   [[noreturn]] void fail(const Request& req, const Response& resp) const;
+  void fail_on_error_body(const Request& req, Response resp) const;
   std::string url(std::string_view key, const std::string& query) const;
   CurlEasy acquire();
   void release(CurlEasy curl);
