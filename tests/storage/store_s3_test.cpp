@@ -9,7 +9,9 @@
 
 #include "common/error.h"
 #include "storage/blob_cache.h"
+#include "storage/s3/s3_blob_store.h"
 #include "storage/s3/s3_client.h"
+#include "storage/s3/s3_url.h"
 #include "storage/store.h"
 #include "support/cartridge_meta.h"
 #include "support/s3rver_process.h"
@@ -164,6 +166,22 @@ TEST_F(StoreOnS3, ItsCacheIsNeverOpenedAsAnLmdbStore) {
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("--blobs s3://cdb-test/stores/a"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(StoreOnS3, QuarantineIsABucketPrefixThatBlobsComeBackFrom) {
+  S3Options o = S3rverProcess::client_options(server.endpoint());
+  S3BlobStore blobs(parse_s3_url("s3://cdb-test/stores/q"), o);
+  blobs.put("doc/1/a", "blob a", "{}");
+  blobs.put("doc/1/b", "blob b", "{}");
+  blobs.quarantine({"doc/1/a"});
+  EXPECT_EQ(blobs.keys(), std::vector<std::string>{"doc/1/b"});
+  const auto q = blobs.quarantined();
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].first, "doc/1/a");
+  EXPECT_GT(q[0].second, 1700000000);  // when it was moved (LastModified)
+  EXPECT_EQ(blobs.restore({"doc/1/a", "doc/1/never"}), std::vector<std::string>{"doc/1/a"});
+  EXPECT_EQ(blobs.get("doc/1/a"), "blob a");
+  EXPECT_TRUE(blobs.quarantined().empty());
 }
 
 TEST(StoreOnS3Unreachable, AnUnreachableBucketFailsTheOpenClearlyAndQuickly) {

@@ -7,8 +7,10 @@ namespace cdb {
 
 std::vector<std::string_view> xml_elements(std::string_view xml, std::string_view tag) {
   std::vector<std::string_view> out;
-  const std::string open = "<" + std::string(tag);
-  const std::string close = "</" + std::string(tag) + ">";
+  // Built with append: GCC 12 warns falsely (-Wrestrict) on "</" + tag + ">".
+  std::string open("<"), close("</");
+  open.append(tag);
+  close.append(tag).append(">");
   size_t pos = 0;
   while (pos < xml.size()) {
     const size_t at = xml.find(open, pos);
