@@ -25,6 +25,11 @@
 
 namespace cdb {
 
+// The "cdb.meta" key of a cache's LMDB naming what it caches ("s3://..."):
+// such an environment is never opened, backed up or recovered from as a
+// store's own blobs, since it holds only some of them.
+inline constexpr std::string_view kCacheOfMetaKey = "cache_of";
+
 class BlobCache {
  public:
   // Indexes what `store` holds, then evicts down to max_bytes.

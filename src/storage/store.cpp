@@ -34,9 +34,6 @@ std::string corpus_name_of(const Catalog& catalog, int64_t corpus_id) {
   return s.bind_all(corpus_id).step() ? s.text(0) : std::string();
 }
 
-// In the cache of a store on S3, the bucket it caches ("cdb.meta" sub-database).
-constexpr std::string_view kCacheOfKey = "cache_of";
-
 // Unsupported when either identity says a newer store format than this build's.
 void check_format_version(const std::string& where, std::initializer_list<const std::optional<StoreIdentity>*> ids) {
   for (const auto* id : ids)
@@ -106,7 +103,7 @@ Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir)
     // The cache of a store on S3 misses most blobs, and a write to it alone
     // would never reach the bucket: it is never opened as the store itself.
     auto txn = blobs_->read();
-    if (auto url = txn.get(Space::kMeta, kCacheOfKey))
+    if (auto url = txn.get(Space::kMeta, kCacheOfMetaKey))
       throw InvalidArgument("store " + dir_.string() + " keeps its blobs in " + std::string(*url) +
                             "; its blobs/ is only their cache. Open it with --blobs " + std::string(*url) +
                             " (and --s3-endpoint, --s3-region as before)");
@@ -162,9 +159,9 @@ void Store::check_bucket_identity(const std::vector<BlobRef>& refs) {
     bool recorded;
     {
       auto txn = blobs_->read();
-      recorded = txn.get(Space::kMeta, kCacheOfKey) == std::optional<std::string_view>(url);
+      recorded = txn.get(Space::kMeta, kCacheOfMetaKey) == std::optional<std::string_view>(url);
     }
-    if (!recorded) blobs_->write([&](BlobStore::WriteTxn& w) { w.put(Space::kMeta, kCacheOfKey, url); });
+    if (!recorded) blobs_->write([&](BlobStore::WriteTxn& w) { w.put(Space::kMeta, kCacheOfMetaKey, url); });
   }
 }
 

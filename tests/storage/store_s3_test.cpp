@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "storage/blob_cache.h"
+#include "storage/recover.h"
 #include "storage/s3/s3_blob_store.h"
 #include "storage/s3/s3_client.h"
 #include "storage/s3/s3_url.h"
@@ -166,6 +167,8 @@ TEST_F(StoreOnS3, ItsCacheIsNeverOpenedAsAnLmdbStore) {
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("--blobs s3://cdb-test/stores/a"), std::string::npos) << e.what();
   }
+  EXPECT_THROW(recover_catalog(dir), InvalidArgument);
+  EXPECT_TRUE(std::filesystem::exists(dir / "catalog.sqlite"));  // not moved aside
 }
 
 TEST_F(StoreOnS3, QuarantineIsABucketPrefixThatBlobsComeBackFrom) {
