@@ -19,13 +19,13 @@
 #include <vector>
 
 #include "cartridgedb/cartridgedb.h"
+#include "cli/blob_flags.h"
 #include "cli/commands.h"
 #include "common/command_line.h"
 #include "http/engine_metrics.h"
 #include "http/http_server.h"
 #include "server/server.h"
 #include "server/users.h"
-#include "storage/s3/s3_options.h"
 
 namespace cdb::cli {
 namespace {
@@ -105,16 +105,8 @@ int cmd_serve(int argc, char** argv) {
       ("http-idle-timeout", "seconds a keep-alive HTTP connection may wait for its next request, or stall a write", cxxopts::value<double>()->default_value("60"))
       ("http-header-timeout", "seconds a new HTTP connection has to send its first request (and TLS handshake)", cxxopts::value<double>()->default_value("10"))
       ("http-request-timeout", "seconds an HTTP completion may take; then 408 (0: no limit)", cxxopts::value<double>()->default_value("0"))
-      ("blobs", "s3://BUCKET/PREFIX: blobs on S3-compatible object storage, the data directory's LMDB their "
-                "read-through cache (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; docs/scale-out.md)",
-       cxxopts::value<std::string>()->default_value(""))
-      ("s3-endpoint", "S3 endpoint URL, e.g. http://minio:9000 (default: AWS's for --s3-region)", cxxopts::value<std::string>()->default_value(""))
-      ("s3-region", "S3 region", cxxopts::value<std::string>()->default_value("us-east-1"))
-      ("cache-bytes", "with --blobs s3://: bytes of blobs the local cache keeps (least recently used evicted)", cxxopts::value<int64_t>()->default_value(std::to_string(cdb::S3BlobsOptions{}.cache_bytes)))
-      ("s3-connect-timeout", "seconds to connect to S3", cxxopts::value<double>()->default_value("3"))
-      ("s3-request-timeout", "seconds one S3 request may take (objects move in parts and ranges of 8-16 MiB)", cxxopts::value<double>()->default_value("30"))
-      ("s3-retries", "retries of an S3 request after a 5xx, 429, timeout or connection error (jittered backoff)", cxxopts::value<int>()->default_value("4"))
       ("h,help", "this help");
+  add_blob_flags(opts);
   opts.parse_positional({"dir"});
   // "--set-quota NAME key=value" takes two values, which cxxopts cannot
   // express: both are taken out of argv here.
@@ -252,13 +244,14 @@ int cmd_serve(int argc, char** argv) {
   o.model_path = args["model"].as<std::string>();
   o.tokenizer_path = args["tokenizer"].as<std::string>();
   o.device = args["device"].as<std::string>();
-  o.blobs_url = args["blobs"].as<std::string>();
-  o.s3_endpoint = args["s3-endpoint"].as<std::string>();
-  o.s3_region = args["s3-region"].as<std::string>();
-  o.cache_bytes = args["cache-bytes"].as<int64_t>();
-  o.s3_connect_timeout_ms = static_cast<int64_t>(args["s3-connect-timeout"].as<double>() * 1000);
-  o.s3_request_timeout_ms = static_cast<int64_t>(args["s3-request-timeout"].as<double>() * 1000);
-  o.s3_retries = args["s3-retries"].as<int>();
+  const S3BlobsOptions blobs = blob_flags(args);
+  o.blobs_url = blobs.url;
+  o.s3_endpoint = blobs.s3.endpoint;
+  o.s3_region = blobs.s3.region;
+  o.cache_bytes = static_cast<int64_t>(blobs.cache_bytes);
+  o.s3_connect_timeout_ms = blobs.s3.connect_timeout_ms;
+  o.s3_request_timeout_ms = blobs.s3.request_timeout_ms;
+  o.s3_retries = blobs.s3.retries;
   try {
     auto db = cartridgedb::Database::open(args["dir"].as<std::string>(), o);
     // The HTTP server owns the metrics; the PostgreSQL sessions' statements

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/blob_flags.h"
 #include "cli/commands.h"
 #include "common/byte_size.h"
 #include "common/error.h"
@@ -45,29 +46,35 @@ void usage(FILE* out) {
                "  quarantine DIR                               list quarantined blobs and when they were moved\n"
                "  backup DIR DEST                              consistent copy (also while a server runs), usable as is\n"
                "  recover DIR                                  rebuild a lost catalog from the blobs (the old one is\n"
-               "                                               moved aside), listing what cannot be rebuilt\n");
+               "                                               moved aside), listing what cannot be rebuilt\n\n"
+               "--blobs s3://BUCKET/PREFIX (with --s3-endpoint URL, --s3-region, --cache-bytes ...) opens a store\n"
+               "whose blobs live on S3 (docs/scale-out.md): create, put, list, verify, quarantine.\n");
 }
 
-StoreOptions existing(bool read_only) {
+// `blobs`: where the blobs live (--blobs; disabled: the local LMDB).
+StoreOptions existing(bool read_only, const S3BlobsOptions& blobs) {
   StoreOptions o;
   o.create_if_missing = false;
   o.read_only = read_only;
+  o.s3_blobs = blobs;
   return o;
 }
 
-int do_create(const std::string& dir) {
-  Store s(dir);
+int do_create(const std::string& dir, const S3BlobsOptions& blobs) {
+  StoreOptions o;
+  o.s3_blobs = blobs;
+  Store s(dir, o);
   auto st = s.stats();
   std::printf("created store %s (catalog schema v%d, %zu corpora)\n", dir.c_str(), s.catalog().schema_version(),
               st.corpora);
   return 0;
 }
 
-int do_put(const std::string& dir, const cxxopts::ParseResult& a) {
+int do_put(const std::string& dir, const cxxopts::ParseResult& a, const S3BlobsOptions& blobs) {
   if (!a.count("corpus") || !a.count("name") || (a.count("text") == a.count("file")))
     throw InvalidArgument("put needs --corpus, --name and exactly one of --text or --file");
   const std::string text = a.count("text") ? a["text"].as<std::string>() : read_file(a["file"].as<std::string>());
-  Store s(dir, existing(false));
+  Store s(dir, existing(false, blobs));
   const std::string corpus = a["corpus"].as<std::string>();
   s.ensure_corpus(corpus);
   auto r = s.put_document(corpus, a["name"].as<std::string>(), text);
@@ -82,8 +89,8 @@ int do_put(const std::string& dir, const cxxopts::ParseResult& a) {
   return 0;
 }
 
-int do_list(const std::string& dir) {
-  Store s(dir, existing(true));
+int do_list(const std::string& dir, const S3BlobsOptions& blobs) {
+  Store s(dir, existing(true, blobs));
   const Catalog& c = s.catalog();
   auto corpora = c.list_corpora();
   std::printf("store %s\n", dir.c_str());
@@ -127,8 +134,8 @@ void print_open_report(const OpenReport& opened) {
     std::printf("%zu blob(s) the catalog names are missing; their rows are marked damaged\n", opened.missing.size());
 }
 
-int do_verify(const std::string& dir, bool repair) {
-  StoreOptions o = existing(false);
+int do_verify(const std::string& dir, bool repair, const S3BlobsOptions& blobs) {
+  StoreOptions o = existing(false, blobs);
   o.accept_missing_blobs = repair;
   Store s(dir, o);
   print_open_report(s.open_report());
@@ -147,8 +154,11 @@ int do_verify(const std::string& dir, bool repair) {
   return 1;
 }
 
-int do_gc(const std::string& dir, const cxxopts::ParseResult& a) {
-  StoreOptions o = existing(false);
+int do_gc(const std::string& dir, const cxxopts::ParseResult& a, const S3BlobsOptions& blobs) {
+  if (blobs.enabled())
+    throw Unsupported("garbage collection does not run against a bucket yet: other servers may be between a blob "
+                      "PUT and its row commit (docs/scale-out.md)");
+  StoreOptions o = existing(false, blobs);
   o.gc.force = a.count("force") > 0;
   if (a.count("keep-days")) o.gc.quarantine_days = a["keep-days"].as<double>();
   if (o.gc.quarantine_days < 0) throw InvalidArgument("--keep-days must be 0 or more");
@@ -158,8 +168,8 @@ int do_gc(const std::string& dir, const cxxopts::ParseResult& a) {
   return s.open_report().gc_stopped.empty() ? 0 : 1;
 }
 
-int do_quarantine(const std::string& dir) {
-  Store s(dir, existing(true));
+int do_quarantine(const std::string& dir, const S3BlobsOptions& blobs) {
+  Store s(dir, existing(true, blobs));
   auto q = s.quarantined();
   for (const auto& [key, t] : q) {
     char when[32];
@@ -205,6 +215,7 @@ int cmd_store(int argc, char** argv) {
       "force", "gc: move orphans even above 10% of the blobs")(
       "keep-days", "gc: days quarantined blobs are kept", cxxopts::value<double>())("h,help", "this help")(
       "positional", "", cxxopts::value<std::vector<std::string>>());
+  add_blob_flags(cli);
   cli.parse_positional({"positional"});
   cxxopts::ParseResult a;
   try {
@@ -226,14 +237,23 @@ int cmd_store(int argc, char** argv) {
   }
   const std::string& action = pos[0];
   const std::string& dir = pos[1];
+  S3BlobsOptions blobs = blob_flags(a);
+  if (blobs.enabled()) {
+    if (action == "backup" || action == "recover") {
+      std::fprintf(stderr, "cartridge store: %s of a store with blobs on S3 is not built; back the bucket up with "
+                           "versioning (docs/scale-out.md)\n", action.c_str());
+      return 2;
+    }
+    blobs.s3.credentials = S3Credentials::from_env();
+  }
   if (action == "backup") return do_backup(dir, pos[2]);
   if (action == "recover") return do_recover(dir);
-  if (action == "gc") return do_gc(dir, a);
-  if (action == "quarantine") return do_quarantine(dir);
-  if (action == "create") return do_create(dir);
-  if (action == "put") return do_put(dir, a);
-  if (action == "list") return do_list(dir);
-  if (action == "verify") return do_verify(dir, a.count("repair") > 0);
+  if (action == "gc") return do_gc(dir, a, blobs);
+  if (action == "quarantine") return do_quarantine(dir, blobs);
+  if (action == "create") return do_create(dir, blobs);
+  if (action == "put") return do_put(dir, a, blobs);
+  if (action == "list") return do_list(dir, blobs);
+  if (action == "verify") return do_verify(dir, a.count("repair") > 0, blobs);
   std::fprintf(stderr, "cartridge store: unknown action '%s'\n\n", action.c_str());
   usage(stderr);
   return 2;

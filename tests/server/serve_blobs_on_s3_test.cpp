@@ -43,5 +43,30 @@ TEST(ServeBlobsOnS3, AnUnreachableBucketStopsTheServerAtStartWithAClearError) {
   }
 }
 
+TEST(ServeBlobsOnS3, StoreCommandsTakeTheSameFlagsAndTheCacheAloneIsRefused) {
+  S3rverProcess s3;
+  TempDir tmp("store-cli-s3");
+  const std::string dir = (tmp.path() / "st").string();
+  const std::string cli = std::string(CDB_BIN_DIR) + "/cartridge store ";
+  const std::string flags = " --blobs s3://cdb-test/cli --s3-endpoint " + s3.endpoint();
+  const std::string env = std::string("AWS_ACCESS_KEY_ID=") + S3rverProcess::kAccessKey +
+                          " AWS_SECRET_ACCESS_KEY=" + S3rverProcess::kSecretKey + " ";
+  auto r = run_command(env + cli + "create " + shell_quote(dir) + flags);
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_command(env + cli + "put " + shell_quote(dir) + flags + " --corpus c --name n --text 'in the bucket'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_command(env + cli + "verify " + shell_quote(dir) + flags);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("checked 1 blobs"), std::string::npos) << r.output;
+  S3Client bucket(S3rverProcess::client_options(s3.endpoint()));
+  EXPECT_EQ(bucket.list("cli/blobs/doc/").size(), 1u);
+  r = run_command(cli + "list " + shell_quote(dir));  // without --blobs: only the cache is there
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("keeps its blobs in s3://cdb-test/cli"), std::string::npos) << r.output;
+  r = run_command("env -u AWS_ACCESS_KEY_ID " + cli + "list " + shell_quote(dir) + flags);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("AWS_ACCESS_KEY_ID is not set"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace cdb::test
