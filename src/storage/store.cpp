@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <initializer_list>
 #include <random>
 #include <set>
 
@@ -13,11 +14,13 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "storage/blob_cache.h"
 #include "storage/blob_record.h"
 #include "storage/catalog_location.h"
 #include "storage/dir_lock.h"
 #include "storage/lmdb_file_check.h"
 #include "storage/quarantine.h"
+#include "storage/s3/s3_blob_store.h"
 
 namespace cdb {
 
@@ -32,6 +35,15 @@ std::string corpus_name_of(const Catalog& catalog, int64_t corpus_id) {
   std::lock_guard lock(catalog.mutex());
   Statement s(catalog.db(), "SELECT name FROM corpora WHERE id = ?");
   return s.bind_all(corpus_id).step() ? s.text(0) : std::string();
+}
+
+// Unsupported when either identity says a newer store format than this build's.
+void check_format_version(const std::string& where, std::initializer_list<const std::optional<StoreIdentity>*> ids) {
+  for (const auto* id : ids)
+    if (*id && (*id)->format_version > kStoreFormatVersion)
+      throw Unsupported(where + "written in store format " + std::to_string((*id)->format_version) +
+                        ", newer than this build knows (" + std::to_string(kStoreFormatVersion) +
+                        "); upgrade cartridgedb");
 }
 
 }  // namespace
@@ -49,10 +61,12 @@ Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir)
                                               std::filesystem::file_size(catalog_file, ec) > 0 && !ec);
   // Throws CorruptData on a truncated data.mdb, before anything maps it.
   const LmdbFileState lmdb = check_lmdb_file(dir_ / "blobs");
+  // With blobs on S3, LMDB is a cache: what it holds says nothing of the store.
+  const bool on_s3 = options_.s3_blobs.enabled();
   if (!catalog_present) {
     // An empty catalog file is what a truncate, a failed copy or a full disk
     // leaves; taking it for a new store would orphan every blob.
-    if (lmdb.present && lmdb.main_entries > 0)
+    if (!on_s3 && lmdb.present && lmdb.main_entries > 0)
       throw CorruptData("store " + dir_.string() + ": catalog.sqlite is " +
                         (std::filesystem::exists(catalog_file, ec) ? "empty" : "missing") + " but blobs/data.mdb holds " +
                         std::to_string(lmdb.main_entries) +
@@ -71,7 +85,7 @@ Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir)
       open_catalog_connection(pg_catalog ? options_.catalog : catalog_file.string(), options_.read_only),
       builtin_migrations(), options_.read_only);
   const std::vector<BlobRef> refs = catalog_->blob_references();
-  if (!lmdb.present) {
+  if (!lmdb.present && !on_s3) {
     // Opening would make LMDB write a fresh environment over the 0-byte file.
     auto id = read_identity(*catalog_);
     if (id || !refs.empty())
@@ -85,9 +99,110 @@ Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir)
   }
   BlobStoreOptions bo = options_.blobs;
   bo.read_only = options_.read_only;
+  if (on_s3 && options_.read_only && !lmdb.present) bo.read_only = false;  // an empty cache to read through
   blobs_ = std::make_unique<BlobStore>(dir_ / "blobs", bo);
+  if (on_s3) {
+    remote_ = std::make_unique<S3BlobStore>(parse_s3_url(options_.s3_blobs.url), options_.s3_blobs.s3);
+    if (!options_.read_only) cache_ = std::make_unique<BlobCache>(*blobs_, options_.s3_blobs.cache_bytes);
+    check_bucket_identity(refs);
+    return;
+  }
+  {
+    // The cache of a store on S3 misses most blobs, and a write to it alone
+    // would never reach the bucket: it is never opened as the store itself.
+    auto txn = blobs_->read();
+    if (auto url = txn.get(Space::kMeta, kCacheOfMetaKey))
+      throw InvalidArgument("store " + dir_.string() + " keeps its blobs in " + std::string(*url) +
+                            "; its blobs/ is only their cache. Open it with --blobs " + std::string(*url) +
+                            " (and --s3-endpoint, --s3-region as before)");
+  }
   check_identity(refs);
   if (!options_.read_only) collect_garbage();
+}
+
+void Store::check_bucket_identity(const std::vector<BlobRef>& refs) {
+  const auto cat_id = read_identity(*catalog_);
+  const auto bucket_id = remote_->read_identity();
+  const std::string where = "store " + dir_.string() + " with blobs in " + remote_->location().url() + ": ";
+  check_format_version(where, {&cat_id, &bucket_id});
+  std::optional<StoreIdentity> adopt;
+  if (cat_id && bucket_id) {
+    if (cat_id->store_id != bucket_id->store_id)
+      throw CorruptData(where + "the catalog belongs to store " + cat_id->store_id + " but the bucket to store " +
+                        bucket_id->store_id + ": --blobs names another store's bucket or prefix (nothing was changed)");
+  } else if (cat_id) {
+    throw CorruptData(where + "the catalog belongs to store " + cat_id->store_id +
+                      " but the bucket carries no identity (" + remote_->location().key("cdb.identity") +
+                      "): --blobs names the wrong bucket or prefix, or the identity object was deleted (restore it "
+                      "from the bucket's versions; nothing was changed)");
+  } else {
+    // A new catalog. It may join a bucket only while the bucket holds no
+    // blobs: otherwise it is a lost or emptied catalog, and taking it for
+    // a new store would orphan every blob.
+    if (!refs.empty())
+      throw CorruptData(where + "the catalog names " + std::to_string(refs.size()) +
+                        " blobs of a store without identity; moving an LMDB store's blobs into a bucket is not "
+                        "supported (nothing was changed)");
+    if (!remote_->keys(1).empty())
+      throw CorruptData(where + "the bucket holds blobs" +
+                        (bucket_id ? " of store " + bucket_id->store_id : std::string()) +
+                        " but the catalog is new or emptied; restore the catalog from a backup (nothing was changed)");
+    adopt = bucket_id ? *bucket_id : new_store_identity();
+  }
+  if (adopt && !options_.read_only) {
+    if (!bucket_id) remote_->write_identity(*adopt);  // the bucket first, as LMDB's copy: see store_identity.h
+    write_identity(*catalog_, *adopt);
+    opened_.identity_created = true;
+  }
+  if (cache_) {
+    // The cache belongs to the bucket's store; one of another store (a data
+    // directory pointed at another bucket) would serve its blobs under
+    // colliding keys.
+    const StoreIdentity id = adopt ? *adopt : *cat_id;
+    if (read_identity(*blobs_) != std::optional<StoreIdentity>(id)) {
+      cache_->clear();
+      write_identity(*blobs_, id);
+    }
+    const std::string url = remote_->location().url();
+    bool recorded;
+    {
+      auto txn = blobs_->read();
+      recorded = txn.get(Space::kMeta, kCacheOfMetaKey) == std::optional<std::string_view>(url);
+    }
+    if (!recorded) blobs_->write([&](BlobStore::WriteTxn& w) { w.put(Space::kMeta, kCacheOfMetaKey, url); });
+  }
+}
+
+void Store::commit_blobs(const std::vector<BlobWrite>& writes) {
+  if (remote_) {
+    for (const auto& w : writes) remote_->put(w.key, w.blob, w.record);
+    for (const auto& w : writes) {
+      try {
+        if (cache_) cache_->insert(w.key, w.blob);
+      } catch (const IoError&) {
+        // A full cache disk: the blob is committed in the bucket all the same.
+      }
+    }
+    return;
+  }
+  blobs_->write([&](BlobStore::WriteTxn& w) {
+    for (const auto& b : writes) {
+      w.put(b.key, b.blob);
+      w.put(Space::kRecords, b.key, b.record);
+    }
+  });
+}
+
+void Store::erase_blobs(const std::vector<std::string>& keys) {
+  if (keys.empty()) return;
+  if (remote_) {
+    if (cache_) cache_->erase(keys);
+    for (const auto& k : keys) remote_->erase(k);
+    return;
+  }
+  blobs_->write([&](BlobStore::WriteTxn& w) {
+    for (const auto& k : keys) w.erase(k);
+  });
 }
 
 Store::~Store() = default;
@@ -109,11 +224,7 @@ void Store::check_identity(const std::vector<BlobRef>& refs) {
   const std::string what_to_do = ". Restore the matching " + std::string(pg ? "catalog database" : "catalog.sqlite") +
                                  " (or blobs/) from a backup, or rebuild the catalog from the blobs with: cartridge "
                                  "store recover " + dir_.string() + " (nothing was changed)";
-  for (const auto* id : {&cat_id, &lmdb_id})
-    if (*id && (*id)->format_version > kStoreFormatVersion)
-      throw Unsupported(where + "written in store format " + std::to_string((*id)->format_version) +
-                        ", newer than this build knows (" + std::to_string(kStoreFormatVersion) +
-                        "); upgrade cartridgedb");
+  check_format_version(where, {&cat_id, &lmdb_id});
   std::optional<StoreIdentity> adopt;
   if (cat_id && lmdb_id) {
     if (cat_id->store_id != lmdb_id->store_id)
@@ -225,7 +336,9 @@ void Store::collect_garbage() {
   opened_.quarantine_purged = expired.size();
 }
 
-std::vector<std::pair<std::string, int64_t>> Store::quarantined() const { return list_quarantine(*blobs_); }
+std::vector<std::pair<std::string, int64_t>> Store::quarantined() const {
+  return remote_ ? remote_->quarantined() : list_quarantine(*blobs_);
+}
 
 std::string Store::new_blob_id() const {
   std::random_device rd;
@@ -266,10 +379,7 @@ PutDocumentResult Store::put_document(std::string_view corpus_name, std::string_
   rec.corpus = corpus.name;
   rec.name = std::string(name);
   rec.hash = hash;
-  blobs_->write([&](BlobStore::WriteTxn& w) {  // step 1: durable blob, with its record
-    w.put(key, blob);
-    w.put(Space::kRecords, key, encode_record(rec));
-  });
+  commit_blobs({{key, blob, encode_record(rec)}});  // step 1: durable blob, with its record
   try {
     Catalog::Transaction tx(*catalog_);  // step 2: the row makes it visible
     DocumentRow row;
@@ -282,7 +392,7 @@ PutDocumentResult Store::put_document(std::string_view corpus_name, std::string_
     result.version = catalog_->bump_corpus_version(corpus.id);
     tx.commit();
   } catch (...) {
-    blobs_->erase(key);  // otherwise collected at the next open
+    erase_blobs({key});  // otherwise collected at the next open
     throw;
   }
   result.added = true;
@@ -290,6 +400,7 @@ PutDocumentResult Store::put_document(std::string_view corpus_name, std::string_
 }
 
 void Store::read_verified(const BlobRef& ref, const std::function<void(std::string_view)>& use) {
+  if (remote_) return read_through(ref, use);
   auto txn = blobs_->read();
   auto blob = txn.get(ref.blob_key);
   try {
@@ -302,6 +413,42 @@ void Store::read_verified(const BlobRef& ref, const std::function<void(std::stri
       catalog_->mark_damaged(ref);
     }
     throw;
+  }
+}
+
+void Store::read_through(const BlobRef& ref, const std::function<void(std::string_view)>& use) {
+  {
+    auto txn = blobs_->read();
+    if (auto blob = txn.get(ref.blob_key)) {
+      try {
+        use(*blob);
+        if (cache_) cache_->touch(ref.blob_key);
+        return;
+      } catch (const CorruptData&) {
+        // A damaged cached copy is a miss: the bucket holds the blob.
+      }
+    }
+  }
+  if (cache_) cache_->erase({ref.blob_key});
+  std::string blob;
+  try {
+    auto got = remote_->get_if_present(ref.blob_key);
+    if (!got)
+      throw CorruptData("blob '" + ref.blob_key + "' of " + ref.owner_table + " row " + std::to_string(ref.owner_id) +
+                        " is missing from " + remote_->describe(ref.blob_key));
+    blob = std::move(*got);
+    use(blob);
+  } catch (const CorruptData&) {
+    if (!options_.read_only) {
+      std::lock_guard lock(write_mu_);
+      catalog_->mark_damaged(ref);
+    }
+    throw;
+  }
+  try {
+    if (cache_) cache_->insert(ref.blob_key, blob);
+  } catch (const IoError&) {
+    // A full cache disk: served all the same, uncached.
   }
 }
 
@@ -339,7 +486,7 @@ CorpusVersionRow Store::remove_document(std::string_view corpus_name, std::strin
     v = catalog_->bump_corpus_version(corpus.id);
     tx.commit();
   }
-  blobs_->erase(doc->blob_key);
+  erase_blobs({doc->blob_key});
   return v;
 }
 
@@ -369,22 +516,21 @@ CartridgeRow Store::put_cartridge(const CartridgeRow& meta, const std::vector<Na
   rec.dtype = meta.dtype;
   rec.metrics = meta.metrics;
   for (const auto& t : tensors) rec.layout.push_back(t.name);
-  blobs_->write([&](BlobStore::WriteTxn& w) {
-    for (size_t i = 0; i < blobs.size(); ++i) {
-      w.put(row.tensors[i].blob_key, blobs[i]);
-      rec.tensor = tensors[i].name;
-      w.put(Space::kRecords, row.tensors[i].blob_key, encode_record(rec));
-    }
-  });
+  std::vector<BlobWrite> writes;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    rec.tensor = tensors[i].name;
+    writes.push_back({row.tensors[i].blob_key, blobs[i], encode_record(rec)});
+    keys.push_back(row.tensors[i].blob_key);
+  }
+  commit_blobs(writes);
   try {
     Catalog::Transaction tx(*catalog_);
     CartridgeRow out = catalog_->insert_cartridge(row);
     tx.commit();
     return out;
   } catch (...) {
-    blobs_->write([&](BlobStore::WriteTxn& w) {
-      for (const auto& t : row.tensors) w.erase(t.blob_key);
-    });
+    erase_blobs(keys);
     throw;
   }
 }
@@ -423,9 +569,9 @@ void Store::remove_cartridge(int64_t id) {
     catalog_->delete_cartridge(id);
     tx.commit();
   }
-  blobs_->write([&](BlobStore::WriteTxn& w) {
-    for (const auto& t : c->tensors) w.erase(t.blob_key);
-  });
+  std::vector<std::string> keys;
+  for (const auto& t : c->tensors) keys.push_back(t.blob_key);
+  erase_blobs(keys);
 }
 
 TokenizedRow Store::put_tokens(int64_t corpus_id, int64_t corpus_version, std::string_view fp,
@@ -446,10 +592,7 @@ TokenizedRow Store::put_tokens(int64_t corpus_id, int64_t corpus_version, std::s
   rec.corpus = corpus_name_of(*catalog_, corpus_id);
   rec.corpus_version = corpus_version;
   rec.model = std::string(fp);
-  blobs_->write([&](BlobStore::WriteTxn& w) {
-    w.put(key, blob);
-    w.put(Space::kRecords, key, encode_record(rec));
-  });
+  commit_blobs({{key, blob, encode_record(rec)}});
   try {
     Catalog::Transaction tx(*catalog_);
     TokenizedRow row;
@@ -463,7 +606,7 @@ TokenizedRow Store::put_tokens(int64_t corpus_id, int64_t corpus_version, std::s
     tx.commit();
     return out;
   } catch (...) {
-    blobs_->erase(key);
+    erase_blobs({key});
     throw;
   }
 }
@@ -512,30 +655,28 @@ std::vector<ArtifactRow> Store::put_artifacts(std::string_view scope, const std:
   rec.kind = "artifact";
   rec.scope = std::string(scope);
   rec.metrics = std::string(meta_json);
-  blobs_->write([&](BlobStore::WriteTxn& w) {  // step 1: durable blobs, with their records
-    for (size_t i = 0; i < blobs.size(); ++i) {
-      w.put(rows[i].blob_key, blobs[i]);
-      rec.name = rows[i].name;
-      w.put(Space::kRecords, rows[i].blob_key, encode_record(rec));
-    }
-  });
+  std::vector<BlobWrite> writes;
+  std::vector<std::string> new_keys, old_keys;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    rec.name = rows[i].name;
+    writes.push_back({rows[i].blob_key, blobs[i], encode_record(rec)});
+    new_keys.push_back(rows[i].blob_key);
+  }
+  commit_blobs(writes);  // step 1: durable blobs, with their records
   std::vector<ArtifactRow> old;
   try {
     Catalog::Transaction tx(*catalog_);  // step 2: the swap, one commit
     old = catalog_->replace_artifacts(scope, rows);
     tx.commit();
   } catch (...) {
-    blobs_->write([&](BlobStore::WriteTxn& w) {
-      for (const auto& r : rows) w.erase(r.blob_key);
-    });
+    erase_blobs(new_keys);
     throw;
   }
   // Step 3. The new set is committed whatever happens here: if erasing
   // fails, the old blobs are unreferenced and the next open collects them.
+  for (const auto& r : old) old_keys.push_back(r.blob_key);
   try {
-    blobs_->write([&](BlobStore::WriteTxn& w) {
-      for (const auto& r : old) w.erase(r.blob_key);
-    });
+    erase_blobs(old_keys);
   } catch (const Error&) {
   }
   return catalog_->list_artifacts(scope);
@@ -574,10 +715,9 @@ size_t Store::remove_artifacts(std::string_view scope_prefix) {
     gone = catalog_->delete_artifacts(scope_prefix);
     tx.commit();
   }
-  if (!gone.empty())
-    blobs_->write([&](BlobStore::WriteTxn& w) {
-      for (const auto& r : gone) w.erase(r.blob_key);
-    });
+  std::vector<std::string> keys;
+  for (const auto& r : gone) keys.push_back(r.blob_key);
+  erase_blobs(keys);
   return gone.size();
 }
 
@@ -587,6 +727,11 @@ VerifyReport Store::verify_all(bool repair) {
   for (const BlobRef& ref : refs) {
     auto txn = blobs_->read();
     auto blob = txn.get(ref.blob_key);
+    std::optional<std::string> fetched;  // with blobs on S3, what the cache lacks
+    if (!blob && remote_) {
+      fetched = remote_->get_if_present(ref.blob_key);
+      if (fetched) blob = *fetched;
+    }
     std::string reason;
     if (!blob) {
       reason = "missing";

@@ -27,6 +27,17 @@
 // scratch/ (beside the store, the planner's job scratch) is disposable and
 // never part of these checks.
 //
+// With StoreOptions::s3_blobs (`--blobs s3://bucket/prefix`) the blobs
+// live in the bucket (s3_blob_store.h) and <dir>/blobs becomes a
+// size-bounded read-through cache of them (blob_cache.h). The protocol is
+// the same with the bucket in LMDB's place: a blob's PUT to S3 commits it
+// (1), then the row (2); reads take the cache, else S3 (ranged parallel
+// GETs), verify the checksums and fill the cache. The identity check (3)
+// matches the catalog against the bucket's identity object, never against
+// the cache (a cache of another store is emptied). The open-time garbage
+// collection (4) does not run against a bucket: other processes may be
+// between their blob PUT and their row commit (docs/scale-out.md).
+//
 // One process may open a store read-write at a time (an flock on
 // <dir>/LOCK); within it, Store is safe to share between threads.
 #pragma once
@@ -42,6 +53,7 @@
 
 #include "storage/blob_store.h"
 #include "storage/catalog.h"
+#include "storage/s3/s3_options.h"
 #include "storage/store_identity.h"
 #include "storage/tensor_codec.h"
 
@@ -70,6 +82,8 @@ struct StoreOptions {
   GcOptions gc;
   BlobStoreOptions blobs;
   CodecOptions codec;
+  // Blobs on S3, the local LMDB their cache; disabled (url empty) by default.
+  S3BlobsOptions s3_blobs;
 };
 
 // What opening the store repaired.
@@ -119,7 +133,9 @@ struct NamedTensor {
   TensorView tensor;
 };
 
+class BlobCache;
 class DirLock;
+class S3BlobStore;
 
 class Store {
  public:
@@ -199,16 +215,30 @@ class Store {
 
  private:
   void check_identity(const std::vector<BlobRef>& refs);
+  void check_bucket_identity(const std::vector<BlobRef>& refs);
+  // Step 1 of every write: each (key, blob, record) made durable, in the
+  // bucket (then the cache) or in LMDB, in one transaction.
+  struct BlobWrite {
+    std::string key;
+    std::string_view blob;
+    std::string record;
+  };
+  void commit_blobs(const std::vector<BlobWrite>& writes);
+  void erase_blobs(const std::vector<std::string>& keys);
   void collect_garbage();
   // Reads and verifies the blob of a row; on failure marks the row damaged
   // (when writable) and rethrows.
   void read_verified(const BlobRef& ref, const std::function<void(std::string_view blob)>& use);
+  // read_verified with blobs on S3: the cache, else the bucket (then cached).
+  void read_through(const BlobRef& ref, const std::function<void(std::string_view blob)>& use);
   std::string new_blob_id() const;
 
   std::filesystem::path dir_;
   StoreOptions options_;
   std::unique_ptr<DirLock> lock_;
-  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<BlobStore> blobs_;  // the blobs; with s3_blobs, their cache
+  std::unique_ptr<S3BlobStore> remote_;  // with s3_blobs
+  std::unique_ptr<BlobCache> cache_;     // with s3_blobs
   std::unique_ptr<Catalog> catalog_;
   OpenReport opened_;
   std::mutex write_mu_;  // one put/remove at a time: blob commit, then row commit
