@@ -59,7 +59,6 @@ StoreOptions existing(const StoreOptions& base, bool read_only) {
   StoreOptions o = base;
   o.create_if_missing = false;
   o.read_only = read_only;
-  o.s3_blobs = blobs;
   return o;
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <random>
+#include <cstring>
 #include <string>
 
 #include "common/error.h"
