@@ -54,11 +54,11 @@ TEST_P(JobTables, TheRunnerClaimsTheOldestDueJobAndRequeuesThoseLeftRunning) {
   const auto later = jobs_.create(corpus_, "{}", 5'000);
   const auto now = jobs_.create(corpus_, "{}", 1'000);
   int64_t next = 0;
-  const auto first = jobs_.claim_next(2'000, &next);
+  const auto first = jobs_.claim_next("node-a", 60'000, 2'000, &next);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->id, now.id);
   EXPECT_EQ(first->state, JobState::Running);
-  EXPECT_FALSE(jobs_.claim_next(2'000, &next));
+  EXPECT_FALSE(jobs_.claim_next("node-a", 60'000, 2'000, &next));
   EXPECT_EQ(next, 5'000);  // when to look again
   JobProgress p;
   p.job = now.id;
@@ -72,11 +72,11 @@ TEST_P(JobTables, TheRunnerClaimsTheOldestDueJobAndRequeuesThoseLeftRunning) {
   EXPECT_DOUBLE_EQ(d.row.progress, 0.25);
   EXPECT_EQ(d.step, 1);
   EXPECT_DOUBLE_EQ(*d.loss, 1.5);
-  EXPECT_EQ(jobs_.requeue_running(), 1);
+  EXPECT_EQ(jobs_.requeue_running("node-a"), 1);  // this node's, left by its crash
   EXPECT_EQ(jobs_.find(now.id)->row.state, JobState::Queued);
   // Once both are due, the oldest (lowest id) first.
-  EXPECT_EQ(jobs_.claim_next(6'000, &next)->id, later.id);
-  EXPECT_EQ(jobs_.claim_next(6'000, &next)->id, now.id);
+  EXPECT_EQ(jobs_.claim_next("node-a", 60'000, 6'000, &next)->id, later.id);
+  EXPECT_EQ(jobs_.claim_next("node-a", 60'000, 6'000, &next)->id, now.id);
 }
 
 }  // namespace

@@ -147,7 +147,7 @@ TEST_F(QueuedJobs, ATrainEqualToAQueuedJobReturnsThatJob) {
 TEST_F(QueuedJobs, ATrainWhileTheEqualJobRunsQueuesANewOne) {
   const int64_t first = train("WITH (steps = 3)");
   int64_t next_ms = 0;
-  auto running = s.db->jobs().table().claim_next(unix_ms_now(), &next_ms);
+  auto running = s.db->jobs().table().claim_next("node-a", 60'000, unix_ms_now(), &next_ms);
   ASSERT_TRUE(running.has_value());
   ASSERT_EQ(running->id, first);
   EXPECT_NE(train("WITH (steps = 3)"), first);
