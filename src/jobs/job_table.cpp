@@ -139,7 +139,20 @@ JobRow JobTable::create_superseding(int64_t corpus_id, int64_t corpus_version, s
 std::optional<JobRow> JobTable::claim_next(std::string_view node, int64_t lease_ms, int64_t now_ms,
                                            int64_t* next_ms) {
   *next_ms = 0;
-  if (auto job = catalog_.claim_job(node, lease_ms, now_ms)) return job;
+  if (auto job = catalog_.claim_job(node, lease_ms, now_ms)) {
+    // The version it will train, said at once (the job says it again when
+    // it reads its documents): a TRAIN arriving meanwhile, on any node,
+    // then joins this job instead of queuing a second one for that version.
+    if (job->corpus_id) {
+      std::lock_guard lock(catalog_.mutex());
+      Statement(catalog_.db(),
+                "UPDATE jobs SET corpus_version = (SELECT max(version) FROM corpus_versions WHERE corpus_id = ?) "
+                "WHERE id = ?")
+          .bind_all(*job->corpus_id, job->id)
+          .run();
+    }
+    return job;
+  }
   std::lock_guard lock(catalog_.mutex());
   Statement m(catalog_.db(),
               "SELECT min(not_before_ms) FROM jobs WHERE state = 'queued' AND kind = 'train' AND not_before_ms > ?");

@@ -58,7 +58,8 @@ class JobTable {
 
   // Catalog::claim_job under `node`'s lease (the oldest due queued job, or
   // a running one whose lease expired); or none, with *next_ms the
-  // earliest not_before_ms still ahead (0: none).
+  // earliest not_before_ms still ahead (0: none). The claimed job's
+  // corpus_version is set to the corpus's latest at once.
   std::optional<JobRow> claim_next(std::string_view node, int64_t lease_ms, int64_t now_ms, int64_t* next_ms);
   // Jobs left running by a process that died, queued again at open: on
   // SQLite every running job (one process opens the file); on PostgreSQL
