@@ -243,6 +243,20 @@ void JobRunner::after_lost(int64_t id) {
   }
 }
 
+bool JobRunner::cancel_row_if(int64_t id, JobState expected, const std::string& why) {
+  {
+    Catalog::Transaction tx(catalog_);
+    auto now = catalog_.job(id);
+    if (!now || now->state != expected) return false;
+    catalog_.finish_job(id, JobState::Cancelled, why);
+    tx.commit();
+  }
+  std::lock_guard lock(mu_);
+  ++generation_;
+  changed_.notify_all();
+  return true;
+}
+
 void JobRunner::cancel(int64_t id) {
   auto d = table_.find(id);
   if (!d) throw NotFound("no job with id " + std::to_string(id) + "; SHOW JOBS lists them");
@@ -259,24 +273,9 @@ void JobRunner::cancel(int64_t id) {
       return;
     }
   }
-  if (d->row.state == JobState::Queued) {
-    bool done = false;
-    {
-      Catalog::Transaction tx(catalog_);
-      auto now = catalog_.job(id);
-      if (now && now->state == JobState::Queued) {
-        catalog_.finish_job(id, JobState::Cancelled, std::string("cancelled by CANCEL JOB before it started"));
-        tx.commit();
-        done = true;
-      }
-    }
-    if (done) {
-      std::lock_guard lock(mu_);
-      ++generation_;
-      changed_.notify_all();
-      return;
-    }
-  }
+  if (d->row.state == JobState::Queued &&
+      cancel_row_if(id, JobState::Queued, "cancelled by CANCEL JOB before it started"))
+    return;
   // Claimed between our two looks: it is running now.
   {
     std::lock_guard lock(mu_);
@@ -288,24 +287,7 @@ void JobRunner::cancel(int64_t id) {
   }
   // Running on another node: its row is cancelled here, and that node's
   // next lease renewal fails, which stops the job there.
-  {
-    bool done = false;
-    {
-      Catalog::Transaction tx(catalog_);
-      auto now = catalog_.job(id);
-      if (now && now->state == JobState::Running) {
-        catalog_.finish_job(id, JobState::Cancelled, std::string("cancelled by CANCEL JOB on node '" + lease_.node_name + "'"));
-        tx.commit();
-        done = true;
-      }
-    }
-    if (done) {
-      std::lock_guard lock(mu_);
-      ++generation_;
-      changed_.notify_all();
-      return;
-    }
-  }
+  if (cancel_row_if(id, JobState::Running, "cancelled by CANCEL JOB on node '" + lease_.node_name + "'")) return;
   auto again = table_.find(id);
   throw InvalidArgument("job " + std::to_string(id) + " is already " +
                         std::string(to_string(again ? again->row.state : d->row.state)) +

@@ -113,6 +113,9 @@ class JobRunner {
   // After a job that lost its lease stopped: when it ended meanwhile
   // (cancelled or failed by another node), what it kept is deleted.
   void after_lost(int64_t job);
+  // Cancels the job's row if it is still in state `expected`, in one
+  // transaction; false when it is not (claimed, or over, meanwhile).
+  bool cancel_row_if(int64_t job, JobState expected, const std::string& why);
 
   Catalog& catalog_;
   JobTable table_;
