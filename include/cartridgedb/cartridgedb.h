@@ -141,6 +141,14 @@ struct OpenOptions {
   int64_t s3_connect_timeout_ms = 0;   // 0: the client's default (3 s)
   int64_t s3_request_timeout_ms = 0;   // 0: the client's default (30 s)
   int s3_retries = -1;                 // -1: the client's default (4)
+  // Jobs across nodes sharing a PostgreSQL catalog (docs/scale-out.md):
+  // this node's name, unique among them (empty: "<hostname>:<pid>"); how
+  // long a claimed job's lease lasts (0: 10 s) and how often it is renewed
+  // (0: a third of the lease). A job whose node dies moves to another once
+  // its lease expires.
+  std::string node_name;
+  int64_t job_lease_ms = 0;
+  int64_t job_renew_ms = 0;
 };
 
 // ---- results and callbacks ----------------------------------------------------

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cxxopts.hpp>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -109,6 +110,9 @@ int cmd_serve(int argc, char** argv) {
       ("http-idle-timeout", "seconds a keep-alive HTTP connection may wait for its next request, or stall a write", cxxopts::value<double>()->default_value("60"))
       ("http-header-timeout", "seconds a new HTTP connection has to send its first request (and TLS handshake)", cxxopts::value<double>()->default_value("10"))
       ("http-request-timeout", "seconds an HTTP completion may take; then 408 (0: no limit)", cxxopts::value<double>()->default_value("0"))
+      ("node-name", "this node's name among the servers sharing a catalog, unique (default HOST:PORT of --listen)", cxxopts::value<std::string>()->default_value(""))
+      ("job-lease", "seconds a node's claim on a training job lasts unrenewed; a job whose node dies moves on after it", cxxopts::value<double>()->default_value("10"))
+      ("job-renew", "seconds between a running job's lease renewals (0: a third of --job-lease)", cxxopts::value<double>()->default_value("0"))
       ("h,help", "this help");
   add_blob_flags(opts);
   opts.parse_positional({"dir"});
@@ -251,6 +255,20 @@ int cmd_serve(int argc, char** argv) {
   o.tokenizer_path = args["tokenizer"].as<std::string>();
   o.device = args["device"].as<std::string>();
   o.catalog = args["catalog"].as<std::string>();
+  o.node_name = args["node-name"].as<std::string>();
+  if (o.node_name.empty()) {
+    // HOST:PORT of --listen names a node uniquely; with port 0 (any free
+    // port, known only once listening) the pid stands in for it.
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || !host[0]) std::snprintf(host, sizeof host, "localhost");
+    o.node_name = std::string(host) + ":" + (so.port != 0 ? std::to_string(so.port) : "pid" + std::to_string(::getpid()));
+  }
+  o.job_lease_ms = static_cast<int64_t>(args["job-lease"].as<double>() * 1000);
+  o.job_renew_ms = static_cast<int64_t>(args["job-renew"].as<double>() * 1000);
+  if (o.job_lease_ms <= 0 || o.job_renew_ms < 0 || (o.job_renew_ms > 0 && o.job_renew_ms >= o.job_lease_ms)) {
+    std::fprintf(stderr, "cartridge serve: --job-lease must be above 0 and --job-renew below it\n");
+    return 2;
+  }
   const S3BlobsOptions blobs = blob_flags(args);
   o.blobs_url = blobs.url;
   o.s3_endpoint = blobs.s3.endpoint;

@@ -180,6 +180,9 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptio
     o.start_workers = options.start_workers;
     o.create_if_missing = options.create_if_missing;
     o.catalog = options.catalog;
+    o.node_name = options.node_name;
+    if (options.job_lease_ms > 0) o.job_lease_ms = options.job_lease_ms;
+    o.job_renew_ms = options.job_renew_ms;
     if (!options.blobs_url.empty()) {
       o.s3_blobs.url = options.blobs_url;
       o.s3_blobs.s3.endpoint = options.s3_endpoint;

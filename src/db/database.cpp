@@ -17,7 +17,10 @@
 #include "residency/residency_manager.h"
 #include "jobs/train_params.h"
 #include "jobs/training_job.h"
+#include "storage/artifact_store.h"
 #include "storage/blob_store.h"
+#include "storage/s3/s3_artifacts.h"
+#include "storage/s3/s3_url.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 
@@ -70,6 +73,12 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
     fs::create_directories(dir_ / "scratch", ec);
     scratch_ = std::make_unique<BlobStore>(dir_ / "scratch");
   }
+  // With blobs on S3, a job's scratch is in the bucket, where every node
+  // sharing it can resume the job; else beside the store.
+  if (options.s3_blobs.enabled())
+    job_scratch_ = std::make_unique<S3Artifacts>(parse_s3_url(options.s3_blobs.url), options.s3_blobs.s3);
+  else
+    job_scratch_ = std::make_unique<BlobArtifacts>(*scratch_);
   settings_ = std::make_unique<DataDirSettings>(store_->catalog());
 
   // The model: given, else the one the directory was created with.
@@ -121,8 +130,8 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
 
   jobs_ = std::make_unique<JobRunner>(
       store_->catalog(), [this](const JobRow& job, JobControl& control) { return run_job(job, control); },
-      options.workers);
-  jobs_->set_discard([this](int64_t job) { TrainingJob::erase_scratch(*scratch_, job); });
+      options.workers, JobLeaseOptions{options.node_name, options.job_lease_ms, options.job_renew_ms});
+  jobs_->set_discard([this](int64_t job) { TrainingJob::erase_scratch(*job_scratch_, job); });
   if (options.start_workers) jobs_->start();
 }
 
@@ -136,7 +145,7 @@ AskPlanner Database::planner() const {
 
 int64_t Database::run_job(const JobRow& job, JobControl& control) {
   std::lock_guard lock(train_mu_);
-  TrainingContext ctx{*store_, *scratch_, *train_model_, *tokenizer_, format_, fingerprint_, scheduler_.get()};
+  TrainingContext ctx{*store_, *job_scratch_, *train_model_, *tokenizer_, format_, fingerprint_, scheduler_.get()};
   int64_t id = TrainingJob(ctx, job, control).run();
   if (job.corpus_id) collect_versions(*job.corpus_id);
   return id;

@@ -29,6 +29,7 @@
 
 namespace cdb {
 
+class ArtifactStore;
 class BlobStore;
 class ResidencyManager;
 class Scheduler;
@@ -48,6 +49,12 @@ struct DatabaseOptions {
   bool create_if_missing = true;
   std::string catalog;  // StoreOptions::catalog: empty for <dir>/catalog.sqlite, or a postgresql:// URL
   S3BlobsOptions s3_blobs;  // blobs on S3, the local LMDB their cache (store.h)
+  // Jobs across nodes (job_runner.h): this node's name (--node-name; empty:
+  // "<hostname>:<pid>"), the job lease and how often it is renewed (0: a
+  // third of the lease).
+  std::string node_name;
+  int64_t job_lease_ms = 10000;
+  int64_t job_renew_ms = 0;
 };
 
 class Database {
@@ -61,7 +68,10 @@ class Database {
   Store& store() { return *store_; }
   ResidencyManager& residency() { return *residency_; }
   JobRunner& jobs() { return *jobs_; }
-  BlobStore& scratch() { return *scratch_; }  // jobs' datasets and checkpoints
+  BlobStore& scratch() { return *scratch_; }  // the local scratch LMDB (<dir>/scratch)
+  // Where jobs keep their datasets and checkpoints: the local scratch, or
+  // the bucket's scratch/ when the blobs are on S3 (other nodes resume).
+  ArtifactStore& job_scratch() { return *job_scratch_; }
   DataDirSettings& settings() { return *settings_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   Transformer& model() { return *model_; }
@@ -93,6 +103,7 @@ class Database {
   DatabaseOptions options_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<BlobStore> scratch_;
+  std::unique_ptr<ArtifactStore> job_scratch_;
   std::unique_ptr<DataDirSettings> settings_;
   std::filesystem::path model_path_, tokenizer_path_;
   std::unique_ptr<LoadedModel> loaded_;

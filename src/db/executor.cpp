@@ -429,8 +429,9 @@ QueryResult Executor::train(const lang::TrainCartridge& s, const ExecCallbacks& 
   r.columns = kJobColumns;
   r.rows = {{num(job.id)}};
   r.text = "training job " + std::to_string(job.id) +
-           (reused ? " (already queued with the same parameters; it trains the latest version)" : "") +
-           " queued for '" + c.name + "'; WAIT JOB " + std::to_string(job.id) + " blocks until it is done";
+           (reused ? " (already queued, or running on the latest version, with the same parameters) for '"
+                   : " queued for '") +
+           c.name + "'; WAIT JOB " + std::to_string(job.id) + " blocks until it is done";
   return r;
 }
 

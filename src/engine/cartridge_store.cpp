@@ -15,7 +15,8 @@ std::string tensor_name(int64_t layer, const char* kind) {
 }
 }  // namespace
 
-CartridgeRow save_cartridge(Store& store, CartridgeRow meta, const Cartridge& cartridge) {
+CartridgeRow save_cartridge(Store& store, CartridgeRow meta, const Cartridge& cartridge,
+                            const std::function<void(const CartridgeRow&)>& in_transaction) {
   if (cartridge.empty()) throw InvalidArgument("cannot store an empty Cartridge (0 tokens)");
   std::vector<at::Tensor> keep;  // CPU copies must outlive put_cartridge
   std::vector<NamedTensor> named;
@@ -27,7 +28,7 @@ CartridgeRow save_cartridge(Store& store, CartridgeRow meta, const Cartridge& ca
   }
   meta.tokens = cartridge.tokens();
   meta.dtype = std::string(dtype_name(to_dtype(cartridge.keys.front().scalar_type())));
-  return store.put_cartridge(meta, named);
+  return store.put_cartridge(meta, named, in_transaction);
 }
 
 Cartridge load_cartridge(Store& store, const CartridgeRow& row, at::Device device) {

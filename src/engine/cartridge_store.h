@@ -2,6 +2,8 @@
 // "layers.<l>.keys" and "layers.<l>.values", each [n_kv_heads, p, head_dim].
 #pragma once
 
+#include <functional>
+
 #include <ATen/core/Tensor.h>
 
 #include "engine/cartridge.h"
@@ -11,8 +13,9 @@ namespace cdb {
 
 // Writes the tensors (moved to CPU, contiguous) and then the catalog row.
 // meta names the corpus, version, model fingerprint and metrics; tokens and
-// dtype are filled from the Cartridge.
-CartridgeRow save_cartridge(Store& store, CartridgeRow meta, const Cartridge& cartridge);
+// dtype are filled from the Cartridge. in_transaction: Store::put_cartridge's.
+CartridgeRow save_cartridge(Store& store, CartridgeRow meta, const Cartridge& cartridge,
+                            const std::function<void(const CartridgeRow&)>& in_transaction = {});
 
 // Reads and verifies every tensor of a stored Cartridge onto `device`.
 Cartridge load_cartridge(Store& store, const CartridgeRow& row, at::Device device = at::kCPU);

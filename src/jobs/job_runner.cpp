@@ -2,10 +2,23 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+
+#include <unistd.h>
 
 #include "common/error.h"
 
 namespace cdb {
+
+namespace {
+
+std::string default_node_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || !host[0]) std::snprintf(host, sizeof host, "localhost");
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+}  // namespace
 
 class JobRunner::Control : public JobControl {
  public:
@@ -13,35 +26,62 @@ class JobRunner::Control : public JobControl {
   bool stop_requested() const override {
     std::lock_guard lock(r_.mu_);
     auto it = r_.running_.find(id_);
-    return r_.stopping_ || (it != r_.running_.end() && it->second);
+    return r_.stopping_ || (it != r_.running_.end() && it->second) || r_.lost_.count(id_);
   }
   void report(const JobProgress& p) override {
     JobProgress q = p;
     q.job = id_;
     q.state = JobState::Running;
-    r_.table_.set_progress(q);
+    r_.table_.set_progress(q, r_.lease_.node_name);
     std::lock_guard lock(r_.mu_);
     r_.latest_[id_] = {++r_.generation_, q};
     r_.changed_.notify_all();
   }
+  void complete(int64_t cartridge_id) override {
+    if (!r_.table_.complete(id_, r_.lease_.node_name, cartridge_id)) {
+      {
+        std::lock_guard lock(r_.mu_);
+        r_.lost_.insert(id_);
+      }
+      throw Cancelled("job " + std::to_string(id_) + ": node '" + r_.lease_.node_name +
+                      "' lost the job's lease before publishing (another node holds it, or it was cancelled); "
+                      "its Cartridge is not published");
+    }
+    completed_ = true;
+  }
+  bool completed() const { return completed_; }
 
  private:
   JobRunner& r_;
   int64_t id_;
+  bool completed_ = false;
 };
 
-JobRunner::JobRunner(Catalog& catalog, JobFunction run, int workers)
-    : catalog_(catalog), table_(catalog), run_(std::move(run)), workers_(std::max(workers, 1)) {}
+JobRunner::JobRunner(Catalog& catalog, JobFunction run, int workers, JobLeaseOptions lease)
+    : catalog_(catalog), table_(catalog), run_(std::move(run)), workers_(std::max(workers, 1)), lease_(std::move(lease)) {
+  if (lease_.node_name.empty()) lease_.node_name = default_node_name();
+  if (lease_.lease_ms <= 0) throw InvalidArgument("the job lease must be longer than 0 ms (--job-lease)");
+  if (lease_.renew_ms <= 0) lease_.renew_ms = std::max<int64_t>(lease_.lease_ms / 3, 1);
+  if (lease_.renew_ms >= lease_.lease_ms)
+    throw InvalidArgument("the job lease renewal interval (" + std::to_string(lease_.renew_ms) +
+                          " ms, --job-renew) must be shorter than the lease (" + std::to_string(lease_.lease_ms) +
+                          " ms, --job-lease), or every lease would lapse before it is renewed");
+}
 
 JobRunner::~JobRunner() { stop(); }
 
 void JobRunner::start() {
   if (!threads_.empty()) return;
-  table_.requeue_running();
+  table_.requeue_running(lease_.node_name);
   {
     std::lock_guard lock(mu_);
     stopping_ = false;
   }
+  {
+    std::lock_guard lock(mu_);
+    keeper_stop_ = false;
+  }
+  keeper_ = std::thread([this] { keep_leases(); });
   for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { worker_loop(); });
 }
 
@@ -55,9 +95,45 @@ void JobRunner::stop() {
   changed_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // After the workers: their jobs' leases are kept until they are given back.
+  {
+    std::lock_guard lock(mu_);
+    keeper_stop_ = true;
+  }
+  keeper_wake_.notify_all();
+  if (keeper_.joinable()) keeper_.join();
 }
 
 void JobRunner::notify() { wake_.notify_all(); }
+
+void JobRunner::keep_leases() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    keeper_wake_.wait_for(lock, std::chrono::milliseconds(lease_.renew_ms), [&] { return keeper_stop_; });
+    if (keeper_stop_) return;
+    std::vector<int64_t> held;
+    for (const auto& [id, cancel] : running_)
+      if (!lost_.count(id)) held.push_back(id);
+    lock.unlock();
+    std::vector<int64_t> lost;
+    for (int64_t id : held) {
+      try {
+        if (!catalog_.renew_lease(id, lease_.node_name, lease_.lease_ms, unix_ms_now())) lost.push_back(id);
+      } catch (const Error& e) {
+        // The catalog is unreachable: try again at the next tick. If the
+        // lease lapses meanwhile, the next renewal says so and the job stops.
+        std::fprintf(stderr, "cartridgedb: renewing the lease of job %lld: %s\n", static_cast<long long>(id), e.what());
+      }
+    }
+    lock.lock();
+    for (int64_t id : lost) {
+      if (!running_.count(id)) continue;  // it ended meanwhile
+      lost_.insert(id);
+      std::fprintf(stderr, "cartridgedb: node '%s' lost the lease of job %lld (another node holds it now, or it "
+                   "was cancelled); stopping it here\n", lease_.node_name.c_str(), static_cast<long long>(id));
+    }
+  }
+}
 
 void JobRunner::worker_loop() {
   for (;;) {
@@ -68,18 +144,22 @@ void JobRunner::worker_loop() {
       if (stopping_) return;
     }
     try {
-      job = table_.claim_next(unix_ms_now(), &next_ms);
+      job = table_.claim_next(lease_.node_name, lease_.lease_ms, unix_ms_now(), &next_ms);
     } catch (const Error&) {
       // The catalog is busy or failing; try again shortly rather than die.
     }
     if (job) {
+      if (job->attempts > 1)
+        std::fprintf(stderr, "cartridgedb: node '%s' resumes job %lld (attempt %lld) from its last checkpoint\n",
+                     lease_.node_name.c_str(), static_cast<long long>(job->id), static_cast<long long>(job->attempts));
       run_one(*job);
       continue;
     }
     std::unique_lock lock(mu_);
     if (stopping_) return;
     // Sleep until notified, until the earliest debounced job may start, or
-    // a second at most (a cheap safety net for missed notifications).
+    // a second at most (a cheap safety net for missed notifications, and
+    // how soon an expired lease of another node is noticed).
     auto wait_ms = std::chrono::milliseconds(1000);
     if (next_ms > 0) wait_ms = std::min(wait_ms, std::chrono::milliseconds(std::max<int64_t>(next_ms - unix_ms_now(), 1)));
     wake_.wait_for(lock, wait_ms);
@@ -90,6 +170,7 @@ void JobRunner::run_one(const JobRow& job) {
   {
     std::lock_guard lock(mu_);
     running_[job.id] = false;
+    lost_.erase(job.id);
     JobProgress p;
     p.job = job.id;
     p.state = JobState::Running;
@@ -103,40 +184,77 @@ void JobRunner::run_one(const JobRow& job) {
   bool requeued = false;
   try {
     int64_t cartridge = run_(job, control);
-    table_.set_cartridge(job.id, cartridge);
+    // A JobFunction that published no Cartridge in its own transaction.
+    if (!control.completed()) {
+      Catalog::Transaction tx(catalog_);
+      control.complete(cartridge);
+      tx.commit();
+    }
   } catch (const Cancelled& e) {
     std::lock_guard lock(mu_);
-    if (running_[job.id]) {
+    if (running_[job.id] && !lost_.count(job.id)) {
       state = JobState::Cancelled;
       error = "cancelled by CANCEL JOB";
     } else {
-      requeued = true;  // shutdown: resume at the next open
+      requeued = true;  // shutdown: resume at the next open; or the lease is lost: nothing to give back
     }
   } catch (const std::exception& e) {
     state = JobState::Failed;
     error = e.what();
   }
-  try {
-    if (requeued)
-      table_.requeue(job.id, "stopped at shutdown; resumes from its last checkpoint");
-    else
-      catalog_.finish_job(job.id, state, error);
-  } catch (const Error&) {
-    // The row stays 'running' and is requeued at the next open.
+  bool lost = false;
+  {
+    std::lock_guard lock(mu_);
+    lost = lost_.count(job.id) > 0;
   }
-  if (!requeued && state != JobState::Done && discard_) {
+  bool ended_here = false;
+  try {
+    if (control.completed()) ended_here = true;
+    else if (lost) ended_here = false;  // the row is another node's now
+    else if (requeued) table_.requeue(job.id, lease_.node_name, "stopped at shutdown; resumes from its last checkpoint");
+    else ended_here = table_.finish(job.id, lease_.node_name, state, error);
+  } catch (const Error&) {
+    // The row stays 'running' and its lease lapses: this node requeues it
+    // at its next start, another node claims it once the lease expires.
+  }
+  if (ended_here && state != JobState::Done && discard_) {
     try {
       discard_(job.id);
     } catch (const std::exception&) {
     }
   }
+  if (lost) after_lost(job.id);
   {
     std::lock_guard lock(mu_);
     running_.erase(job.id);
+    lost_.erase(job.id);
     latest_.erase(job.id);
     ++generation_;
   }
   changed_.notify_all();
+}
+
+void JobRunner::after_lost(int64_t id) {
+  try {
+    auto row = catalog_.job(id);
+    if (row && (row->state == JobState::Cancelled || row->state == JobState::Failed) && discard_) discard_(id);
+  } catch (const std::exception&) {
+    // What it kept stays; a later discard or the job's next run finds it.
+  }
+}
+
+bool JobRunner::cancel_row_if(int64_t id, JobState expected, const std::string& why) {
+  {
+    Catalog::Transaction tx(catalog_);
+    auto now = catalog_.job(id);
+    if (!now || now->state != expected) return false;
+    catalog_.finish_job(id, JobState::Cancelled, why);
+    tx.commit();
+  }
+  std::lock_guard lock(mu_);
+  ++generation_;
+  changed_.notify_all();
+  return true;
 }
 
 void JobRunner::cancel(int64_t id) {
@@ -155,24 +273,9 @@ void JobRunner::cancel(int64_t id) {
       return;
     }
   }
-  if (d->row.state == JobState::Queued) {
-    bool done = false;
-    {
-      Catalog::Transaction tx(catalog_);
-      auto now = catalog_.job(id);
-      if (now && now->state == JobState::Queued) {
-        catalog_.finish_job(id, JobState::Cancelled, std::string("cancelled by CANCEL JOB before it started"));
-        tx.commit();
-        done = true;
-      }
-    }
-    if (done) {
-      std::lock_guard lock(mu_);
-      ++generation_;
-      changed_.notify_all();
-      return;
-    }
-  }
+  if (d->row.state == JobState::Queued &&
+      cancel_row_if(id, JobState::Queued, "cancelled by CANCEL JOB before it started"))
+    return;
   // Claimed between our two looks: it is running now.
   {
     std::lock_guard lock(mu_);
@@ -182,6 +285,9 @@ void JobRunner::cancel(int64_t id) {
       return;
     }
   }
+  // Running on another node: its row is cancelled here, and that node's
+  // next lease renewal fails, which stops the job there.
+  if (cancel_row_if(id, JobState::Running, "cancelled by CANCEL JOB on node '" + lease_.node_name + "'")) return;
   auto again = table_.find(id);
   throw InvalidArgument("job " + std::to_string(id) + " is already " +
                         std::string(to_string(again ? again->row.state : d->row.state)) +

@@ -14,7 +14,6 @@
 #include "jobs/job_table.h"
 #include "jobs/train_params.h"
 #include "storage/artifact_store.h"
-#include "storage/blob_store.h"
 #include "storage/store.h"
 #include "train/cartridge_trainer.h"
 #include "train/synthesizer.h"
@@ -63,7 +62,7 @@ CorpusTokens corpus_tokens(const TrainingContext& ctx, const CorpusRow& corpus, 
 
 // 2. Self-study data, kept in scratch under `prefix` so that a resume skips
 // synthesizing it again.
-SyntheticDataset self_study_data(const TrainingContext& ctx, JobControl& control, BlobArtifacts& scratch,
+SyntheticDataset self_study_data(const TrainingContext& ctx, JobControl& control, ArtifactStore& scratch,
                                  const std::string& prefix, const TrainParams& params, const CorpusOptions& copts,
                                  const std::vector<int32_t>& corpus_tokens) {
   if (has_dataset(scratch, prefix)) return load_dataset(scratch, prefix);
@@ -96,7 +95,7 @@ SyntheticDataset self_study_data(const TrainingContext& ctx, JobControl& control
 
 // 3. Training from the corpus's first p tokens, checkpointed under `prefix`.
 // *tokens_per_s: the rate of the last step, for the final report.
-TrainResult train_cartridge(const TrainingContext& ctx, JobControl& control, BlobArtifacts& scratch,
+TrainResult train_cartridge(const TrainingContext& ctx, JobControl& control, ArtifactStore& scratch,
                             const std::string& prefix, const TrainParams& params, const CorpusTokens& tokens,
                             const SyntheticDataset& data, double* tokens_per_s) {
   TrainOptions to;
@@ -158,25 +157,15 @@ CartridgeRow save_version(const TrainingContext& ctx, JobControl& control, const
   meta.corpus_version = version.version;
   meta.model_fingerprint = ctx.model_fingerprint;
   meta.metrics = m.dump();
-  return save_cartridge(ctx.store, meta, res.cartridge);
+  // One transaction: the new version and the job's end, or neither.
+  return save_cartridge(ctx.store, meta, res.cartridge, [&](const CartridgeRow& row) { control.complete(row.id); });
 }
 
 }  // namespace
 
-std::string TrainingJob::scratch_prefix(int64_t job_id) { return "job/" + std::to_string(job_id) + "/"; }
+std::string TrainingJob::scratch_scope(int64_t job_id) { return "job/" + std::to_string(job_id); }
 
-void TrainingJob::erase_scratch(BlobStore& scratch, int64_t job_id) {
-  const std::string prefix = scratch_prefix(job_id);
-  std::vector<std::string> keys;
-  {
-    auto r = scratch.read();
-    r.for_each(prefix, [&](std::string_view k, size_t) { keys.emplace_back(k); });
-  }
-  if (keys.empty()) return;
-  scratch.write([&](BlobStore::WriteTxn& w) {
-    for (const auto& k : keys) w.erase(k);
-  });
-}
+void TrainingJob::erase_scratch(ArtifactStore& scratch, int64_t job_id) { scratch.remove(scratch_scope(job_id)); }
 
 int64_t TrainingJob::run() {
   Catalog& cat = ctx_.store.catalog();
@@ -196,8 +185,8 @@ int64_t TrainingJob::run() {
   const CorpusTokens tokens = corpus_tokens(ctx_, *corpus, docs, ctx_.model.config().max_seq_len,
                                             params.tokens > 0 ? params.tokens : copts.cartridge_tokens);
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string prefix = scratch_prefix(job_.id) + "v" + std::to_string(version->version) + "/";
-  BlobArtifacts scratch(ctx_.scratch);
+  const std::string prefix = scratch_scope(job_.id) + "/v" + std::to_string(version->version) + "/";
+  ArtifactStore& scratch = ctx_.scratch;
   const SyntheticDataset data = self_study_data(ctx_, control_, scratch, prefix, params, copts, tokens.tokens);
   if (control_.stop_requested()) throw Cancelled("job " + std::to_string(job_.id) + " stopped");
   double tokens_per_s = 0;

@@ -9,12 +9,19 @@
 //  3. CartridgeTrainer trains from the corpus's first p tokens, checkpointing
 //     under the same prefix every checkpoint_every steps; a resumed job
 //     continues from its last checkpoint.
-//  4. The Cartridge is saved (tensors, then its row, ready: visible
-//     atomically) and the scratch keys are deleted.
+//  4. The Cartridge is published: its tensors, then ONE catalog transaction
+//     that inserts its row (ready) and marks the job done, checking that
+//     this node still holds the job's lease (JobControl::complete), so a
+//     node that lost the job cannot publish over the one that took it.
+//     Then the scratch keys are deleted.
 //
-// Scratch lives in its own LMDB environment (<data dir>/scratch), not in
-// the Store: the Store deletes at open every blob no catalog row names, and
-// a job's checkpoints must survive exactly such a restart.
+// Scratch (TrainingContext::scratch) is an ArtifactStore outside the
+// Store's own blobs: the Store deletes at open every blob no catalog row
+// names, and a job's checkpoints must survive exactly such a restart. With
+// the store's blobs in LMDB it is its own LMDB environment (<data
+// dir>/scratch, BlobArtifacts); with blobs on S3 it is the bucket's
+// scratch/ prefix (S3Artifacts), so that any node sharing the bucket
+// resumes a job whose node died from that node's last checkpoint.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +32,7 @@
 
 namespace cdb {
 
-class BlobStore;
+class ArtifactStore;
 class Scheduler;
 class Store;
 class Tokenizer;
@@ -33,7 +40,7 @@ class Transformer;
 
 struct TrainingContext {
   Store& store;
-  BlobStore& scratch;
+  ArtifactStore& scratch;
   Transformer& model;  // used by this job only (its own instance; weights shared)
   const Tokenizer& tokenizer;
   ChatFormat format = ChatFormat::Plain;
@@ -52,10 +59,10 @@ class TrainingJob {
   // stays for a resume); other errors name what is wrong.
   int64_t run();
 
-  // The scratch key prefix of a job (all its versions).
-  static std::string scratch_prefix(int64_t job_id);
-  // Deletes every scratch key of a job.
-  static void erase_scratch(BlobStore& scratch, int64_t job_id);
+  // The scratch scope of a job (all its versions): "job/<id>".
+  static std::string scratch_scope(int64_t job_id);
+  // Deletes every scratch scope of a job.
+  static void erase_scratch(ArtifactStore& scratch, int64_t job_id);
 
  private:
   const TrainingContext& ctx_;

@@ -12,9 +12,11 @@ namespace {
 
 constexpr std::string_view kMetaName = "@meta";
 
+}  // namespace
+
 // The rules of Store::put_artifacts, applied to both homes so that code
 // tested against one cannot write what the other refuses.
-void check_set(const std::string& scope, const std::vector<NamedTensor>& tensors, const std::string& meta_json) {
+void check_artifact_set(const std::string& scope, const std::vector<NamedTensor>& tensors, const std::string& meta_json) {
   const std::string in_scope = " in artifact scope '" + scope + "'";
   if (scope.empty() || scope.size() > 300) throw InvalidArgument("artifact scope must be 1..300 bytes");
   std::set<std::string_view> names;
@@ -30,8 +32,6 @@ void check_set(const std::string& scope, const std::vector<NamedTensor>& tensors
     throw InvalidArgument("artifact meta" + in_scope + " is not valid JSON: " + meta_json);
 }
 
-}  // namespace
-
 const DecodedTensor& ArtifactSet::at(std::string_view name, std::string_view what) const {
   auto it = tensors.find(name);
   if (it == tensors.end()) throw CorruptData(std::string(what) + " lacks its tensor '" + std::string(name) + "'");
@@ -42,7 +42,7 @@ const DecodedTensor& ArtifactSet::at(std::string_view name, std::string_view wha
 
 void StoreArtifacts::put(const std::string& scope, const std::vector<NamedTensor>& tensors,
                          const std::string& meta_json) {
-  check_set(scope, tensors, meta_json);
+  check_artifact_set(scope, tensors, meta_json);
   store_.put_artifacts(scope, tensors, meta_json);
 }
 
@@ -57,11 +57,13 @@ std::optional<ArtifactSet> StoreArtifacts::get(const std::string& scope) const {
 
 bool StoreArtifacts::contains(const std::string& scope) const { return !store_.list_artifacts(scope).empty(); }
 
+void StoreArtifacts::remove(const std::string& scope_prefix) { store_.remove_artifacts(scope_prefix); }
+
 // --- BlobArtifacts -----------------------------------------------------------
 
 void BlobArtifacts::put(const std::string& scope, const std::vector<NamedTensor>& tensors,
                         const std::string& meta_json) {
-  check_set(scope, tensors, meta_json);
+  check_artifact_set(scope, tensors, meta_json);
   const std::string prefix = scope + "/";
   std::vector<std::pair<std::string, std::string>> puts;
   for (const auto& t : tensors) puts.emplace_back(prefix + t.name, encode_tensor(t.tensor, codec_));
@@ -98,6 +100,16 @@ std::optional<ArtifactSet> BlobArtifacts::get(const std::string& scope) const {
 
 bool BlobArtifacts::contains(const std::string& scope) const {
   return blobs_.read().get(scope + "/" + std::string(kMetaName)).has_value();
+}
+
+void BlobArtifacts::remove(const std::string& scope_prefix) {
+  if (scope_prefix.empty()) throw InvalidArgument("BlobArtifacts::remove: the scope prefix is empty");
+  // Every key of the scope and of the scopes below it starts "<scope>/".
+  const std::vector<std::string> keys = blobs_.keys(scope_prefix + "/");
+  if (keys.empty()) return;
+  blobs_.write([&](BlobStore::WriteTxn& w) {
+    for (const auto& k : keys) w.erase(k);
+  });
 }
 
 }  // namespace cdb

@@ -10,6 +10,9 @@
 //    (the planner's per-database scratch, whose lifetime is the job's).
 //    Raw blobs must never go into a Store's own BlobStore: its next open
 //    deletes them as orphans.
+//  - S3Artifacts (s3/s3_artifacts.h): objects under a bucket's scratch/
+//    prefix, for what every node sharing the bucket must read (a training
+//    job's scratch, which another node resumes).
 #pragma once
 
 #include <map>
@@ -33,6 +36,11 @@ struct ArtifactSet {
   const DecodedTensor& at(std::string_view name, std::string_view what) const;
 };
 
+// The rules every ArtifactStore::put applies (below), for the homes defined
+// elsewhere (S3Artifacts): InvalidArgument naming what is wrong.
+void check_artifact_set(const std::string& scope, const std::vector<NamedTensor>& tensors,
+                        const std::string& meta_json);
+
 class ArtifactStore {
  public:
   virtual ~ArtifactStore() = default;
@@ -46,6 +54,9 @@ class ArtifactStore {
   // are verified: CorruptData names the scope and the tensor.
   virtual std::optional<ArtifactSet> get(const std::string& scope) const = 0;
   virtual bool contains(const std::string& scope) const = 0;
+  // Removes the scope `scope_prefix` and every scope below it ("job/17"
+  // covers "job/17/checkpoint", not "job/170"); absent is no error.
+  virtual void remove(const std::string& scope_prefix) = 0;
 };
 
 class StoreArtifacts final : public ArtifactStore {
@@ -54,6 +65,7 @@ class StoreArtifacts final : public ArtifactStore {
   void put(const std::string& scope, const std::vector<NamedTensor>& tensors, const std::string& meta_json) override;
   std::optional<ArtifactSet> get(const std::string& scope) const override;
   bool contains(const std::string& scope) const override;
+  void remove(const std::string& scope_prefix) override;
 
  private:
   Store& store_;
@@ -69,6 +81,7 @@ class BlobArtifacts final : public ArtifactStore {
   void put(const std::string& scope, const std::vector<NamedTensor>& tensors, const std::string& meta_json) override;
   std::optional<ArtifactSet> get(const std::string& scope) const override;
   bool contains(const std::string& scope) const override;
+  void remove(const std::string& scope_prefix) override;
 
  private:
   BlobStore& blobs_;

@@ -490,7 +490,8 @@ CorpusVersionRow Store::remove_document(std::string_view corpus_name, std::strin
   return v;
 }
 
-CartridgeRow Store::put_cartridge(const CartridgeRow& meta, const std::vector<NamedTensor>& tensors) {
+CartridgeRow Store::put_cartridge(const CartridgeRow& meta, const std::vector<NamedTensor>& tensors,
+                                  const std::function<void(const CartridgeRow&)>& in_transaction) {
   std::set<std::string, std::less<>> names;
   for (const auto& t : tensors) {
     if (t.name.empty() || t.name.size() > 100) throw InvalidArgument("cartridge tensor names must be 1..100 bytes");
@@ -527,6 +528,7 @@ CartridgeRow Store::put_cartridge(const CartridgeRow& meta, const std::vector<Na
   try {
     Catalog::Transaction tx(*catalog_);
     CartridgeRow out = catalog_->insert_cartridge(row);
+    if (in_transaction) in_transaction(out);
     tx.commit();
     return out;
   } catch (...) {

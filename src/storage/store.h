@@ -166,8 +166,13 @@ class Store {
 
   // Stores a cartridge's tensors and then its row. meta supplies corpus_id,
   // corpus_version, model_fingerprint, tokens, dtype, metrics; tensors and
-  // bytes are filled in. Returns the committed row.
-  CartridgeRow put_cartridge(const CartridgeRow& meta, const std::vector<NamedTensor>& tensors);
+  // bytes are filled in. Returns the committed row. in_transaction, when
+  // given, runs inside the transaction that inserts the row, with the row:
+  // what must commit with the new version or not at all (the training
+  // job's end, checked against its lease); what it throws rolls the row
+  // back, erases the blobs and is rethrown.
+  CartridgeRow put_cartridge(const CartridgeRow& meta, const std::vector<NamedTensor>& tensors,
+                             const std::function<void(const CartridgeRow&)>& in_transaction = {});
   DecodedTensor read_cartridge_tensor(int64_t cartridge_id, std::string_view tensor);
   // Decompresses straight into dst (e.g. an at::Tensor's storage).
   void read_cartridge_tensor_into(int64_t cartridge_id, std::string_view tensor, void* dst, size_t dst_bytes);

@@ -54,11 +54,11 @@ TEST_P(JobTables, TheRunnerClaimsTheOldestDueJobAndRequeuesThoseLeftRunning) {
   const auto later = jobs_.create(corpus_, "{}", 5'000);
   const auto now = jobs_.create(corpus_, "{}", 1'000);
   int64_t next = 0;
-  const auto first = jobs_.claim_next(2'000, &next);
+  const auto first = jobs_.claim_next("node-a", 60'000, 2'000, &next);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->id, now.id);
   EXPECT_EQ(first->state, JobState::Running);
-  EXPECT_FALSE(jobs_.claim_next(2'000, &next));
+  EXPECT_FALSE(jobs_.claim_next("node-a", 60'000, 2'000, &next));
   EXPECT_EQ(next, 5'000);  // when to look again
   JobProgress p;
   p.job = now.id;
@@ -72,11 +72,44 @@ TEST_P(JobTables, TheRunnerClaimsTheOldestDueJobAndRequeuesThoseLeftRunning) {
   EXPECT_DOUBLE_EQ(d.row.progress, 0.25);
   EXPECT_EQ(d.step, 1);
   EXPECT_DOUBLE_EQ(*d.loss, 1.5);
-  EXPECT_EQ(jobs_.requeue_running(), 1);
+  EXPECT_EQ(jobs_.requeue_running("node-a"), 1);  // this node's, left by its crash
   EXPECT_EQ(jobs_.find(now.id)->row.state, JobState::Queued);
   // Once both are due, the oldest (lowest id) first.
-  EXPECT_EQ(jobs_.claim_next(6'000, &next)->id, later.id);
-  EXPECT_EQ(jobs_.claim_next(6'000, &next)->id, now.id);
+  EXPECT_EQ(jobs_.claim_next("node-a", 60'000, 6'000, &next)->id, later.id);
+  EXPECT_EQ(jobs_.claim_next("node-a", 60'000, 6'000, &next)->id, now.id);
+}
+
+TEST_P(JobTables, ANodeThatLostItsLeaseCanNeitherEndNorPublishTheJob) {
+  const auto job = jobs_.create(corpus_, "{}", 0);
+  int64_t next = 0;
+  ASSERT_EQ(jobs_.claim_next("node-a", 1'000, 10'000, &next)->id, job.id);
+  // node-a stalls past its lease; node-b takes the job over.
+  const auto taken = jobs_.claim_next("node-b", 1'000, 12'000, &next);
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->attempts, 2);
+  EXPECT_FALSE(catalog_->renew_lease(job.id, "node-a", 1'000, 12'500));
+  JobProgress p;
+  p.job = job.id;
+  p.step = 99;
+  jobs_.set_progress(p, "node-a");
+  EXPECT_EQ(jobs_.find(job.id)->step, 0);
+  EXPECT_FALSE(jobs_.finish(job.id, "node-a", JobState::Failed, std::string("stale")));
+  EXPECT_FALSE(jobs_.requeue(job.id, "node-a", "stale"));
+  {
+    Catalog::Transaction tx(*catalog_);
+    EXPECT_FALSE(jobs_.complete(job.id, "node-a", 7));
+  }
+  EXPECT_EQ(jobs_.find(job.id)->row.state, JobState::Running);
+  // node-a's restart requeues only its own jobs on a shared catalog.
+  if (catalog_->dialect() == SqlDialect::PostgreSql) EXPECT_EQ(jobs_.requeue_running("node-a"), 0);
+  {
+    Catalog::Transaction tx(*catalog_);
+    EXPECT_TRUE(jobs_.complete(job.id, "node-b", 7));
+    tx.commit();
+  }
+  const auto d = *jobs_.find(job.id);
+  EXPECT_EQ(d.row.state, JobState::Done);
+  EXPECT_EQ(d.cartridge_id, 7);
 }
 
 }  // namespace

@@ -144,12 +144,23 @@ TEST_F(QueuedJobs, ATrainEqualToAQueuedJobReturnsThatJob) {
   EXPECT_EQ(s.db->jobs().table().list().size(), 3u);
 }
 
-TEST_F(QueuedJobs, ATrainWhileTheEqualJobRunsQueuesANewOne) {
+TEST_F(QueuedJobs, ATrainWhileTheEqualJobRunsOnTheLatestVersionJoinsIt) {
   const int64_t first = train("WITH (steps = 3)");
   int64_t next_ms = 0;
-  auto running = s.db->jobs().table().claim_next(unix_ms_now(), &next_ms);
+  auto running = s.db->jobs().table().claim_next("node-a", 60'000, unix_ms_now(), &next_ms);
   ASSERT_TRUE(running.has_value());
   ASSERT_EQ(running->id, first);
+  // It trains the version this TRAIN would: one job, one new version (on
+  // one node or on several sharing the catalog).
+  EXPECT_EQ(train("WITH (steps = 3)"), first);
+}
+
+TEST_F(QueuedJobs, ATrainWhileTheEqualJobRunsOnAnOlderVersionQueuesANewOne) {
+  const int64_t first = train("WITH (steps = 3)");
+  int64_t next_ms = 0;
+  auto running = s.db->jobs().table().claim_next("node-a", 60'000, unix_ms_now(), &next_ms);
+  ASSERT_TRUE(running.has_value());
+  s.run("ADD DOCUMENT 'Pip paints the fence green on Sundays.' TO pip");
   EXPECT_NE(train("WITH (steps = 3)"), first);
 }
 

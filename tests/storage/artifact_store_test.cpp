@@ -1,5 +1,6 @@
-// ArtifactStore: the same contract over a Store's catalogued artifacts and
-// over a bare BlobStore (the planner's scratch), and the reason the first
+// ArtifactStore: the same contract over a Store's catalogued artifacts,
+// over a bare BlobStore (the planner's scratch) and over a bucket's
+// scratch/ prefix (S3Artifacts, on s3rver), and the reason the first
 // exists: a Store's open-time garbage collection keeps catalogued artifacts
 // and deletes raw blobs.
 #include "storage/artifact_store.h"
@@ -11,7 +12,10 @@
 
 #include "common/error.h"
 #include "storage/blob_store.h"
+#include "storage/s3/s3_artifacts.h"
+#include "storage/s3/s3_url.h"
 #include "storage/store.h"
+#include "support/s3rver_process.h"
 #include "support/temp_dir.h"
 
 namespace cdb {
@@ -35,6 +39,10 @@ class ArtifactStoreContract : public ::testing::TestWithParam<const char*> {
     if (std::string(GetParam()) == "store") {
       store_ = std::make_unique<Store>(tmp_.path() / "st");
       artifacts_ = std::make_unique<StoreArtifacts>(*store_);
+    } else if (std::string(GetParam()) == "s3") {
+      if (!s3_) s3_ = std::make_unique<test::S3rverProcess>();
+      artifacts_ = std::make_unique<S3Artifacts>(parse_s3_url("s3://cdb-test/st"),
+                                                 test::S3rverProcess::client_options(s3_->endpoint()));
     } else {
       blobs_ = std::make_unique<BlobStore>(tmp_.path() / "blobs");
       artifacts_ = std::make_unique<BlobArtifacts>(*blobs_);
@@ -43,6 +51,7 @@ class ArtifactStoreContract : public ::testing::TestWithParam<const char*> {
   ArtifactStore& a() { return *artifacts_; }
 
   test::TempDir tmp_{"artifact-store"};
+  std::unique_ptr<test::S3rverProcess> s3_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<ArtifactStore> artifacts_;
@@ -103,7 +112,42 @@ TEST_P(ArtifactStoreContract, RefusesBadNamesAndMetaBeforeWriting) {
   EXPECT_FALSE(a().contains("s"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Homes, ArtifactStoreContract, ::testing::Values("store", "blobs"));
+TEST_P(ArtifactStoreContract, RemovingAScopeRemovesTheScopesBelowItAndNoOther) {
+  std::vector<int32_t> x{1};
+  const TensorView v{DType::I32, {1}, x.data()};
+  a().put("job/1/v1/data", {{"x", v}}, "{}");
+  a().put("job/1/v1/checkpoint", {{"x", v}}, "{}");
+  a().put("job/10/v1/data", {{"x", v}}, "{}");
+  a().remove("job/1");
+  a().remove("job/7");  // absent: no error
+  EXPECT_FALSE(a().contains("job/1/v1/data"));
+  EXPECT_FALSE(a().contains("job/1/v1/checkpoint"));
+  EXPECT_TRUE(a().contains("job/10/v1/data"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Homes, ArtifactStoreContract, ::testing::Values("store", "blobs", "s3"));
+
+// A scratch object that is not what S3Artifacts wrote is CorruptData naming
+// it, never a crash or a set read wrong.
+TEST(S3Artifacts, ADamagedObjectIsCorruptDataNamingIt) {
+  test::S3rverProcess s3;
+  S3Artifacts a(parse_s3_url("s3://cdb-test/st"), test::S3rverProcess::client_options(s3.endpoint()));
+  std::vector<float> w{1, 2, 3};
+  a.put("job/1/ckpt", {{"w", {DType::F32, {3}, w.data()}}}, "{}");
+  S3Client bucket(test::S3rverProcess::client_options(s3.endpoint()));
+  const std::string key = "st/scratch/job/1/ckpt/@set";
+  std::string body = bucket.get(key);
+  ASSERT_FALSE(body.empty());
+  bucket.put(key, body.substr(0, body.size() - 5));  // truncated
+  try {
+    a.get("job/1/ckpt");
+    FAIL() << "a truncated object was read";
+  } catch (const CorruptData& e) {
+    EXPECT_NE(std::string(e.what()).find("s3://cdb-test/" + key), std::string::npos) << e.what();
+  }
+  bucket.put(key, "not a scratch object");
+  EXPECT_THROW(a.get("job/1/ckpt"), CorruptData);
+}
 
 // Why StoreArtifacts exists: raw blobs written into a Store's own BlobStore
 // are orphans to its garbage collection and vanish at the next open.
