@@ -141,6 +141,12 @@ struct OpenOptions {
   int64_t s3_connect_timeout_ms = 0;   // 0: the client's default (3 s)
   int64_t s3_request_timeout_ms = 0;   // 0: the client's default (30 s)
   int s3_retries = -1;                 // -1: the client's default (4)
+  // The node registry (SHOW NODES, docs/scale-out.md): this node's name
+  // once join_fleet() is called (empty: the address given there) and how
+  // often it reports itself; SHOW NODES calls a node alive while its last
+  // report is younger than three intervals.
+  std::string node_name;
+  int64_t heartbeat_interval_ms = 2000;
 };
 
 // ---- results and callbacks ----------------------------------------------------
@@ -284,6 +290,12 @@ class Database {
   // The same, acting as `identity`: statements its role may not run throw
   // PermissionDenied, past a quota QuotaExceeded.
   std::unique_ptr<Session> new_session(const SessionIdentity& identity);
+
+  // Enters this server into the catalog's node registry as
+  // OpenOptions::node_name (empty: `address`), reachable at `address`
+  // (host:port, where it listens), and reports itself every heartbeat
+  // interval until the handle is destroyed. Once per handle.
+  void join_fleet(const std::string& address);
 
   const std::string& dir() const;
   std::string model_fingerprint() const;

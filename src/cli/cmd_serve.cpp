@@ -80,6 +80,10 @@ int cmd_serve(int argc, char** argv) {
       ("catalog", "postgresql://user@host:port/db: the catalog in PostgreSQL, shared by servers (password: PGPASSWORD "
                   "or ~/.pgpass); default $CDB_CATALOG, else DATA_DIR/catalog.sqlite",
        cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))
+      ("node-name", "this node's name in the node registry (SHOW NODES; docs/scale-out.md); default HOST:PORT of --listen "
+                    "(the port bound, with port 0)", cxxopts::value<std::string>()->default_value(""))
+      ("heartbeat-interval", "seconds between this node's reports to the node registry; a node is alive while its last "
+                             "is younger than three intervals (give every node the same)", cxxopts::value<double>()->default_value("2"))
       ("listen", "HOST:PORT, [IPV6]:PORT or a host name to listen on (port 0: any free port)", cxxopts::value<std::string>()->default_value("127.0.0.1:5433"))
       ("auth", "scram (users from --users) or trust (loopback only)", cxxopts::value<std::string>()->default_value("scram"))
       ("users", "users file (name:SCRAM-SHA-256$...:role:quotas); with --auth trust, the roles of listed users", cxxopts::value<std::string>()->default_value(""))
@@ -251,6 +255,8 @@ int cmd_serve(int argc, char** argv) {
   o.tokenizer_path = args["tokenizer"].as<std::string>();
   o.device = args["device"].as<std::string>();
   o.catalog = args["catalog"].as<std::string>();
+  o.node_name = args["node-name"].as<std::string>();
+  o.heartbeat_interval_ms = static_cast<int64_t>(args["heartbeat-interval"].as<double>() * 1000);
   const S3BlobsOptions blobs = blob_flags(args);
   o.blobs_url = blobs.url;
   o.s3_endpoint = blobs.s3.endpoint;
@@ -270,6 +276,8 @@ int cmd_serve(int argc, char** argv) {
       };
     server::Server srv(*db, so);
     const bool v6 = so.host.find(':') != std::string::npos;
+    // Known only now: with --listen port 0 the port is the one bound.
+    db->join_fleet((v6 ? "[" + so.host + "]" : so.host) + ":" + std::to_string(srv.port()));
     std::fprintf(stderr, "cartridge serve: %s on %s%s%s:%u (auth %s, TLS %s)\n", db->dir().c_str(), v6 ? "[" : "",
                  so.host.c_str(), v6 ? "]" : "",
                  static_cast<unsigned>(srv.port()), so.auth == server::AuthMethod::Trust ? "trust" : "scram-sha-256",

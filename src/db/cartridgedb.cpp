@@ -180,6 +180,8 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptio
     o.start_workers = options.start_workers;
     o.create_if_missing = options.create_if_missing;
     o.catalog = options.catalog;
+    o.node_name = options.node_name;
+    o.heartbeat_interval_ms = options.heartbeat_interval_ms;
     if (!options.blobs_url.empty()) {
       o.s3_blobs.url = options.blobs_url;
       o.s3_blobs.s3.endpoint = options.s3_endpoint;
@@ -215,6 +217,14 @@ std::unique_ptr<Session> Database::new_session(const SessionIdentity& identity) 
     return std::unique_ptr<Session>(new Session(std::make_unique<Session::Impl>(*impl_->db, to_internal(identity))));
   } catch (...) {
     rethrow_public(identity.user);
+  }
+}
+
+void Database::join_fleet(const std::string& address) {
+  try {
+    impl_->db->join_fleet(address);
+  } catch (...) {
+    rethrow_public(address);
   }
 }
 
