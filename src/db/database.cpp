@@ -144,9 +144,14 @@ Database::~Database() {
 
 void Database::join_fleet(const std::string& address) {
   if (heartbeat_) throw InvalidArgument("this node is already in the node registry as '" + heartbeat_->name() + "'");
-  heartbeat_ = std::make_unique<NodeHeartbeat>(*nodes_, *residency_,
-                                               options_.node_name.empty() ? address : options_.node_name, address,
-                                               heartbeat_interval());
+  const std::string name = options_.node_name.empty() ? address : options_.node_name;
+  // Two live nodes under one name would overwrite each other's row. The
+  // same name at the same address is this node restarted: it takes over.
+  if (const auto other = nodes_->node(name); other && other->address != address &&
+                                             std::chrono::system_clock::now() - other->heartbeat <= 3 * heartbeat_interval())
+    throw InvalidArgument("node name '" + name + "' is in use by the live node at " + other->address +
+                          "; give this node another --node-name (or start it again once that node has stopped)");
+  heartbeat_ = std::make_unique<NodeHeartbeat>(*nodes_, *residency_, name, address, heartbeat_interval());
 }
 
 size_t Database::evict_stale() {

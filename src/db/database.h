@@ -104,8 +104,8 @@ class Database {
   // Enters this node into the node registry as options.node_name (empty:
   // `address`), reachable at `address` (host:port), and heartbeats until
   // the Database closes. Once only (InvalidArgument the second time, or for
-  // a name or address the registry refuses; IoError when the catalog
-  // cannot be written).
+  // a name or address the registry refuses, or a name a live node at
+  // another address holds; IoError when the catalog cannot be written).
   void join_fleet(const std::string& address);
   // The registry (every node sharing the catalog) and this node's entry in
   // it: null before join_fleet().

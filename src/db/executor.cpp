@@ -399,7 +399,8 @@ QueryResult Executor::show_nodes() {
     const auto age = now - n.heartbeat;
     const bool live = age <= limit;
     alive += live;
-    r.rows.push_back({n.name, n.address, live ? "true" : "false",
+    // Where the nodes listen is for superusers (as SHOW MODEL's paths).
+    r.rows.push_back({n.name, access_.superuser() ? n.address : "", live ? "true" : "false",
                       num(std::chrono::duration<double>(age).count(), 3),
                       CatalogNodeDirectory::format_resident(n.resident), num(n.resident_bytes), num(n.budget_bytes),
                       self && n.name == self->name() ? "true" : "false"});

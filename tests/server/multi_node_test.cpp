@@ -130,6 +130,20 @@ TEST_F(Fleet, ADropOnOneNodeEvictsTheCorpusOnTheOther) {
   EXPECT_TRUE(has(r.output, "corpus 'pets' does not exist")) << r.output;
 }
 
+TEST_F(Fleet, ANameALiveNodeHoldsIsRefusedToAnotherNode) {
+  try {
+    ServerProcess third(node_args({"--node-name", "node-a"}), "node-c");
+    FAIL() << "a second node-a started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_TRUE(has(e.what(), "node name 'node-a' is in use by the live node at 127.0.0.1:" + std::to_string(a.port())))
+        << e.what();
+  }
+  // A's row is still A's.
+  const auto f = node_row(a.psql_rows("SHOW NODES").output, "node-a");
+  ASSERT_FALSE(f.empty());
+  EXPECT_EQ(f[1], "127.0.0.1:" + std::to_string(a.port()));
+}
+
 TEST(FleetNodeName, AHostileNodeNameStopsTheServerAtStartWithAClearError) {
   try {
     ServerProcess server({"--auth", "trust", "--node-name", "two words"});
