@@ -141,14 +141,20 @@ struct OpenOptions {
   int64_t s3_connect_timeout_ms = 0;   // 0: the client's default (3 s)
   int64_t s3_request_timeout_ms = 0;   // 0: the client's default (30 s)
   int s3_retries = -1;                 // -1: the client's default (4)
-  // Jobs across nodes sharing a PostgreSQL catalog (docs/scale-out.md):
-  // this node's name, unique among them (empty: "<hostname>:<pid>"); how
-  // long a claimed job's lease lasts (0: 10 s) and how often it is renewed
-  // (0: a third of the lease). A job whose node dies moves to another once
-  // its lease expires.
+  // This node's name among the nodes sharing a PostgreSQL catalog
+  // (docs/scale-out.md), unique among them: the job runner claims jobs
+  // under it and the node registry (SHOW NODES) lists it. Empty:
+  // "<hostname>:<pid>" for jobs, and join_fleet()'s address for the
+  // registry (cartridge serve sets HOST:PORT for both).
   std::string node_name;
+  // How long a claimed job's lease lasts (0: 10 s) and how often it is
+  // renewed (0: a third of the lease). A job whose node dies moves to
+  // another once its lease expires.
   int64_t job_lease_ms = 0;
   int64_t job_renew_ms = 0;
+  // How often the node reports itself to the registry; SHOW NODES calls a
+  // node alive while its last report is younger than three intervals.
+  int64_t heartbeat_interval_ms = 2000;
 };
 
 // ---- results and callbacks ----------------------------------------------------
@@ -292,6 +298,12 @@ class Database {
   // The same, acting as `identity`: statements its role may not run throw
   // PermissionDenied, past a quota QuotaExceeded.
   std::unique_ptr<Session> new_session(const SessionIdentity& identity);
+
+  // Enters this server into the catalog's node registry as
+  // OpenOptions::node_name (empty: `address`), reachable at `address`
+  // (host:port, where it listens), and reports itself every heartbeat
+  // interval until the handle is destroyed. Once per handle.
+  void join_fleet(const std::string& address);
 
   const std::string& dir() const;
   std::string model_fingerprint() const;

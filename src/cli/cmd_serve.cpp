@@ -8,7 +8,6 @@
 // same Database.
 #include <cstdlib>
 #include <cxxopts.hpp>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +22,7 @@
 #include "cli/blob_flags.h"
 #include "cli/commands.h"
 #include "common/command_line.h"
+#include "engine/cpu_runtime.h"
 #include "http/engine_metrics.h"
 #include "http/http_server.h"
 #include "server/server.h"
@@ -81,6 +81,10 @@ int cmd_serve(int argc, char** argv) {
       ("catalog", "postgresql://user@host:port/db: the catalog in PostgreSQL, shared by servers (password: PGPASSWORD "
                   "or ~/.pgpass); default $CDB_CATALOG, else DATA_DIR/catalog.sqlite",
        cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))
+      ("node-name", "this node's name in the node registry (SHOW NODES; docs/scale-out.md); default HOST:PORT of --listen "
+                    "(the port bound, with port 0)", cxxopts::value<std::string>()->default_value(""))
+      ("heartbeat-interval", "seconds between this node's reports to the node registry; a node is alive while its last "
+                             "is younger than three intervals (give every node the same)", cxxopts::value<double>()->default_value("2"))
       ("listen", "HOST:PORT, [IPV6]:PORT or a host name to listen on (port 0: any free port)", cxxopts::value<std::string>()->default_value("127.0.0.1:5433"))
       ("auth", "scram (users from --users) or trust (loopback only)", cxxopts::value<std::string>()->default_value("scram"))
       ("users", "users file (name:SCRAM-SHA-256$...:role:quotas); with --auth trust, the roles of listed users", cxxopts::value<std::string>()->default_value(""))
@@ -243,12 +247,9 @@ int cmd_serve(int argc, char** argv) {
     ho->request_timeout = ms("http-request-timeout");
   }
 
-  // glibc raises its mmap threshold to the largest block freed (up to 32
-  // MiB), after which 16 MiB message bodies and document texts come from
-  // the heap and stay there: twelve 16 MB ADD DOCUMENTs at once left peak
-  // memory 856 MB higher, 339 MB with this fixed threshold, which hands
-  // blocks of 4 MiB or more back to the system when they are freed.
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  // Before the model loads: blocks of 4 MiB or more (message bodies,
+  // document texts) go back to the system when freed (cpu_runtime.h).
+  cdb::keep_tensor_memory_mapped(4 << 20);
 
   cartridgedb::OpenOptions o;
   o.model_path = args["model"].as<std::string>();
@@ -269,6 +270,7 @@ int cmd_serve(int argc, char** argv) {
     std::fprintf(stderr, "cartridge serve: --job-lease must be above 0 and --job-renew below it\n");
     return 2;
   }
+  o.heartbeat_interval_ms = static_cast<int64_t>(args["heartbeat-interval"].as<double>() * 1000);
   const S3BlobsOptions blobs = blob_flags(args);
   o.blobs_url = blobs.url;
   o.s3_endpoint = blobs.s3.endpoint;
@@ -288,6 +290,8 @@ int cmd_serve(int argc, char** argv) {
       };
     server::Server srv(*db, so);
     const bool v6 = so.host.find(':') != std::string::npos;
+    // Known only now: with --listen port 0 the port is the one bound.
+    db->join_fleet((v6 ? "[" + so.host + "]" : so.host) + ":" + std::to_string(srv.port()));
     std::fprintf(stderr, "cartridge serve: %s on %s%s%s:%u (auth %s, TLS %s)\n", db->dir().c_str(), v6 ? "[" : "",
                  so.host.c_str(), v6 ? "]" : "",
                  static_cast<unsigned>(srv.port()), so.auth == server::AuthMethod::Trust ? "trust" : "scram-sha-256",

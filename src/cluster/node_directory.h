@@ -8,9 +8,9 @@
 // nothing they hold.
 //
 // This is the interface; InMemoryNodeDirectory (one process, and the fleet
-// simulation) implements it here, a catalog table shared by the nodes of a
-// fleet implements it beside the PostgreSQL catalog. Implementations must be
-// safe to call from several threads.
+// simulation) and CatalogNodeDirectory (the catalog's nodes table, shared
+// by the nodes of a fleet on PostgreSQL) implement it. Implementations
+// must be safe to call from several threads.
 #pragma once
 
 #include <chrono>
@@ -30,6 +30,7 @@ struct NodeReport {
   int64_t resident_bytes = 0;
   int64_t budget_bytes = 0;
   std::chrono::system_clock::time_point heartbeat;
+  std::chrono::system_clock::time_point started;  // when the node began reporting (epoch: not known)
 };
 
 class NodeDirectory {

@@ -183,6 +183,7 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptio
     o.node_name = options.node_name;
     if (options.job_lease_ms > 0) o.job_lease_ms = options.job_lease_ms;
     o.job_renew_ms = options.job_renew_ms;
+    o.heartbeat_interval_ms = options.heartbeat_interval_ms;
     if (!options.blobs_url.empty()) {
       o.s3_blobs.url = options.blobs_url;
       o.s3_blobs.s3.endpoint = options.s3_endpoint;
@@ -218,6 +219,14 @@ std::unique_ptr<Session> Database::new_session(const SessionIdentity& identity) 
     return std::unique_ptr<Session>(new Session(std::make_unique<Session::Impl>(*impl_->db, to_internal(identity))));
   } catch (...) {
     rethrow_public(identity.user);
+  }
+}
+
+void Database::join_fleet(const std::string& address) {
+  try {
+    impl_->db->join_fleet(address);
+  } catch (...) {
+    rethrow_public(address);
   }
 }
 

@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <set>
 
+#include "cluster/catalog_node_directory.h"
 #include "common/error.h"
+#include "db/node_heartbeat.h"
 #include "engine/fingerprint.h"
 #include "engine/load_model.h"
 #include "engine/model_locator.h"
@@ -21,6 +23,7 @@
 #include "storage/blob_store.h"
 #include "storage/s3/s3_artifacts.h"
 #include "storage/s3/s3_url.h"
+#include "storage/catalog_events.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 
@@ -133,10 +136,45 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
       options.workers, JobLeaseOptions{options.node_name, options.job_lease_ms, options.job_renew_ms});
   jobs_->set_discard([this](int64_t job) { TrainingJob::erase_scratch(*job_scratch_, job); });
   if (options.start_workers) jobs_->start();
+
+  nodes_ = std::make_unique<CatalogNodeDirectory>(store_->catalog());
+  // Inert on SQLite (one server: nothing to hear). Every event is handled
+  // alike: what it names may be resident here under other ids (a drop
+  // names the corpus, not its Cartridges, whose rows are gone by now), and
+  // a Resync says events were missed, so the catalog decides what is stale.
+  events_ = std::make_unique<CatalogEvents>(options.catalog, [this](const CatalogEvent&) { evict_stale(); });
 }
 
 Database::~Database() {
+  events_.reset();
+  heartbeat_.reset();
   if (jobs_) jobs_->stop();
+}
+
+void Database::join_fleet(const std::string& address) {
+  if (heartbeat_) throw InvalidArgument("this node is already in the node registry as '" + heartbeat_->name() + "'");
+  const std::string name = options_.node_name.empty() ? address : options_.node_name;
+  // Two live nodes under one name would overwrite each other's row. The
+  // same name at the same address is this node restarted: it takes over.
+  if (const auto other = nodes_->node(name); other && other->address != address &&
+                                             std::chrono::system_clock::now() - other->heartbeat <= 3 * heartbeat_interval())
+    throw InvalidArgument("node name '" + name + "' is in use by the live node at " + other->address +
+                          "; give this node another --node-name (or start it again once that node has stopped)");
+  heartbeat_ = std::make_unique<NodeHeartbeat>(*nodes_, *residency_, name, address, heartbeat_interval());
+}
+
+size_t Database::evict_stale() {
+  std::set<int64_t> stale;
+  for (const auto& entry : residency_->resident())
+    for (int64_t id : entry.ids) {
+      if (stale.count(id)) continue;
+      const std::optional<CartridgeRow> row = store_->catalog().cartridge(id);
+      if (!row || !is_servable(row->status)) stale.insert(id);
+    }
+  // forget() also drops the compositions holding the id and its pin;
+  // queries running with it keep their CartridgeRef to the end.
+  for (int64_t id : stale) residency_->forget(id);
+  return stale.size();
 }
 
 AskPlanner Database::planner() const {

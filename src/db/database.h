@@ -13,8 +13,16 @@
 // Executor); their questions join one continuous batch (the Scheduler, on
 // the query model), while training jobs run on their own threads with their
 // own Transformer (the weights are shared, read-only).
+//
+// Many servers, one store (docs/scale-out.md): on a PostgreSQL catalog the
+// Database listens for the CatalogEvents other servers send (a Cartridge
+// published, a corpus dropped, a grant changed, or a Resync after its
+// listener reconnected) and evicts from its ResidencyManager the entries
+// whose Cartridge rows are gone or no longer servable. join_fleet() enters the
+// node into the catalog's node registry (SHOW NODES) with a heartbeat.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -31,6 +39,9 @@ namespace cdb {
 
 class ArtifactStore;
 class BlobStore;
+class CatalogEvents;
+class NodeDirectory;
+class NodeHeartbeat;
 class ResidencyManager;
 class Scheduler;
 class Store;
@@ -49,12 +60,15 @@ struct DatabaseOptions {
   bool create_if_missing = true;
   std::string catalog;  // StoreOptions::catalog: empty for <dir>/catalog.sqlite, or a postgresql:// URL
   S3BlobsOptions s3_blobs;  // blobs on S3, the local LMDB their cache (store.h)
-  // Jobs across nodes (job_runner.h): this node's name (--node-name; empty:
-  // "<hostname>:<pid>"), the job lease and how often it is renewed (0: a
-  // third of the lease).
+  // This node's name (--node-name): the job runner claims under it
+  // (job_runner.h; empty: "<hostname>:<pid>") and the node registry lists
+  // it (SHOW NODES; empty: join_fleet()'s address). The job lease and how
+  // often it is renewed (0: a third of the lease); how often join_fleet()'s
+  // heartbeat reports.
   std::string node_name;
   int64_t job_lease_ms = 10000;
   int64_t job_renew_ms = 0;
+  int64_t heartbeat_interval_ms = 2000;
 };
 
 class Database {
@@ -96,6 +110,25 @@ class Database {
   // DROP CORPUS: cancels its jobs, removes its Cartridges and the corpus.
   void drop_corpus(const std::string& name);
 
+  // Enters this node into the node registry as options.node_name (empty:
+  // `address`), reachable at `address` (host:port), and heartbeats until
+  // the Database closes. Once only (InvalidArgument the second time, or for
+  // a name or address the registry refuses, or a name a live node at
+  // another address holds; IoError when the catalog cannot be written).
+  void join_fleet(const std::string& address);
+  // The registry (every node sharing the catalog) and this node's entry in
+  // it: null before join_fleet().
+  NodeDirectory& nodes() { return *nodes_; }
+  const NodeHeartbeat* heartbeat() const { return heartbeat_.get(); }
+  std::chrono::milliseconds heartbeat_interval() const {
+    return std::chrono::milliseconds(options_.heartbeat_interval_ms);
+  }
+  // Forgets the resident entries whose Cartridge rows were deleted or can
+  // no longer be served (another node dropped, collected or quarantined
+  // them). Returns how
+  // many Cartridge ids were forgotten. What CatalogEvents trigger.
+  size_t evict_stale();
+
  private:
   int64_t run_job(const JobRow& job, JobControl& control);
 
@@ -116,6 +149,10 @@ class Database {
   std::mutex train_mu_;
   std::unique_ptr<ResidencyManager> residency_;
   std::unique_ptr<JobRunner> jobs_;
+  std::unique_ptr<NodeDirectory> nodes_;
+  // Last: stopped first, before what their threads use.
+  std::unique_ptr<NodeHeartbeat> heartbeat_;
+  std::unique_ptr<CatalogEvents> events_;
 };
 
 }  // namespace cdb

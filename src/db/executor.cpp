@@ -1,5 +1,6 @@
 #include "db/executor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -15,7 +16,9 @@
 #include "engine/transformer.h"
 #include "jobs/corpus_options.h"
 #include "db/database.h"
+#include "cluster/catalog_node_directory.h"
 #include "db/document_loader.h"
+#include "db/node_heartbeat.h"
 #include "language/parse_error.h"
 #include "language/parser.h"
 #include "residency/residency_manager.h"
@@ -74,6 +77,8 @@ const Columns kShowCartridgesColumns = {"id",     "corpus", "version",    "token
                                         "status", "model",  "location", "final_loss", "created_at"};
 const Columns kShowCacheColumns = {"tier", "bytes", "budget", "entries", "hits", "misses", "evictions"};
 const Columns kShowModelColumns = {"property", "value"};
+const Columns kShowNodesColumns = {"node",      "address",       "alive",    "heartbeat_age_s",
+                                   "cartridges", "resident_bytes", "budget_bytes", "this_node"};
 const Columns kJobResultColumns = {"job", "state", "corpus_version", "cartridge", "steps", "loss", "error"};
 const Columns kExplainColumns = {"position", "corpus", "source",   "cartridge", "version",
                                  "tokens",   "bytes",  "location", "load_s",    "note"};
@@ -114,6 +119,7 @@ QueryResult Executor::execute(const lang::Statement& st, const ExecCallbacks& cb
           [&](const lang::ShowJobs&) { return show_jobs(); },
           [&](const lang::ShowCache&) { return show_cache(); },
           [&](const lang::ShowModel&) { return show_model(); },
+          [&](const lang::ShowNodes&) { return show_nodes(); },
           [&](const lang::TrainCartridge& s) { return train(s, cb); },
           [&](const lang::WaitJob& s) { return wait_job(s.job, cb); },
           [&](const lang::CancelJob& s) { return cancel_job(s); },
@@ -175,6 +181,7 @@ std::vector<std::string> Executor::columns(const lang::Statement& st) {
           [](const lang::ShowJobs&) { return kShowJobsColumns; },
           [](const lang::ShowCache&) { return kShowCacheColumns; },
           [](const lang::ShowModel&) { return kShowModelColumns; },
+          [](const lang::ShowNodes&) { return kShowNodesColumns; },
           [](const lang::TrainCartridge& s) { return s.wait ? kJobResultColumns : kJobColumns; },
           [](const lang::WaitJob&) { return kJobResultColumns; },
           [](const lang::CancelJob&) { return kJobColumns; },
@@ -368,6 +375,37 @@ QueryResult Executor::show_cache() {
   std::snprintf(b, sizeof b, "pinned %lld bytes; %lld parts loaded from disk at %.2f GB/s",
                 static_cast<long long>(st.pinned_bytes), static_cast<long long>(st.disk_loads), st.load_gbps);
   r.text = b;
+  return r;
+}
+
+QueryResult Executor::show_nodes() {
+  std::vector<NodeReport> nodes = db_.nodes().nodes();
+  const NodeHeartbeat* self = db_.heartbeat();
+  // This node's row from its residency now, not as of its last heartbeat
+  // (also when the catalog refused the heartbeat and it has no row).
+  if (self) {
+    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const NodeReport& n) { return n.name == self->name(); });
+    if (it != nodes.end()) *it = self->report();
+    else nodes.push_back(self->report());
+  }
+  // Every node is taken to heartbeat as often as this one (one setting for
+  // the fleet); three missed beats and it is not alive.
+  const auto now = std::chrono::system_clock::now();
+  const auto limit = 3 * db_.heartbeat_interval();
+  QueryResult r;
+  r.columns = kShowNodesColumns;
+  int alive = 0;
+  for (const NodeReport& n : nodes) {
+    const auto age = now - n.heartbeat;
+    const bool live = age <= limit;
+    alive += live;
+    // Where the nodes listen is for superusers (as SHOW MODEL's paths).
+    r.rows.push_back({n.name, access_.superuser() ? n.address : "", live ? "true" : "false",
+                      num(std::chrono::duration<double>(age).count(), 3),
+                      CatalogNodeDirectory::format_resident(n.resident), num(n.resident_bytes), num(n.budget_bytes),
+                      self && n.name == self->name() ? "true" : "false"});
+  }
+  r.text = std::to_string(nodes.size()) + " nodes, " + std::to_string(alive) + " alive";
   return r;
 }
 

@@ -69,6 +69,7 @@ class Executor {
   QueryResult show_jobs();
   QueryResult show_cache();
   QueryResult show_model();
+  QueryResult show_nodes();  // the node registry (cluster/catalog_node_directory.h)
   QueryResult train(const lang::TrainCartridge& s, const ExecCallbacks& cb);
   QueryResult wait_job(int64_t job, const ExecCallbacks& cb, bool cancel_job_too = false);
   QueryResult cancel_job(const lang::CancelJob& s);

@@ -24,11 +24,16 @@ namespace cdb {
 // buffer pool does). Blocks above 32 MiB, the highest threshold glibc
 // accepts, are still mapped and unmapped each time.
 //
-// The first Transformer applies it once; later calls do nothing. A program
-// that embeds the library and wants glibc's defaults sets
+// The first call applies it (the first Transformer makes one); later calls
+// do nothing. `mmap_threshold`: blocks from this size up are still mapped
+// and given back when freed. `cartridge serve` calls it first with 4 MiB:
+// there 16 MiB message bodies and document texts, freed once, matter more
+// than the largest activations (twelve 16 MB ADD DOCUMENTs at once left its
+// peak memory 856 MB higher with glibc's rising threshold, 339 MB with
+// 4 MiB). A program that embeds the library and wants glibc's defaults sets
 // CDB_KEEP_GLIBC_MALLOC=1 in its environment. Returns whether the tuning is
 // in effect.
-bool keep_tensor_memory_mapped();
+bool keep_tensor_memory_mapped(int mmap_threshold = 32 << 20);
 
 // Intra-op threads for LibTorch and for the BLAS under it. LibTorch's
 // setting does not reach OpenBLAS (Debian's libtorch calls it as a plain

@@ -16,6 +16,7 @@ std::string_view name_of(const ShowDocuments&) { return "SHOW DOCUMENTS"; }
 std::string_view name_of(const ShowCartridges&) { return "SHOW CARTRIDGES"; }
 std::string_view name_of(const ShowJobs&) { return "SHOW JOBS"; }
 std::string_view name_of(const ShowCache&) { return "SHOW CACHE"; }
+std::string_view name_of(const ShowNodes&) { return "SHOW NODES"; }
 std::string_view name_of(const ShowModel&) { return "SHOW MODEL"; }
 std::string_view name_of(const TrainCartridge&) { return "TRAIN CARTRIDGE"; }
 std::string_view name_of(const WaitJob&) { return "WAIT JOB"; }

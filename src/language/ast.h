@@ -121,6 +121,12 @@ struct ShowModel {
   bool operator==(const ShowModel&) const = default;
 };
 
+// SHOW NODES: the serve nodes sharing the catalog (cluster/node_directory.h)
+struct ShowNodes {
+  SourceSpan span;
+  bool operator==(const ShowNodes&) const = default;
+};
+
 // TRAIN CARTRIDGE FOR corpus [WITH (...)] [WAIT]
 struct TrainCartridge {
   SourceSpan span;
@@ -212,7 +218,7 @@ struct RevokeUsage {
 
 using Statement =
     std::variant<CreateCorpus, AddDocument, LoadFile, LoadDirectory, RemoveDocument, DropCorpus, ShowCorpora,
-                 ShowDocuments, ShowCartridges, ShowJobs, ShowCache, ShowModel, TrainCartridge, WaitJob,
+                 ShowDocuments, ShowCartridges, ShowJobs, ShowCache, ShowModel, ShowNodes, TrainCartridge, WaitJob,
                  CancelJob, Ask, Explain, PinCartridge, UnpinCartridge, Set, RawSelect, GrantUsage, RevokeUsage>;
 
 const SourceSpan& span_of(const Statement& statement);

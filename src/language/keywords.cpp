@@ -8,10 +8,10 @@ namespace cdb::lang {
 namespace {
 
 // Sorted, so completion lists come out in order.
-constexpr std::array<std::string_view, 43> kKeywords = {
+constexpr std::array<std::string_view, 44> kKeywords = {
     "ADD", "AS", "ASK", "CACHE", "CANCEL", "CARTRIDGE", "CARTRIDGES", "CORPORA", "CORPUS",
     "CREATE", "DIRECTORY", "DOCUMENT", "DOCUMENTS", "DROP", "EXPLAIN", "FALSE", "FILE", "FOR",
-    "FROM", "GRANT", "IN", "INTO", "JOB", "JOBS", "LOAD", "MODEL", "ON", "PATTERN", "PIN", "PUBLIC",
+    "FROM", "GRANT", "IN", "INTO", "JOB", "JOBS", "LOAD", "MODEL", "NODES", "ON", "PATTERN", "PIN", "PUBLIC",
     "REMOVE", "REVOKE", "SELECT", "SET", "SHOW", "TO", "TRAIN", "TRUE", "UNPIN", "USAGE", "USING",
     "WAIT", "WITH",
 };

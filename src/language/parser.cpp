@@ -268,6 +268,7 @@ class Parser {
     }
     if (accept_keyword("JOBS")) return ShowJobs{};
     if (accept_keyword("CACHE")) return ShowCache{};
+    if (accept_keyword("NODES")) return ShowNodes{};
     expect_keyword("MODEL");
     return ShowModel{};
   }

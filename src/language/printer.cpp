@@ -41,6 +41,7 @@ std::string print(const ShowCartridges& s) {
 }
 std::string print(const ShowJobs&) { return "SHOW JOBS"; }
 std::string print(const ShowCache&) { return "SHOW CACHE"; }
+std::string print(const ShowNodes&) { return "SHOW NODES"; }
 std::string print(const ShowModel&) { return "SHOW MODEL"; }
 std::string print(const TrainCartridge& s) {
   return "TRAIN CARTRIDGE FOR " + quote_name(s.corpus) + options_text(s.options) + (s.wait ? " WAIT" : "");

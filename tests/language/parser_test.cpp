@@ -83,6 +83,7 @@ TEST(Parser, Show) {
   parse_as<ShowJobs>("SHOW JOBS");
   parse_as<ShowCache>("SHOW CACHE");
   parse_as<ShowModel>("SHOW MODEL");
+  parse_as<ShowNodes>("SHOW NODES");
 }
 
 TEST(Parser, TrainAndJobs) {

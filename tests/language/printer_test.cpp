@@ -36,6 +36,7 @@ const std::vector<std::pair<std::string, std::string>> kCanonical = {
     {"show jobs", "SHOW JOBS"},
     {"show cache", "SHOW CACHE"},
     {"show model", "SHOW MODEL"},
+    {"show nodes", "SHOW NODES"},
     {"train cartridge for d", "TRAIN CARTRIDGE FOR d"},
     {"train cartridge for d with (steps=5, lr=1e-3, warm = false) -- c\n wait",
      "TRAIN CARTRIDGE FOR d WITH (steps = 5, lr = 0.001, warm = false) WAIT"},

@@ -1,0 +1,157 @@
+// Two `cartridge serve` nodes sharing one PostgreSQL catalog and one S3
+// bucket (s3rver), each with its own data directory (its LMDB a cache):
+// what one does, the other sees; SHOW NODES lists both; a DROP on one
+// evicts on the other. (An unreachable PostgreSQL or bucket at start is
+// covered by CatalogFlag and ServeBlobsOnS3.)
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+
+#include "server/server_process.h"
+#include "support/postgres_server.h"
+#include "support/s3rver_process.h"
+
+namespace cdb::test {
+namespace {
+
+// One fleet per test: a fresh catalog database, a bucket, nodes A and B.
+// B keeps its default name (host:port of --listen).
+class Fleet : public ::testing::Test {
+ protected:
+  Fleet()
+      : catalog_(PostgresServer::shared().create_database()),
+        a(node_args({"--node-name", "node-a"}), "node-a"),
+        b(node_args({}), "node-b") {}
+
+  std::vector<std::string> node_args(std::vector<std::string> extra) {
+    ::setenv("AWS_ACCESS_KEY_ID", S3rverProcess::kAccessKey, 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", S3rverProcess::kSecretKey, 1);
+    std::vector<std::string> args = {"--auth",         "trust",           "--catalog",
+                                     catalog_,         "--blobs",         "s3://cdb-test/fleet",
+                                     "--s3-endpoint",  s3_.endpoint(),    "--heartbeat-interval",
+                                     "0.2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  std::string b_name() const { return "127.0.0.1:" + std::to_string(b.port()); }
+
+  // SHOW NODES on `on`, polled until `done` holds of its rows (or 10 s).
+  std::string nodes_until(const ServerProcess& on, const std::function<bool(const std::string&)>& done) {
+    std::string rows;
+    for (int i = 0; i < 100; ++i) {
+      rows = on.psql_rows("SHOW NODES").output;
+      if (done(rows)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return rows;
+  }
+
+  S3rverProcess s3_;
+  std::string catalog_;
+  ServerProcess a, b;
+};
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The fields of `node`'s row in SHOW NODES' unaligned output (node,
+// address, alive, heartbeat_age_s, cartridges, resident_bytes,
+// budget_bytes, this_node); empty when it is not listed.
+std::vector<std::string> node_row(const std::string& rows, const std::string& node) {
+  std::istringstream lines(rows);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, '|');) f.push_back(x);
+    if (line.ends_with('|')) f.push_back("");
+    if (f.size() == 8 && f[0] == node) return f;
+  }
+  return {};
+}
+
+TEST_F(Fleet, ACorpusCreatedOnOneNodeIsVisibleOnTheOther) {
+  auto r = a.psql(kSetupPets);
+  ASSERT_EQ(r.status, 0) << r.output << a.log();
+  r = b.psql_rows("SHOW DOCUMENTS IN pets");
+  EXPECT_EQ(r.status, 0) << r.output << b.log();
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 2) << r.output;
+  // B reads A's documents from the bucket: its answer uses them.
+  r = b.psql("ASK 'Who has a cat?' USING pets WITH (max_tokens = 4)");
+  EXPECT_EQ(r.status, 0) << r.output << b.log();
+}
+
+TEST_F(Fleet, ShowNodesListsBothNodesAliveAndTheCartridgeANodeLoaded) {
+  auto r = a.psql(std::string(kSetupPets) + "; TRAIN CARTRIDGE FOR pets WITH (steps = 1) WAIT");
+  ASSERT_EQ(r.status, 0) << r.output << a.log() << b.log();
+  const std::string carts = a.psql_rows("SHOW CARTRIDGES FOR pets").output;
+  const std::string id = carts.substr(0, carts.find('|'));
+  r = b.psql("ASK 'Mia' USING pets WITH (max_tokens = 4)");
+  ASSERT_EQ(r.status, 0) << r.output << b.log();
+  // On A: B's row as of its last heartbeat (every 0.2 s).
+  const std::string rows = nodes_until(a, [&](const std::string& t) {
+    const auto f = node_row(t, b_name());
+    return !f.empty() && f[4] == id;
+  });
+  const auto fa = node_row(rows, "node-a"), fb = node_row(rows, b_name());
+  ASSERT_FALSE(fa.empty()) << rows;
+  ASSERT_FALSE(fb.empty()) << rows;
+  EXPECT_EQ(fa[1], "127.0.0.1:" + std::to_string(a.port()));
+  EXPECT_EQ(fa[2], "true");
+  EXPECT_EQ(fa[7], "true");  // the node asked
+  EXPECT_EQ(fb[1], b_name());
+  EXPECT_EQ(fb[2], "true");
+  EXPECT_EQ(fb[4], id) << rows;  // B holds the Cartridge it answered with
+  EXPECT_GT(std::atoll(fb[5].c_str()), 0);
+  EXPECT_EQ(fb[7], "false");
+  // On B, the same two nodes; B is this node.
+  const auto on_b = b.psql_rows("SHOW NODES").output;
+  EXPECT_EQ(node_row(on_b, b_name()).at(7), "true") << on_b;
+  EXPECT_EQ(node_row(on_b, "node-a").at(2), "true") << on_b;
+}
+
+TEST_F(Fleet, ADropOnOneNodeEvictsTheCorpusOnTheOther) {
+  auto r = a.psql(std::string(kSetupPets) + "; TRAIN CARTRIDGE FOR pets WITH (steps = 1) WAIT");
+  ASSERT_EQ(r.status, 0) << r.output << a.log() << b.log();
+  r = b.psql("ASK 'Mia' USING pets WITH (max_tokens = 4)");
+  ASSERT_EQ(r.status, 0) << r.output << b.log();
+  auto b_holds = [&](const std::string& t) {
+    const auto f = node_row(t, b_name());
+    return !f.empty() && !f[4].empty();
+  };
+  ASSERT_TRUE(b_holds(b.psql_rows("SHOW NODES").output)) << b.psql_rows("SHOW NODES").output;
+  r = a.psql("DROP CORPUS pets");
+  ASSERT_EQ(r.status, 0) << r.output << a.log();
+  // B's own row reads its residency now: the event emptied it.
+  const std::string rows = nodes_until(b, [&](const std::string& t) { return !b_holds(t); });
+  EXPECT_FALSE(b_holds(rows)) << rows << b.log();
+  r = b.psql("ASK 'Mia' USING pets WITH (max_tokens = 4)");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "corpus 'pets' does not exist")) << r.output;
+}
+
+TEST_F(Fleet, ANameALiveNodeHoldsIsRefusedToAnotherNode) {
+  try {
+    ServerProcess third(node_args({"--node-name", "node-a"}), "node-c");
+    FAIL() << "a second node-a started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_TRUE(has(e.what(), "node name 'node-a' is in use by the live node at 127.0.0.1:" + std::to_string(a.port())))
+        << e.what();
+  }
+  // A's row is still A's.
+  const auto f = node_row(a.psql_rows("SHOW NODES").output, "node-a");
+  ASSERT_FALSE(f.empty());
+  EXPECT_EQ(f[1], "127.0.0.1:" + std::to_string(a.port()));
+}
+
+TEST(FleetNodeName, AHostileNodeNameStopsTheServerAtStartWithAClearError) {
+  try {
+    ServerProcess server({"--auth", "trust", "--node-name", "two words"});
+    FAIL() << "the server started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_TRUE(has(e.what(), "printable ASCII without spaces")) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cdb::test
