@@ -81,8 +81,9 @@ int cmd_serve(int argc, char** argv) {
       ("catalog", "postgresql://user@host:port/db: the catalog in PostgreSQL, shared by servers (password: PGPASSWORD "
                   "or ~/.pgpass); default $CDB_CATALOG, else DATA_DIR/catalog.sqlite",
        cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))
-      ("node-name", "this node's name in the node registry (SHOW NODES; docs/scale-out.md); default HOST:PORT of --listen "
-                    "(the port bound, with port 0)", cxxopts::value<std::string>()->default_value(""))
+      ("node-name", "this node's name among the servers sharing a catalog, unique: jobs are claimed under it and the "
+                    "node registry lists it (SHOW NODES; docs/scale-out.md); default HOST:PORT of --listen",
+       cxxopts::value<std::string>()->default_value(""))
       ("heartbeat-interval", "seconds between this node's reports to the node registry; a node is alive while its last "
                              "is younger than three intervals (give every node the same)", cxxopts::value<double>()->default_value("2"))
       ("listen", "HOST:PORT, [IPV6]:PORT or a host name to listen on (port 0: any free port)", cxxopts::value<std::string>()->default_value("127.0.0.1:5433"))
@@ -114,7 +115,6 @@ int cmd_serve(int argc, char** argv) {
       ("http-idle-timeout", "seconds a keep-alive HTTP connection may wait for its next request, or stall a write", cxxopts::value<double>()->default_value("60"))
       ("http-header-timeout", "seconds a new HTTP connection has to send its first request (and TLS handshake)", cxxopts::value<double>()->default_value("10"))
       ("http-request-timeout", "seconds an HTTP completion may take; then 408 (0: no limit)", cxxopts::value<double>()->default_value("0"))
-      ("node-name", "this node's name among the servers sharing a catalog, unique (default HOST:PORT of --listen)", cxxopts::value<std::string>()->default_value(""))
       ("job-lease", "seconds a node's claim on a training job lasts unrenewed; a job whose node dies moves on after it", cxxopts::value<double>()->default_value("10"))
       ("job-renew", "seconds between a running job's lease renewals (0: a third of --job-lease)", cxxopts::value<double>()->default_value("0"))
       ("h,help", "this help");
