@@ -82,7 +82,7 @@ int cmd_serve(int argc, char** argv) {
                   "or ~/.pgpass); default $CDB_CATALOG, else DATA_DIR/catalog.sqlite",
        cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))
       ("node-name", "this node's name among the servers sharing a catalog, unique: jobs are claimed under it and the "
-                    "node registry lists it (SHOW NODES; docs/scale-out.md); default HOST:PORT of --listen",
+                    "node registry lists it (SHOW NODES; docs/scale-out.md); default HOSTNAME:PORT, the port of --listen",
        cxxopts::value<std::string>()->default_value(""))
       ("heartbeat-interval", "seconds between this node's reports to the node registry; a node is alive while its last "
                              "is younger than three intervals (give every node the same)", cxxopts::value<double>()->default_value("2"))

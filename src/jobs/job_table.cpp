@@ -84,15 +84,17 @@ JobRow JobTable::create_or_reuse(int64_t corpus_id, std::string_view params, boo
   bool queued = false;
   {
     // A running job joins only when it trains the latest version: one that
-    // started on an older one (or has not said which yet) would not give
-    // this TRAIN the documents it was asked after.
+    // started on an older one would not give this TRAIN the documents it was
+    // asked after. One that has not said which yet (claimed a moment ago)
+    // reads its version after this point, so at least the latest: joining
+    // it closes the window in which two nodes' TRAINs made two versions.
     Statement s(catalog_.db(),
                 "SELECT id, params, state, corpus_version FROM jobs WHERE corpus_id = ? AND kind = 'train' AND "
                 "state IN ('queued', 'running') ORDER BY id");
     s.bind_all(corpus_id);
     while (!same && s.step()) {
       const bool is_queued = s.text(2) == "queued";
-      const bool on_latest = !s.is_null(3) && latest && s.int64(3) == *latest;
+      const bool on_latest = s.is_null(3) || (latest && s.int64(3) == *latest);
       if ((is_queued || on_latest) && nlohmann::json::parse(s.text(1), nullptr, false) == wanted) {
         same = s.int64(0);
         queued = is_queued;
