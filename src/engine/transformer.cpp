@@ -227,12 +227,12 @@ at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, con
   const bool recompute = recompute_layers && at::GradMode::is_enabled() && L == 0;
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
+    at::Tensor pk, pv;
+    if (prefix) {
+      pk = prefix->keys[static_cast<size_t>(l)].to(device_, dtype_);
+      pv = prefix->values[static_cast<size_t>(l)].to(device_, dtype_);
+    }
     if (recompute) {
-      at::Tensor pk, pv;
-      if (prefix) {
-        pk = prefix->keys[static_cast<size_t>(l)].to(device_, dtype_);
-        pv = prefix->values[static_cast<size_t>(l)].to(device_, dtype_);
-      }
       x = checkpointed(
           [&lw, &c, this, cos = cos, sin = sin, mask](const std::vector<at::Tensor>& in) {
             auto [q, k, v] = project_qkv(in[0], lw, c, rope_, cos, sin);
@@ -244,11 +244,6 @@ at::Tensor Transformer::forward(const at::Tensor& tokens_in, KVCache& cache, con
     }
     auto [q, k, v] = project_qkv(x, lw, c, rope_, cos, sin);
     auto [K, V] = cache.append(l, k.transpose(1, 2), v.transpose(1, 2));
-    at::Tensor pk, pv;
-    if (prefix) {
-      pk = prefix->keys[static_cast<size_t>(l)].to(device_, dtype_);
-      pv = prefix->values[static_cast<size_t>(l)].to(device_, dtype_);
-    }
     x = add_feed_forward(x + at::linear(attend(q.transpose(1, 2), K, V, pk, pv, mask), lw.wo), lw, c);
   }
   if (!recompute) cache.advance(T);
