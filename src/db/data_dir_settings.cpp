@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "storage/catalog.h"
+#include "storage/catalog_event.h"
 #include "storage/sql_statement.h"
 
 namespace cdb {
@@ -27,12 +28,16 @@ void DataDirSettings::set(std::string_view key, std::string_view value) {
 void DataDirSettings::pin(int64_t corpus_id) {
   std::lock_guard lock(catalog_.mutex());
   Statement(catalog_.db(), "INSERT INTO pins (corpus_id) VALUES (?) ON CONFLICT DO NOTHING").bind_all(corpus_id).run();
+  // Every node keeps the pinned corpora's newest Cartridge resident.
+  catalog_.notify({CatalogEvent::Kind::PinChanged, corpus_id, 0});
 }
 
 bool DataDirSettings::unpin(int64_t corpus_id) {
   std::lock_guard lock(catalog_.mutex());
   Statement(catalog_.db(), "DELETE FROM pins WHERE corpus_id = ?").bind_all(corpus_id).run();
-  return catalog_.db().changes() > 0;
+  const bool was = catalog_.db().changes() > 0;
+  if (was) catalog_.notify({CatalogEvent::Kind::PinChanged, corpus_id, 0});
+  return was;
 }
 
 std::vector<int64_t> DataDirSettings::pinned() const {

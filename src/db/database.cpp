@@ -127,9 +127,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
   ro.dtype = dtype;  // resident in the query model's dtype: decode reads them without converting
   ro.device_budget_bytes = options.memory_budget_bytes;
   residency_ = std::make_unique<ResidencyManager>(*store_, ro);
-  for (int64_t corpus : settings_->pinned()) {
-    if (auto c = planner().newest_cartridge(corpus)) residency_->pin(c->id);
-  }
+  sync_pins();
 
   jobs_ = std::make_unique<JobRunner>(
       store_->catalog(), [this](const JobRow& job, JobControl& control) { return run_job(job, control); },
@@ -141,8 +139,12 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
   // Inert on SQLite (one server: nothing to hear). Every event is handled
   // alike: what it names may be resident here under other ids (a drop
   // names the corpus, not its Cartridges, whose rows are gone by now), and
-  // a Resync says events were missed, so the catalog decides what is stale.
-  events_ = std::make_unique<CatalogEvents>(options.catalog, [this](const CatalogEvent&) { evict_stale(); });
+  // a Resync says events were missed, so the catalog decides what is stale
+  // and what is pinned.
+  events_ = std::make_unique<CatalogEvents>(options.catalog, [this](const CatalogEvent&) {
+    evict_stale();
+    sync_pins();
+  });
 }
 
 Database::~Database() {
@@ -175,6 +177,22 @@ size_t Database::evict_stale() {
   // queries running with it keep their CartridgeRef to the end.
   for (int64_t id : stale) residency_->forget(id);
   return stale.size();
+}
+
+void Database::sync_pins() {
+  std::set<int64_t> want;
+  for (int64_t corpus : settings_->pinned())
+    if (auto c = planner().newest_cartridge(corpus)) want.insert(c->id);
+  for (int64_t id : residency_->pinned())
+    if (!want.count(id)) residency_->unpin(id);
+  for (int64_t id : want) {
+    try {
+      residency_->pin(id);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cartridgedb: cannot keep pinned cartridge %lld resident: %s\n",
+                   static_cast<long long>(id), e.what());
+    }
+  }
 }
 
 AskPlanner Database::planner() const {

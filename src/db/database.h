@@ -128,6 +128,12 @@ class Database {
   // them). Returns how
   // many Cartridge ids were forgotten. What CatalogEvents trigger.
   size_t evict_stale();
+  // Makes this node's pins what the catalog's pins table says: the newest
+  // servable Cartridge of each pinned corpus pinned (loaded now), every
+  // other pin released. Another node's PIN, UNPIN or new version reaches
+  // here through CatalogEvents. A pin that does not fit is reported on
+  // stderr and skipped, not thrown: the other corpora's pins still apply.
+  void sync_pins();
 
  private:
   int64_t run_job(const JobRow& job, JobControl& control);

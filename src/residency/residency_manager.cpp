@@ -366,6 +366,11 @@ void ResidencyManager::unpin(int64_t cartridge_id) {
   if (state_->pinned.erase(cartridge_id) > 0) state_->cv.notify_all();
 }
 
+std::vector<int64_t> ResidencyManager::pinned() const {
+  std::lock_guard lock(state_->mu);
+  return {state_->pinned.begin(), state_->pinned.end()};
+}
+
 void ResidencyManager::forget(int64_t cartridge_id) {
   State& s = *state_;
   std::vector<std::shared_ptr<Entry>> dropped;  // freed after the lock: tensors can be large

@@ -89,6 +89,8 @@ class ResidencyManager {
   // that is not pinned does nothing.
   void pin(int64_t cartridge_id);
   void unpin(int64_t cartridge_id);
+  // The pinned Cartridge ids, ascending.
+  std::vector<int64_t> pinned() const;
 
   // A Cartridge version was collected: drops (and unpins) it and every
   // composition containing it from both tiers. Entries in use leave the map

@@ -9,6 +9,7 @@ constexpr std::pair<CatalogEvent::Kind, const char*> kKindWords[] = {
     {CatalogEvent::Kind::CartridgePublished, "cartridge_published"},
     {CatalogEvent::Kind::CorpusDropped, "corpus_dropped"},
     {CatalogEvent::Kind::GrantChanged, "grant_changed"},
+    {CatalogEvent::Kind::PinChanged, "pin_changed"},
     {CatalogEvent::Kind::Resync, "resync"},
 };
 }  // namespace

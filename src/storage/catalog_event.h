@@ -1,6 +1,6 @@
 // CatalogEvent: a change other servers sharing a PostgreSQL catalog must
 // hear of to drop what they cached: a Cartridge published, a corpus
-// dropped, a grant given or taken. Catalog::notify sends one (NOTIFY on
+// dropped, a grant given or taken, a corpus pinned or unpinned. Catalog::notify sends one (NOTIFY on
 // channel kCatalogEventChannel, with a JSON payload), inside the caller's
 // transaction, so that it is delivered only if that commits;
 // CatalogEvents (catalog_events.h) receives them.
@@ -20,6 +20,7 @@ struct CatalogEvent {
     CartridgePublished,  // id: the cartridge
     CorpusDropped,
     GrantChanged,
+    PinChanged,  // PIN or UNPIN of the corpus
     // Not sent by anyone: the listener's connection was re-established, and
     // events may have been missed meanwhile; drop every cached entry.
     Resync,

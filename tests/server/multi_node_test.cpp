@@ -138,6 +138,39 @@ TEST_F(Fleet, ADropOnOneNodeEvictsTheCorpusOnTheOther) {
   EXPECT_TRUE(has(r.output, "corpus 'pets' does not exist")) << r.output;
 }
 
+// A PIN on A loads the Cartridge on B too, without B being asked anything,
+// and B's pin moves to the version A trains next.
+TEST_F(Fleet, APinOnOneNodeKeepsTheNewestVersionResidentOnTheOther) {
+  auto r = a.psql(std::string(kSetupPets) + "; TRAIN CARTRIDGE FOR pets WITH (steps = 1) WAIT");
+  ASSERT_EQ(r.status, 0) << r.output << a.log() << b.log();
+  auto newest = [&] {  // SHOW CARTRIDGES lists the oldest first
+    std::istringstream lines(a.psql_rows("SHOW CARTRIDGES FOR pets").output);
+    std::string line, last;
+    while (std::getline(lines, line))
+      if (!line.empty()) last = line;
+    return last.substr(0, last.find('|'));
+  };
+  const std::string first = newest();
+  auto b_holds = [&](const std::string& id) {
+    return [this, id](const std::string& t) {
+      const auto f = node_row(t, b_name());
+      return !f.empty() && has("," + f[4] + ",", "," + id + ",");
+    };
+  };
+  ASSERT_FALSE(b_holds(first)(b.psql_rows("SHOW NODES").output));
+  r = a.psql("PIN CARTRIDGE FOR pets");
+  ASSERT_EQ(r.status, 0) << r.output << a.log();
+  std::string rows = nodes_until(b, b_holds(first));
+  ASSERT_TRUE(b_holds(first)(rows)) << rows << b.log();
+
+  r = a.psql("ADD DOCUMENT 'Ana has a bird named Kiwi.' TO pets; TRAIN CARTRIDGE FOR pets WITH (steps = 1) WAIT");
+  ASSERT_EQ(r.status, 0) << r.output << a.log();
+  const std::string second = newest();
+  ASSERT_NE(second, first) << a.psql_rows("SHOW CARTRIDGES FOR pets").output;
+  rows = nodes_until(b, b_holds(second));
+  EXPECT_TRUE(b_holds(second)(rows)) << rows << b.log();
+}
+
 TEST_F(Fleet, ANameALiveNodeHoldsIsRefusedToAnotherNode) {
   try {
     ServerProcess third(node_args({"--node-name", "node-a"}), "node-c");

@@ -80,8 +80,11 @@ TEST(CatalogEvents, OnSqliteTheListenerIsInertAndNotifyDoesNothing) {
 TEST(CatalogEvents, APayloadThisBuildDoesNotKnowIsIgnored) {
   EXPECT_FALSE(CatalogEvent::from_json(R"({"event": "cartridge_renamed", "id": 3})"));
   EXPECT_FALSE(CatalogEvent::from_json("not json"));
-  const CatalogEvent e{CatalogEvent::Kind::CartridgePublished, 4, 9};
-  EXPECT_EQ(CatalogEvent::from_json(e.to_json()), e);
+  for (auto kind : {CatalogEvent::Kind::CartridgePublished, CatalogEvent::Kind::CorpusDropped,
+                    CatalogEvent::Kind::GrantChanged, CatalogEvent::Kind::PinChanged, CatalogEvent::Kind::Resync}) {
+    const CatalogEvent e{kind, 4, 9};
+    EXPECT_EQ(CatalogEvent::from_json(e.to_json()), e) << e.to_json();
+  }
 }
 
 }  // namespace
