@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
+#include <tuple>
 
 #include <unistd.h>
 
@@ -312,9 +314,33 @@ void JobRunner::cancel_corpus(int64_t corpus_id) {
   });
 }
 
+namespace {
+// What a job another node runs last wrote to its row, as that node's runner
+// reported it. The row keeps no phase; TrainingJob's messages tell it:
+// "synthesizing 3/8 conversations", "step 5/60 loss ...", "saving ...".
+JobProgress progress_of_row(const JobDetails& d) {
+  JobProgress p;
+  p.job = d.row.id;
+  p.state = d.row.state;
+  const std::string& m = d.row.progress_message;
+  p.phase = m.starts_with("step ") ? "training" : m.substr(0, m.find(' '));
+  p.fraction = d.row.progress;
+  p.step = d.step;
+  p.total_steps = d.total_steps;
+  if (d.loss) p.loss = *d.loss;
+  p.tokens_per_s = d.tokens_per_s;
+  p.eta_s = d.eta_s;
+  p.message = d.row.progress_message;
+  return p;
+}
+}  // namespace
+
 JobDetails JobRunner::wait(int64_t id, const ProgressCallback& on_progress,
                            const std::function<bool()>& is_cancelled) {
   uint64_t delivered = 0;  // sequence number of the last report passed on
+  // A job another node runs reports here only through its row, which the
+  // loop reads anyway: each change of it is passed on as a report.
+  std::optional<std::tuple<double, int64_t, std::string>> row_seen;
   for (;;) {
     if (is_cancelled && is_cancelled())
       throw Cancelled("waiting for job " + std::to_string(id) + " was cancelled (the job goes on; CANCEL JOB " +
@@ -333,6 +359,15 @@ JobDetails JobRunner::wait(int64_t id, const ProgressCallback& on_progress,
       lock.unlock();
       on_progress(p);
       continue;
+    }
+    if (on_progress && it == latest_.end() && d->row.state == JobState::Running) {
+      auto seen = std::make_tuple(d->row.progress, d->step, d->row.progress_message);
+      if (seen != row_seen) {
+        row_seen = std::move(seen);
+        lock.unlock();
+        on_progress(progress_of_row(*d));
+        continue;
+      }
     }
     const uint64_t now = generation_;
         // Short when someone may cancel the wait, so that it reacts at once.

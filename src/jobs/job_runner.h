@@ -98,7 +98,9 @@ class JobRunner {
   // of them runs any more (DROP CORPUS).
   void cancel_corpus(int64_t corpus_id);
   // Blocks until the job is done, failed or cancelled; calls on_progress
-  // with each new report (in this thread). Returns the final row. Throws
+  // with each new report (in this thread): this node's runner's, or, for a
+  // job another node of the fleet runs, each change of its row as the wait
+  // polls it (every 50 ms with is_cancelled, else 500 ms). Returns the final row. Throws
   // InvalidArgument when no worker runs (the job could never end), and
   // Cancelled when is_cancelled (polled every 50 ms) returns true: the
   // waiting stops, the job itself goes on.

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,6 +121,34 @@ TEST_F(JobsAcrossNodes, TrainsOfOneCorpusOnTwoNodesAtOnceMakeOneVersion) {
   EXPECT_EQ(catalog_value("SELECT count(*) FROM jobs"), "1");
   EXPECT_EQ(catalog_value("SELECT count(*) FROM cartridges"), "1");
   EXPECT_EQ(catalog_value("SELECT state FROM jobs"), "done");
+}
+
+// WAIT on one node for a job another node runs: the waiter's notices follow
+// the runner's progress through the job's row.
+TEST_F(JobsAcrossNodes, WaitOnOneNodeReportsTheProgressOfAJobAnotherNodeRuns) {
+  ServerProcess a(node("node-a"), "node-a");
+  auto r = a.psql(kSetupFarm);
+  ASSERT_EQ(r.status, 0) << r.output << a.log();
+  r = a.psql("TRAIN CARTRIDGE FOR farm WITH (steps = 120, conversations = 4, batch_size = 4, max_new_tokens = 24)");
+  ASSERT_EQ(r.status, 0) << r.output << a.log();
+  ASSERT_FALSE(wait_for_value("SELECT step FROM jobs WHERE id = 1 AND lease_owner = 'node-a'",
+                              [](const std::string& v) { return !v.empty(); })
+                   .empty())
+      << a.log();
+  ServerProcess b(node("node-b"), "node-b");
+  r = b.psql("WAIT JOB 1");
+  ASSERT_EQ(r.status, 0) << r.output << b.log();
+  EXPECT_EQ(catalog_value("SELECT state || ' ' || lease_owner FROM jobs WHERE id = 1"), "done node-a");
+  // Notices "job 1 training step N/120 ..." with at least two values of N
+  // below 120, then the final one.
+  std::set<std::string> steps;
+  for (size_t at = 0; (at = r.output.find("job 1 training step ", at)) != std::string::npos;) {
+    at += std::strlen("job 1 training step ");
+    steps.insert(r.output.substr(at, r.output.find('/', at) - at));
+  }
+  steps.erase("120");
+  EXPECT_GE(steps.size(), 2u) << r.output;
+  EXPECT_NE(r.output.find("job 1 done step 120/120"), std::string::npos) << r.output;
 }
 
 }  // namespace
