@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "common/error.h"
+
 namespace cdb::cli {
 
 void add_blob_flags(cxxopts::Options& opts) {
@@ -13,6 +15,8 @@ void add_blob_flags(cxxopts::Options& opts) {
       ("s3-endpoint", "S3 endpoint URL, e.g. http://minio:9000 (default: AWS's for --s3-region)",
        cxxopts::value<std::string>()->default_value(""))
       ("s3-region", "S3 region", cxxopts::value<std::string>()->default_value(d.s3.region))
+      ("s3-addressing", "path (ENDPOINT/BUCKET/KEY, every S3-compatible server) or virtual (BUCKET.ENDPOINT-HOST/KEY)",
+       cxxopts::value<std::string>()->default_value("path"))
       ("cache-bytes", "with --blobs s3://: bytes of blobs the local cache keeps (least recently used evicted)",
        cxxopts::value<size_t>()->default_value(std::to_string(d.cache_bytes)))
       ("s3-connect-timeout", "seconds to connect to S3",
@@ -28,6 +32,10 @@ S3BlobsOptions blob_flags(const cxxopts::ParseResult& args) {
   o.url = args["blobs"].as<std::string>();
   o.s3.endpoint = args["s3-endpoint"].as<std::string>();
   o.s3.region = args["s3-region"].as<std::string>();
+  const std::string addressing = args["s3-addressing"].as<std::string>();
+  if (addressing != "path" && addressing != "virtual")
+    throw InvalidArgument("--s3-addressing must be path or virtual, not '" + addressing + "'");
+  o.s3.virtual_host = addressing == "virtual";
   o.cache_bytes = args["cache-bytes"].as<size_t>();
   o.s3.connect_timeout_ms = static_cast<long>(args["s3-connect-timeout"].as<double>() * 1000);
   o.s3.request_timeout_ms = static_cast<long>(args["s3-request-timeout"].as<double>() * 1000);

@@ -12,6 +12,10 @@ const server = new S3rver({
   port: Number(port),
   directory: dir,
   silent: true,
+  // Virtual-host requests name the bucket in the host: <bucket>.s3.localhost
+  // (curl resolves *.localhost to loopback). Path-style requests to
+  // 127.0.0.1 are unaffected.
+  serviceEndpoint: 'localhost',
   configureBuckets: [{ name: bucket }],
 });
 server.run().then(

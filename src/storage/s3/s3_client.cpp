@@ -171,6 +171,13 @@ S3Client::S3Client(S3Options options) : options_(std::move(options)) {
   while (options_.endpoint.ends_with('/')) options_.endpoint.pop_back();
   if (!options_.endpoint.starts_with("http://") && !options_.endpoint.starts_with("https://"))
     throw InvalidArgument("S3 endpoint '" + options_.endpoint + "' must start with http:// or https://");
+  // A wildcard certificate (*.s3.amazonaws.com) covers one label: a dotted
+  // bucket in the host name fails TLS verification, which is AWS's own
+  // advice against virtual-host addressing for such buckets.
+  if (options_.virtual_host && options_.endpoint.starts_with("https://") &&
+      options_.bucket.find('.') != std::string::npos)
+    throw InvalidArgument("bucket '" + options_.bucket +
+                          "' has dots, which TLS cannot verify in a virtual-host name; use --s3-addressing path");
   if (options_.connections < 1) options_.connections = 1;
   if (options_.range_bytes < 1) throw InvalidArgument("S3 range size must be at least 1 byte");
   if (options_.part_bytes < 1) throw InvalidArgument("S3 part size must be at least 1 byte");
