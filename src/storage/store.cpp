@@ -82,7 +82,8 @@ Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir)
     lock_ = std::make_unique<DirLock>(dir_ / "LOCK");
   }
   catalog_ = std::make_unique<Catalog>(
-      open_catalog_connection(pg_catalog ? options_.catalog : catalog_file.string(), options_.read_only),
+      open_catalog_connection(pg_catalog ? options_.catalog : catalog_file.string(), options_.read_only,
+                              options_.catalog_retry),
       builtin_migrations(), options_.read_only);
   const std::vector<BlobRef> refs = catalog_->blob_references();
   if (!lmdb.present && !on_s3) {

@@ -53,6 +53,7 @@
 
 #include "storage/blob_store.h"
 #include "storage/catalog.h"
+#include "storage/catalog_retry.h"
 #include "storage/s3/s3_options.h"
 #include "storage/store_identity.h"
 #include "storage/tensor_codec.h"
@@ -73,6 +74,8 @@ struct StoreOptions {
   // PostgreSQL the blobs still live in <dir>/blobs, and the identity checks
   // (3. above) match that catalog against them as they match the file.
   std::string catalog;
+  // How a lost PostgreSQL catalog connection is made again.
+  CatalogRetry catalog_retry;
   bool read_only = false;
   bool create_if_missing = true;
   // Open although blobs the catalog names are missing from LMDB, marking
