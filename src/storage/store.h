@@ -36,7 +36,8 @@
 // matches the catalog against the bucket's identity object, never against
 // the cache (a cache of another store is emptied). The open-time garbage
 // collection (4) does not run against a bucket: other processes may be
-// between their blob PUT and their row commit (docs/scale-out.md).
+// between their blob PUT and their row commit; collect_bucket_garbage
+// collects it on demand with an age threshold (docs/scale-out.md).
 //
 // One process may open a store read-write at a time (an flock on
 // <dir>/LOCK); within it, Store is safe to share between threads.
