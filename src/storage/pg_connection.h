@@ -71,6 +71,8 @@ class PgConnection : public SqlConnection {
   const char* claim_rows_sql() const override { return " FOR UPDATE SKIP LOCKED"; }
 
   const PgCatalogUrl& url() const { return url_; }
+  // The libpq connection; null after a loss until the next statement
+  // connects again.
   pg_conn* handle() const { return conn_.get(); }
 
   struct ResultDeleter {
