@@ -4,20 +4,25 @@
 // rolled back and the next one reconnects, a COMMIT whose connection is
 // lost says its outcome is unknown, the event listener hears what is sent
 // after the restart, and a server gone for good is an error naming the
-// catalog within the retry budget. Each test restarts its own cluster, not
-// the binary's shared one.
+// catalog within the retry budget; a session ended under a statement
+// already sent re-runs it only if it is a read. The tests that restart a
+// cluster start their own, not the binary's shared one.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <libpq-fe.h>
 
 #include "common/error.h"
 #include "storage/catalog.h"
 #include "storage/catalog_events.h"
 #include "storage/catalog_location.h"
+#include "storage/pg_catalog_url.h"
 #include "storage/pg_connection.h"
 #include "support/postgres_server.h"
 
@@ -40,6 +45,58 @@ std::string message_of(const std::function<void()>& f) {
     return e.what();
   }
   return "(no IoError)";
+}
+
+// Ends, as an administrator's pg_terminate_backend does, the session of
+// `url`'s database that is running a statement containing `marker`, once
+// it shows in pg_stat_activity (so: after the statement was sent).
+// Returns whether it found one within 10 s.
+bool terminate_session_running(const std::string& url, const std::string& marker) {
+  const PgCatalogUrl u = parse_pg_catalog_url(url);
+  std::unique_ptr<PGconn, decltype(&PQfinish)> admin(
+      PQconnectdb(("host=127.0.0.1 port=" + std::to_string(u.port) + " dbname=" + u.dbname + " user=cdb").c_str()),
+      &PQfinish);
+  if (PQstatus(admin.get()) != CONNECTION_OK) return false;
+  const std::string sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                          "AND datname = current_database() AND state = 'active' AND position('" + marker +
+                          "' in query) > 0";
+  for (int i = 0; i < 200; ++i) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(admin.get(), sql.c_str()), &PQclear);
+    if (PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) > 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST(CatalogReconnect, AReadLostAfterItWasSentRunsOnceMoreOnANewConnection) {
+  const std::string url = test::PostgresServer::shared().create_database();
+  PgConnection conn(parse_pg_catalog_url(url), kTestRetry);
+  bool terminated = false;
+  std::thread admin([&] { terminated = terminate_session_running(url, "pg_sleep(1.5)"); });
+  auto c = conn.prepare("SELECT 7 FROM pg_sleep(1.5)");
+  ASSERT_TRUE(c->step());
+  EXPECT_EQ(c->int64(0), 7);
+  admin.join();
+  EXPECT_TRUE(terminated);
+  EXPECT_EQ(conn.reconnects(), 1);
+}
+
+TEST(CatalogReconnect, AWriteLostAfterItWasSentOutsideATransactionSaysItsOutcomeIsUnknown) {
+  const std::string url = test::PostgresServer::shared().create_database();
+  PgConnection conn(parse_pg_catalog_url(url), kTestRetry);
+  conn.exec("CREATE TABLE w (x integer)");
+  bool terminated = false;
+  std::thread admin([&] { terminated = terminate_session_running(url, "pg_sleep(1.5)"); });
+  const std::string msg = message_of([&] { conn.exec("INSERT INTO w SELECT 1 FROM pg_sleep(1.5)"); });
+  admin.join();
+  EXPECT_TRUE(terminated);
+  EXPECT_NE(msg.find("whether it took effect is unknown"), std::string::npos) << msg;
+  // Not run again by itself; the next statement reconnects.
+  conn.exec("INSERT INTO w VALUES (2)");
+  auto c = conn.prepare("SELECT count(*), max(x) FROM w");
+  ASSERT_TRUE(c->step());
+  EXPECT_EQ(c->int64(0), 1);
+  EXPECT_EQ(c->int64(1), 2);
 }
 
 TEST(CatalogReconnect, ACatalogKeepsWorkingAfterItsServerRestartsBetweenTwoStatements) {
