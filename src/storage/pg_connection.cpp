@@ -196,8 +196,8 @@ void PgConnection::reconnect() const {
   std::snprintf(took, sizeof took, "%.1f", s);
   throw IoError("lost the connection to the PostgreSQL catalog " + where_ + " and could not make it again: " +
                 std::to_string(retry_.retries + 1) + " attempts over " + took + " s failed, the last with: " + error +
-                " (is the server running and reachable? --catalog-retries and --catalog-retry-wait set how long "
-                "to wait)");
+                " (is the server running and reachable? cartridge serve's --catalog-retries and "
+                "--catalog-retry-wait set how long to wait)");
 }
 
 bool PgConnection::before_statement(const std::string& verb, bool& outside) const {
