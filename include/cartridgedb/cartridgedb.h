@@ -130,6 +130,12 @@ struct OpenOptions {
   // postgresql://user@host:port/db for a PostgreSQL database (the password,
   // if any, through PGPASSWORD or ~/.pgpass). Blobs stay in <dir>.
   std::string catalog;
+  // When the PostgreSQL catalog's connection is lost (a restart, a
+  // failover), how many times it is made again (-1: 8) and the wait before
+  // the first retry, doubling up to 2 s (-1: 250 ms); beyond them a
+  // statement fails with an error naming the catalog.
+  int catalog_retries = -1;
+  int64_t catalog_retry_wait_ms = -1;
   // Blobs on S3-compatible object storage (docs/scale-out.md): set blobs_url
   // to "s3://bucket/prefix"; the data directory's LMDB then caches them.
   // Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and

@@ -81,6 +81,10 @@ int cmd_serve(int argc, char** argv) {
       ("catalog", "postgresql://user@host:port/db: the catalog in PostgreSQL, shared by servers (password: PGPASSWORD "
                   "or ~/.pgpass); default $CDB_CATALOG, else DATA_DIR/catalog.sqlite",
        cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))
+      ("catalog-retries", "times a lost PostgreSQL catalog connection (a restart, a failover) is made again before "
+                          "a statement fails", cxxopts::value<int>()->default_value("8"))
+      ("catalog-retry-wait", "seconds before the first of those retries, doubling up to 2 s",
+       cxxopts::value<double>()->default_value("0.25"))
       ("node-name", "this node's name among the servers sharing a catalog, unique: jobs are claimed under it and the "
                     "node registry lists it (SHOW NODES; docs/scale-out.md); default HOSTNAME:PORT, the port of --listen",
        cxxopts::value<std::string>()->default_value(""))
@@ -256,6 +260,12 @@ int cmd_serve(int argc, char** argv) {
   o.tokenizer_path = args["tokenizer"].as<std::string>();
   o.device = args["device"].as<std::string>();
   o.catalog = args["catalog"].as<std::string>();
+  o.catalog_retries = args["catalog-retries"].as<int>();
+  o.catalog_retry_wait_ms = static_cast<int64_t>(args["catalog-retry-wait"].as<double>() * 1000);
+  if (o.catalog_retries < 0 || o.catalog_retry_wait_ms < 0) {
+    std::fprintf(stderr, "cartridge serve: --catalog-retries and --catalog-retry-wait must be 0 or more\n");
+    return 2;
+  }
   o.node_name = args["node-name"].as<std::string>();
   if (o.node_name.empty()) {
     // HOST:PORT of --listen names a node uniquely; with port 0 (any free

@@ -42,9 +42,12 @@ void usage(FILE* out) {
                "                                               --repair opens a store whose LMDB lacks blobs the\n"
                "                                               catalog names (marking those rows damaged) and makes\n"
                "                                               damaged rows whose blobs verify again ready\n"
-               "  gc DIR [--force] [--keep-days N]             move unreferenced blobs to the quarantine, purge\n"
+               "  gc DIR [--force] [--keep-days N] [--grace S] move unreferenced blobs to the quarantine, purge\n"
                "                                               quarantined ones older than N days (default 7);\n"
-               "                                               --force: even if more than 10%% of blobs would go\n"
+               "                                               --force: even if more than 10%% of blobs would go;\n"
+               "                                               with --blobs, only blobs older than --grace S\n"
+               "                                               (default 3600) go: younger ones may be another\n"
+               "                                               node's write whose row has not committed yet\n"
                "  quarantine DIR                               list quarantined blobs and when they were moved\n"
                "  backup DIR DEST                              consistent copy (also while a server runs), usable as is\n"
                "  recover DIR                                  rebuild a lost catalog from the blobs (the old one is\n"
@@ -52,7 +55,7 @@ void usage(FILE* out) {
                "--catalog postgresql://user@host:port/db (default $CDB_CATALOG): the catalog in PostgreSQL instead of\n"
                "DIR/catalog.sqlite (blobs stay in DIR/blobs); not for backup and recover (use pg_dump)\n"
                "--blobs s3://BUCKET/PREFIX (with --s3-endpoint URL, --s3-region, --cache-bytes ...) opens a store\n"
-               "whose blobs live on S3 (docs/scale-out.md): create, put, list, verify, quarantine.\n");
+               "whose blobs live on S3 (docs/scale-out.md): create, put, list, verify, gc, quarantine.\n");
 }
 
 StoreOptions existing(const StoreOptions& base, bool read_only) {
@@ -156,12 +159,29 @@ int do_verify(const std::string& dir, const StoreOptions& base, bool repair) {
 
 int do_gc(const std::string& dir, const StoreOptions& base, const cxxopts::ParseResult& a) {
   StoreOptions o = existing(base, false);
-  if (base.s3_blobs.enabled())
-    throw Unsupported("garbage collection does not run against a bucket yet: other servers may be between a blob "
-                      "PUT and its row commit (docs/scale-out.md)");
   o.gc.force = a.count("force") > 0;
   if (a.count("keep-days")) o.gc.quarantine_days = a["keep-days"].as<double>();
-  if (o.gc.quarantine_days < 0) throw InvalidArgument("--keep-days must be 0 or more");
+  if (!(o.gc.quarantine_days >= 0)) throw InvalidArgument("--keep-days must be 0 or more");
+  if (a.count("grace")) {
+    if (!base.s3_blobs.enabled())
+      throw InvalidArgument("--grace is for a store whose blobs are on S3 (--blobs); an LMDB store has one writer");
+    o.gc.grace_seconds = a["grace"].as<double>();
+    if (!(o.gc.grace_seconds >= 0)) throw InvalidArgument("--grace must be 0 seconds or more");
+  }
+  if (base.s3_blobs.enabled()) {
+    // Not at open: the bucket's collection needs its grace (store.h).
+    Store s(dir, o);
+    print_open_report(s.open_report());
+    const BucketGcReport r = s.collect_bucket_garbage(o.gc);
+    std::printf("listed %zu blob(s); moved %zu unreferenced blob(s) older than %g s to the quarantine (%s); kept %zu "
+                "younger unreferenced one(s)\n",
+                r.blobs_listed, r.orphans_moved, o.gc.grace_seconds,
+                format_bytes(static_cast<int64_t>(r.orphan_bytes)).c_str(), r.young_kept);
+    std::printf("purged %zu quarantined blob(s) older than %g days (%s)\n", r.quarantine_purged,
+                o.gc.quarantine_days, format_bytes(static_cast<int64_t>(r.purged_bytes)).c_str());
+    if (!r.stopped.empty()) std::printf("garbage collection stopped: %s\n", r.stopped.c_str());
+    return r.stopped.empty() ? 0 : 1;
+  }
   Store s(dir, o);
   print_open_report(s.open_report());
   std::printf("quarantine holds %zu blob(s)\n", s.quarantined().size());
@@ -214,6 +234,8 @@ int cmd_store(int argc, char** argv) {
       "repair", "verify: open despite missing blobs; clear damage that verifies again")(
       "force", "gc: move orphans even above 10% of the blobs")(
       "keep-days", "gc: days quarantined blobs are kept", cxxopts::value<double>())(
+      "grace", "gc with --blobs: seconds an unreferenced blob is kept after its upload (default 3600)",
+      cxxopts::value<double>())(
       "catalog", "postgresql://user@host:port/db: the catalog in PostgreSQL (default $CDB_CATALOG, else DIR/catalog.sqlite)",
       cxxopts::value<std::string>()->default_value(std::getenv("CDB_CATALOG") ? std::getenv("CDB_CATALOG") : ""))(
       "h,help", "this help")(

@@ -3,6 +3,7 @@
 // ones at this one boundary.
 #include "cartridgedb/cartridgedb.h"
 
+#include <algorithm>
 #include <exception>
 #include <mutex>
 
@@ -180,6 +181,11 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const OpenOptio
     o.start_workers = options.start_workers;
     o.create_if_missing = options.create_if_missing;
     o.catalog = options.catalog;
+    if (options.catalog_retries >= 0) o.catalog_retry.retries = options.catalog_retries;
+    if (options.catalog_retry_wait_ms >= 0) {
+      o.catalog_retry.wait_ms = options.catalog_retry_wait_ms;
+      o.catalog_retry.max_wait_ms = std::max(o.catalog_retry.max_wait_ms, o.catalog_retry.wait_ms);
+    }
     o.node_name = options.node_name;
     if (options.job_lease_ms > 0) o.job_lease_ms = options.job_lease_ms;
     o.job_renew_ms = options.job_renew_ms;

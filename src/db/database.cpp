@@ -60,6 +60,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
     throw NotFound("no database in " + dir_.string() + " (catalog.sqlite is missing)");
   StoreOptions so;
   so.catalog = options.catalog;
+  so.catalog_retry = options.catalog_retry;
   so.create_if_missing = options.create_if_missing;
   so.s3_blobs = options.s3_blobs;
   fs::create_directories(dir_, ec);

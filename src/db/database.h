@@ -32,6 +32,7 @@
 #include "engine/tokenizer/chat_format.h"
 #include "planner/ask_planner.h"
 #include "db/data_dir_settings.h"
+#include "storage/catalog_retry.h"
 #include "storage/s3/s3_options.h"
 #include "jobs/job_runner.h"
 
@@ -60,6 +61,7 @@ struct DatabaseOptions {
   bool create_if_missing = true;
   std::string catalog;  // StoreOptions::catalog: empty for <dir>/catalog.sqlite, or a postgresql:// URL
   S3BlobsOptions s3_blobs;  // blobs on S3, the local LMDB their cache (store.h)
+  CatalogRetry catalog_retry;  // how a lost PostgreSQL catalog connection is made again
   // This node's name (--node-name): the job runner claims under it
   // (job_runner.h; empty: "<hostname>:<pid>") and the node registry lists
   // it (SHOW NODES; empty: join_fleet()'s address). The job lease and how

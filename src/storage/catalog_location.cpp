@@ -6,8 +6,9 @@
 
 namespace cdb {
 
-std::unique_ptr<SqlConnection> open_catalog_connection(std::string_view location, bool read_only) {
-  if (is_postgresql_url(location)) return std::make_unique<PgConnection>(parse_pg_catalog_url(location));
+std::unique_ptr<SqlConnection> open_catalog_connection(std::string_view location, bool read_only,
+                                                       const CatalogRetry& retry) {
+  if (is_postgresql_url(location)) return std::make_unique<PgConnection>(parse_pg_catalog_url(location), retry);
   return std::make_unique<SqliteDb>(std::filesystem::path(location), read_only);
 }
 

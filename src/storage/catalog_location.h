@@ -8,12 +8,15 @@
 #include <string>
 #include <string_view>
 
+#include "storage/catalog_retry.h"
 #include "storage/sql_connection.h"
 
 namespace cdb {
 
 // A PostgreSQL URL is connected to (IoError naming the server when it
 // cannot be); a path is opened as SQLite (created unless read_only).
-std::unique_ptr<SqlConnection> open_catalog_connection(std::string_view location, bool read_only);
+// `retry`: how a lost PostgreSQL connection is made again (pg_connection.h).
+std::unique_ptr<SqlConnection> open_catalog_connection(std::string_view location, bool read_only,
+                                                       const CatalogRetry& retry = {});
 
 }  // namespace cdb

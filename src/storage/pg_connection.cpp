@@ -1,8 +1,13 @@
 #include "storage/pg_connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +26,28 @@ std::string trimmed(const char* msg) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
 }
+
+// The statement's first keyword, upper-cased ("" when none).
+std::string first_word(std::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size() && (std::isspace(static_cast<unsigned char>(sql[i])) || sql[i] == '(')) ++i;
+  std::string w;
+  for (; i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i])) && w.size() < 16; ++i)
+    w += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i])));
+  return w;
+}
+
+// Statements that running twice leaves the catalog as running them once
+// does, so that one lost after it was sent may run again: reads, and
+// statements that change only the session. (The catalog's SELECTs read;
+// the one that does more, pg_notify, runs inside transactions, and a
+// notification twice would only make listeners look twice.)
+bool rerunnable(const std::string& verb) {
+  return verb == "SELECT" || verb == "SHOW" || verb == "VALUES" || verb == "BEGIN" || verb == "START" ||
+         verb == "SET" || verb == "LISTEN";
+}
+
+bool ends_transaction_by_rollback(const std::string& verb) { return verb == "ROLLBACK" || verb == "ABORT"; }
 
 class PgCursor : public SqlCursor {
  public:
@@ -109,21 +136,133 @@ class PgCursor : public SqlCursor {
 void PgConnection::ConnDeleter::operator()(pg_conn* c) const { PQfinish(c); }
 void PgConnection::ResultDeleter::operator()(pg_result* r) const { PQclear(r); }
 
-PgConnection::PgConnection(const PgCatalogUrl& url) : url_(url), where_(url.redacted()) {
-  const std::string port = std::to_string(url.port);
-  std::vector<const char*> keys = {"host", "port", "dbname", "application_name", "client_encoding", "connect_timeout"};
-  std::vector<const char*> values = {url.host.c_str(), port.c_str(), url.dbname.c_str(), "cartridgedb", "UTF8", "10"};
-  if (!url.user.empty()) keys.push_back("user"), values.push_back(url.user.c_str());
-  if (!url.password.empty()) keys.push_back("password"), values.push_back(url.password.c_str());
+PgConnection::PgConnection(const PgCatalogUrl& url, CatalogRetry retry)
+    : url_(url), where_(url.redacted()), retry_(retry) {
+  if (retry_.retries < 0 || retry_.wait_ms < 0 || retry_.max_wait_ms < retry_.wait_ms)
+    throw InvalidArgument("catalog retries must be 0 or more and the retry wait 0 s or more (--catalog-retries, "
+                          "--catalog-retry-wait)");
+  std::string error;
+  conn_ = connect_once(error);
+  if (!conn_)
+    throw IoError("cannot connect to the PostgreSQL catalog " + where_ + ": " + error +
+                  " (is the server running and reachable, and the database created?)");
+}
+
+PgConnection::Conn PgConnection::connect_once(std::string& error) const {
+  const std::string port = std::to_string(url_.port);
+  // Keepalives: a server that vanished without closing the connection (a
+  // failover, a dead host) is noticed in about a minute, not the kernel's
+  // two hours, so that a statement waiting on it fails and reconnects.
+  std::vector<const char*> keys = {"host", "port", "dbname", "application_name", "client_encoding", "connect_timeout",
+                                   "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count"};
+  std::vector<const char*> values = {url_.host.c_str(), port.c_str(), url_.dbname.c_str(), "cartridgedb", "UTF8", "10",
+                                     "1", "30", "10", "3"};
+  if (!url_.user.empty()) keys.push_back("user"), values.push_back(url_.user.c_str());
+  if (!url_.password.empty()) keys.push_back("password"), values.push_back(url_.password.c_str());
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  conn_.reset(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/0));
-  if (!conn_) throw ResourceExhausted("cannot allocate a PostgreSQL connection to " + where_);
-  if (PQstatus(conn_.get()) != CONNECTION_OK)
-    throw IoError("cannot connect to the PostgreSQL catalog " + where_ + ": " + trimmed(PQerrorMessage(conn_.get())) +
-                  " (is the server running and reachable, and the database created?)");
+  Conn c(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/0));
+  if (!c) throw ResourceExhausted("cannot allocate a PostgreSQL connection to " + where_);
+  if (PQstatus(c.get()) != CONNECTION_OK) {
+    error = trimmed(PQerrorMessage(c.get()));
+    return nullptr;
+  }
   // Notices ("relation already exists, skipping") would go to stderr.
-  PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(c.get(), [](void*, const char*) {}, nullptr);
+  return c;
+}
+
+void PgConnection::reconnect() const {
+  conn_.reset();
+  in_transaction_ = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string error;
+  int64_t wait_ms = retry_.wait_ms;
+  for (int attempt = 0;; ++attempt) {
+    // The first attempt at once: after a restart the server is often back.
+    if (Conn c = connect_once(error)) {
+      conn_ = std::move(c);
+      ++reconnects_;
+      std::fprintf(stderr, "cartridgedb: reconnected to the PostgreSQL catalog %s (attempt %d)\n", where_.c_str(),
+                   attempt + 1);
+      return;
+    }
+    if (attempt >= retry_.retries) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    wait_ms = std::min(wait_ms * 2, retry_.max_wait_ms);
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f", s);
+  throw IoError("lost the connection to the PostgreSQL catalog " + where_ + " and could not make it again: " +
+                std::to_string(retry_.retries + 1) + " attempts over " + took + " s failed, the last with: " + error +
+                " (is the server running and reachable? cartridge serve's --catalog-retries and "
+                "--catalog-retry-wait set how long to wait)");
+}
+
+bool PgConnection::before_statement(const std::string& verb, bool& outside) const {
+  if (lost_in_transaction_) {
+    if (ends_transaction_by_rollback(verb)) {
+      // The server rolled the transaction back when the session ended.
+      lost_in_transaction_ = false;
+      return false;
+    }
+    if (verb != "BEGIN" && verb != "START")
+      throw IoError("the connection to the PostgreSQL catalog " + where_ +
+                    " was lost inside this transaction, which the server rolled back: nothing of it was applied; "
+                    "roll back and run the transaction again");
+    lost_in_transaction_ = false;
+  }
+  outside = !in_transaction_;
+  if (!outside) return true;  // a loss inside a transaction is the statement's own error
+  if (conn_) {
+    // Outside a transaction nothing is pending on the connection, so what
+    // the socket holds now is what the server sent on its own: after a
+    // restart, its FATAL message and the end of the stream. Reading it
+    // (libpq's socket never blocks) tells a dead connection before the
+    // statement is sent to it.
+    PGconn* c = conn_.get();
+    for (int i = 0; i < 4 && PQstatus(c) == CONNECTION_OK; ++i) {
+      pollfd p{PQsocket(c), POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0) break;
+      if (!PQconsumeInput(c)) break;
+    }
+    if (PQstatus(c) != CONNECTION_OK) conn_.reset();
+  }
+  if (!conn_) reconnect();
+  return true;
+}
+
+bool PgConnection::connection_lost(const pg_result* r) const {
+  if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) return true;
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (!state) return false;
+  const std::string_view code(state);
+  return code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03";
+}
+
+void PgConnection::after_loss(const std::string& verb, std::string_view sql, bool outside, bool retried) const {
+  const std::string why = conn_ ? trimmed(PQerrorMessage(conn_.get())) : std::string("no connection");
+  conn_.reset();  // the next statement connects afresh
+  in_transaction_ = false;
+  const std::string lost = "lost the connection to the PostgreSQL catalog " + where_ + " (" + why + ")";
+  if (verb == "COMMIT" || verb == "END")
+    throw IoError(lost + " during COMMIT: whether the transaction committed is unknown; check the catalog before "
+                         "running it again");
+  if (!outside) {
+    lost_in_transaction_ = true;
+    throw IoError(lost + " inside a transaction, which the server rolled back: nothing of it was applied; run it "
+                         "again (the next transaction reconnects)");
+  }
+  // Outside a transaction, a statement that cannot change anything by
+  // running twice runs once more on a new connection. A write there
+  // commits by itself: the server may have committed it before the
+  // connection broke, so running it again could apply it twice.
+  if (rerunnable(verb) && !retried) return;
+  if (rerunnable(verb)) throw IoError(lost + " twice while running: " + std::string(sql.substr(0, 200)));
+  throw IoError(lost + " while running a write outside a transaction (" + std::string(sql.substr(0, 200)) +
+                "): whether it took effect is unknown (PostgreSQL commits such a statement by itself); check before "
+                "running it again");
 }
 
 PgConnection::~PgConnection() = default;
@@ -145,21 +284,62 @@ void PgConnection::fail(const pg_result* r, std::string_view sql) const {
 
 PgConnection::Result PgConnection::run(const std::string& sql, int n, const char* const* values,
                                        std::string_view shown_sql) const {
-  Result r(n == 0 ? PQexecParams(conn_.get(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)
-                  : PQexecParams(conn_.get(), sql.c_str(), n, nullptr, values, nullptr, nullptr, 0));
-  const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r.get(), shown_sql);
-  const char* tuples = PQcmdTuples(r.get());
-  changes_ = tuples && *tuples ? std::strtoll(tuples, nullptr, 10) : 0;
-  return r;
+  const std::string verb = first_word(sql);
+  for (bool retried = false;; retried = true) {
+    bool outside = true;
+    if (!before_statement(verb, outside)) return Result(PQmakeEmptyPGresult(nullptr, PGRES_COMMAND_OK));
+    Result r(n == 0 ? PQexecParams(conn_.get(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)
+                    : PQexecParams(conn_.get(), sql.c_str(), n, nullptr, values, nullptr, nullptr, 0));
+    const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+      note_transaction_state();
+      const char* tuples = PQcmdTuples(r.get());
+      changes_ = tuples && *tuples ? std::strtoll(tuples, nullptr, 10) : 0;
+      return r;
+    }
+    if (!connection_lost(r.get())) {
+      note_transaction_state();
+      fail(r.get(), shown_sql);
+    }
+    if (ends_transaction_by_rollback(verb)) {
+      // Rolled back all the same: the server ends a lost session's transaction.
+      conn_.reset();
+      in_transaction_ = false;
+      return Result(PQmakeEmptyPGresult(nullptr, PGRES_COMMAND_OK));
+    }
+    after_loss(verb, shown_sql, outside, retried);
+  }
 }
 
 void PgConnection::exec(std::string_view sql) const {
   // PQexec, not PQexecParams: a migration is several statements in one string.
   const std::string s(sql);
-  Result r(PQexec(conn_.get(), s.c_str()));
-  const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) fail(r.get(), sql);
+  const std::string verb = first_word(s);
+  for (bool retried = false;; retried = true) {
+    bool outside = true;
+    if (!before_statement(verb, outside)) return;
+    Result r(PQexec(conn_.get(), s.c_str()));
+    const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
+      note_transaction_state();
+      return;
+    }
+    if (!connection_lost(r.get())) {
+      note_transaction_state();
+      fail(r.get(), sql);
+    }
+    if (ends_transaction_by_rollback(verb)) {
+      conn_.reset();
+      in_transaction_ = false;
+      return;
+    }
+    after_loss(verb, sql, outside, retried);
+  }
+}
+
+void PgConnection::note_transaction_state() const {
+  const PGTransactionStatusType t = PQtransactionStatus(conn_.get());
+  in_transaction_ = t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
 }
 
 std::unique_ptr<SqlCursor> PgConnection::prepare(std::string_view sql) const {

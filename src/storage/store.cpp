@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <initializer_list>
+#include <map>
 #include <random>
 #include <set>
 
@@ -82,7 +83,8 @@ Store::Store(const std::filesystem::path& dir, StoreOptions options) : dir_(dir)
     lock_ = std::make_unique<DirLock>(dir_ / "LOCK");
   }
   catalog_ = std::make_unique<Catalog>(
-      open_catalog_connection(pg_catalog ? options_.catalog : catalog_file.string(), options_.read_only),
+      open_catalog_connection(pg_catalog ? options_.catalog : catalog_file.string(), options_.read_only,
+                              options_.catalog_retry),
       builtin_migrations(), options_.read_only);
   const std::vector<BlobRef> refs = catalog_->blob_references();
   if (!lmdb.present && !on_s3) {
@@ -334,6 +336,167 @@ void Store::collect_garbage() {
   }
   opened_.orphan_blobs_removed = orphans.size();
   opened_.quarantine_purged = expired.size();
+}
+
+namespace {
+
+// A bucket listing is input: one run looks at no more objects than this
+// (a store of that many blobs holds some 30 TB of Cartridges at 3 MB each).
+constexpr size_t kMaxBucketGcListing = 20'000'000;
+
+// One bucket collection at a time among the nodes sharing a PostgreSQL
+// catalog: a session-level advisory lock on the catalog's connection
+// (arbitrary fixed key, distinct from the migrations'). Collections at
+// once would be safe on S3, whose CopyObject is atomic, but they would do
+// the work twice, and a store whose copy is not atomic against a delete of
+// its source (s3rver) can lose the quarantined copy of a blob both move.
+// On SQLite one process opens the store read-write and holds it.
+class FleetGcLock {
+ public:
+  explicit FleetGcLock(Catalog& catalog) : catalog_(catalog) {
+    if (catalog_.dialect() != SqlDialect::PostgreSql) return;
+    std::lock_guard lock(catalog_.mutex());
+    Statement s(catalog_.db(), "SELECT pg_try_advisory_lock(27413438196167283)");
+    pg_ = true;
+    held_ = s.step() && s.int64(0) == 1;
+  }
+  ~FleetGcLock() {
+    if (!pg_ || !held_) return;
+    try {
+      std::lock_guard lock(catalog_.mutex());
+      catalog_.db().exec("SELECT pg_advisory_unlock(27413438196167283)");
+    } catch (...) {
+      // A lost session took its lock with it.
+    }
+  }
+  FleetGcLock(const FleetGcLock&) = delete;
+  FleetGcLock& operator=(const FleetGcLock&) = delete;
+  bool held() const { return !pg_ || held_; }
+
+ private:
+  Catalog& catalog_;
+  bool pg_ = false, held_ = false;
+};
+
+}  // namespace
+
+// Why collecting a bucket that other nodes write to is safe:
+//  - Every write PUTs its blobs before the row naming them commits (step 1,
+//    then 2), and PUTs each blob afresh, even under a content-addressed key
+//    that may be there already, so a blob's LastModified is at most its
+//    write's start. An unreferenced blob is therefore garbage (a write that
+//    failed or was abandoned, an erase that did not finish) or belongs to a
+//    write in flight on some node, whose row is still to commit.
+//  - A blob is moved only if the listing showed it older than the grace AND
+//    no row names it in a catalog read made after that listing. A row that
+//    commits after that read names a blob PUT more than the grace before
+//    it: only a write that spent longer than the grace between its PUTs and
+//    its commit could lose its blob, and the grace (1 h by default) is far
+//    above any write (a Cartridge's tensors go up in seconds, then one
+//    transaction). LastModified is the bucket's clock and the grace is
+//    measured on this node's: keep the clocks in sync (NTP), as leases and
+//    heartbeats already ask. An entry without a LastModified counts as young.
+//  - The references read before the listing only narrow the candidates (so
+//    that memory holds the few orphans, not the listing); the read after it
+//    decides.
+//  - Two collectors at once: one runs, the other does nothing and says so
+//    (a mutex in the process, an advisory lock across nodes: FleetGcLock).
+//    Should they overlap all the same (a collector whose catalog session
+//    was lost and made again loses its lock), a move is a copy then a
+//    delete and a purge a delete, all idempotent, and a blob the other
+//    moved first is NotFound at the copy and passed over.
+//  - Jobs' scratch (PREFIX/scratch/job/<id>/, live leases or not) is
+//    outside blobs/ and never listed; a job deletes its own when it ends.
+//    The identity and the records are not listed either.
+//  - A moved blob is not lost: quarantine/ keeps it and records/ its record
+//    for quarantine_days (then the purge, or the bucket's lifecycle rule),
+//    and with versioning a deleted object stays as a noncurrent version.
+BucketGcReport Store::collect_bucket_garbage(const GcOptions& gc) {
+  if (!remote_)
+    throw InvalidArgument("store " + dir_.string() +
+                          " keeps its blobs in LMDB, where garbage is collected at every open (cartridge store gc)");
+  if (options_.read_only) throw InvalidArgument("store " + dir_.string() + " is open read-only");
+  if (!(gc.grace_seconds >= 0) || !(gc.quarantine_days >= 0))
+    throw InvalidArgument("the grace and the quarantine days of garbage collection must be 0 or more");
+  BucketGcReport rep;
+  const std::string where = remote_->location().url();
+  std::unique_lock here(gc_mu_, std::try_to_lock);
+  if (!here.owns_lock()) {
+    rep.stopped = "another garbage collection of " + where + " is running in this process; this one did nothing";
+    return rep;
+  }
+  const FleetGcLock fleet(*catalog_);
+  if (!fleet.held()) {
+    rep.stopped = "another node sharing the catalog is collecting the garbage of " + where +
+                  " now; this one did nothing";
+    return rep;
+  }
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+
+  // Quarantined blobs past their days go first: what this run moves below
+  // is not among them.
+  const int64_t purge_before = now - static_cast<int64_t>(gc.quarantine_days * 86400);
+  std::vector<S3BlobStore::Listed> expired;
+  const bool quarantine_longer = remote_->for_each_quarantined(
+      [&](const S3BlobStore::Listed& o) {
+        if (o.last_modified > 0 && o.last_modified < purge_before) expired.push_back(o);
+      },
+      kMaxBucketGcListing);
+  for (const auto& o : expired) {
+    remote_->purge(o.key);
+    ++rep.quarantine_purged;
+    rep.purged_bytes += o.size;
+  }
+
+  auto referenced = [&] {
+    std::set<std::string, std::less<>> keys;
+    for (const auto& r : catalog_->blob_references()) keys.insert(r.blob_key);
+    return keys;
+  };
+  const auto before = referenced();
+  const int64_t young_from = now - static_cast<int64_t>(gc.grace_seconds);
+  std::vector<S3BlobStore::Listed> candidates;
+  const bool longer = remote_->for_each_blob(
+      [&](const S3BlobStore::Listed& o) {
+        ++rep.blobs_listed;
+        if (before.count(o.key)) return;
+        if (o.last_modified <= 0 || o.last_modified >= young_from) {
+          ++rep.young_kept;
+          return;
+        }
+        candidates.push_back(o);
+      },
+      kMaxBucketGcListing);
+  if (longer || quarantine_longer) {
+    rep.stopped = where + " lists more than " + std::to_string(kMaxBucketGcListing) +
+                  " objects under blobs/ or quarantine/, more than one run looks at: garbage collection moved "
+                  "nothing" + std::string(rep.quarantine_purged ? " (it purged expired quarantined blobs)" : "");
+    return rep;
+  }
+  const auto after = referenced();
+  std::erase_if(candidates, [&](const S3BlobStore::Listed& o) { return after.count(o.key) > 0; });
+  if (!candidates.empty() && !gc.force && candidates.size() > gc.orphan_allowance &&
+      static_cast<double>(candidates.size()) > gc.max_orphan_share * static_cast<double>(rep.blobs_listed)) {
+    // As at an LMDB store's open: so many orphans at once is a catalog that
+    // does not match the bucket (restored from an older backup), not garbage.
+    rep.stopped = std::to_string(candidates.size()) + " of the " + std::to_string(rep.blobs_listed) + " blobs in " +
+                  where + " have no catalog row, more than " +
+                  std::to_string(static_cast<int>(gc.max_orphan_share * 100)) +
+                  "%: garbage collection moved nothing. If the catalog is older than the blobs, restore the newer "
+                  "one; if they really are garbage, run: cartridge store gc --force";
+    return rep;
+  }
+  std::vector<std::string> keys;
+  std::map<std::string, uint64_t, std::less<>> sizes;
+  for (const auto& o : candidates) {
+    keys.push_back(o.key);
+    sizes[o.key] = o.size;
+  }
+  const std::vector<std::string> moved = remote_->quarantine(keys);
+  if (cache_) cache_->erase(moved);
+  rep.orphans_moved = moved.size();
+  for (const auto& k : moved) rep.orphan_bytes += sizes[k];
+  return rep;
 }
 
 std::vector<std::pair<std::string, int64_t>> Store::quarantined() const {

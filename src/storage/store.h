@@ -36,7 +36,8 @@
 // matches the catalog against the bucket's identity object, never against
 // the cache (a cache of another store is emptied). The open-time garbage
 // collection (4) does not run against a bucket: other processes may be
-// between their blob PUT and their row commit (docs/scale-out.md).
+// between their blob PUT and their row commit; collect_bucket_garbage
+// collects it on demand with an age threshold (docs/scale-out.md).
 //
 // One process may open a store read-write at a time (an flock on
 // <dir>/LOCK); within it, Store is safe to share between threads.
@@ -53,6 +54,7 @@
 
 #include "storage/blob_store.h"
 #include "storage/catalog.h"
+#include "storage/catalog_retry.h"
 #include "storage/s3/s3_options.h"
 #include "storage/store_identity.h"
 #include "storage/tensor_codec.h"
@@ -65,6 +67,22 @@ struct GcOptions {
   double max_orphan_share = 0.10; // above this share of all blobs, nothing is moved
   size_t orphan_allowance = 256;  // this many orphans are always moved (one interrupted write's worth)
   bool force = false;             // move orphans whatever their share
+  // With blobs on S3 (collect_bucket_garbage): an unreferenced blob is
+  // moved only once its LastModified is older than this many seconds,
+  // since a younger one may belong to a write whose row has not committed
+  // yet (on any node sharing the bucket).
+  double grace_seconds = 3600;
+};
+
+// What collect_bucket_garbage did.
+struct BucketGcReport {
+  size_t blobs_listed = 0;         // objects under PREFIX/blobs/
+  size_t orphans_moved = 0;        // unreferenced and older than the grace: moved to PREFIX/quarantine/
+  uint64_t orphan_bytes = 0;       // their bytes, gone from PREFIX/blobs/
+  size_t young_kept = 0;           // unreferenced but within the grace (or without a LastModified): kept
+  size_t quarantine_purged = 0;    // quarantined longer than GcOptions::quarantine_days: deleted with their records
+  uint64_t purged_bytes = 0;       // their bytes, gone from the bucket (less any noncurrent versions it keeps)
+  std::string stopped;             // why nothing was moved (too many orphans, too long a listing); empty when it ran
 };
 
 struct StoreOptions {
@@ -73,6 +91,8 @@ struct StoreOptions {
   // PostgreSQL the blobs still live in <dir>/blobs, and the identity checks
   // (3. above) match that catalog against them as they match the file.
   std::string catalog;
+  // How a lost PostgreSQL catalog connection is made again.
+  CatalogRetry catalog_retry;
   bool read_only = false;
   bool create_if_missing = true;
   // Open although blobs the catalog names are missing from LMDB, marking
@@ -213,6 +233,22 @@ class Store {
   // restored from a backup, a file fault that is gone) are ready again.
   VerifyReport verify_all(bool repair = false);
 
+  // Garbage collection of a store whose blobs live in a bucket (`cartridge
+  // store gc --blobs ...`; the open-time collection does not run there).
+  // First deletes quarantined blobs older than gc.quarantine_days (and
+  // their records); then moves to the quarantine every blob under
+  // PREFIX/blobs/ that no catalog row names and whose LastModified is older
+  // than gc.grace_seconds, unless they are more than gc.max_orphan_share of
+  // the blobs (and gc.orphan_allowance) without gc.force, as at an LMDB
+  // store's open. Only PREFIX/blobs/ and PREFIX/quarantine/ are looked at:
+  // never the identity, the records of live blobs or jobs' scratch. Moved
+  // blobs leave this node's cache. Safe beside writers on every node (why:
+  // the comment in store.cpp); one collection runs at a time among the
+  // nodes sharing a PostgreSQL catalog, another started meanwhile does
+  // nothing and says so in `stopped`. InvalidArgument on a store whose
+  // blobs are not on S3.
+  BucketGcReport collect_bucket_garbage(const GcOptions& gc);
+
   // Keys in the quarantine, oldest first, with the unix time each was moved.
   std::vector<std::pair<std::string, int64_t>> quarantined() const;
 
@@ -247,6 +283,7 @@ class Store {
   std::unique_ptr<Catalog> catalog_;
   OpenReport opened_;
   std::mutex write_mu_;  // one put/remove at a time: blob commit, then row commit
+  std::mutex gc_mu_;     // one collect_bucket_garbage at a time
 };
 
 }  // namespace cdb

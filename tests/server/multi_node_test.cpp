@@ -1,7 +1,7 @@
 // Two `cartridge serve` nodes sharing one PostgreSQL catalog and one S3
 // bucket (s3rver), each with its own data directory (its LMDB a cache):
 // what one does, the other sees; SHOW NODES lists both; a DROP on one
-// evicts on the other. (An unreachable PostgreSQL or bucket at start is
+// evicts on the other; both answer after PostgreSQL restarts. (An unreachable PostgreSQL or bucket at start is
 // covered by CatalogFlag and ServeBlobsOnS3.)
 #include <gtest/gtest.h>
 
@@ -87,6 +87,22 @@ TEST_F(Fleet, ACorpusCreatedOnOneNodeIsVisibleOnTheOther) {
   // B reads A's documents from the bucket: its answer uses them.
   r = b.psql("ASK 'Who has a cat?' USING pets WITH (max_tokens = 4)");
   EXPECT_EQ(r.status, 0) << r.output << b.log();
+}
+
+TEST_F(Fleet, BothNodesAnswerAfterPostgreSqlRestarts) {
+  auto r = a.psql(kSetupPets);
+  ASSERT_EQ(r.status, 0) << r.output << a.log();
+  // This test's process has a cluster of its own (PostgresServer::shared()).
+  PostgresServer::shared().restart();
+  // Each node's catalog connection is made again by its next statement.
+  r = b.psql_rows("SHOW DOCUMENTS IN pets");
+  EXPECT_EQ(r.status, 0) << r.output << b.log();
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 2) << r.output;
+  r = a.psql("ADD DOCUMENT 'Carol has a parrot named Kiwi.' TO pets");
+  EXPECT_EQ(r.status, 0) << r.output << a.log();
+  r = b.psql_rows("SHOW DOCUMENTS IN pets");
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 3) << r.output << b.log();
+  EXPECT_NE(a.log().find("reconnected to the PostgreSQL catalog"), std::string::npos) << a.log();
 }
 
 TEST_F(Fleet, ShowNodesListsBothNodesAliveAndTheCartridgeANodeLoaded) {

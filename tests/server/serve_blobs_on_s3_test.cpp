@@ -2,7 +2,9 @@
 // real S3 endpoint (s3rver on loopback).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "server/server_process.h"
 #include "storage/s3/s3_client.h"
@@ -60,6 +62,22 @@ TEST(ServeBlobsOnS3, StoreCommandsTakeTheSameFlagsAndTheCacheAloneIsRefused) {
   EXPECT_NE(r.output.find("checked 1 blobs"), std::string::npos) << r.output;
   S3Client bucket(S3rverProcess::client_options(s3.endpoint()));
   EXPECT_EQ(bucket.list("cli/blobs/doc/").size(), 1u);
+  // gc with an age threshold: an orphan within --grace stays, then goes.
+  bucket.put("cli/blobs/art/orphan", "left by a crashed write");
+  r = run_command(env + cli + "gc " + shell_quote(dir) + flags);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("listed 2 blob(s); moved 0 unreferenced blob(s) older than 3600 s to the quarantine (0 B); "
+                          "kept 1 younger"),
+            std::string::npos)
+      << r.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // LastModified has a one-second grain
+  r = run_command(env + cli + "gc " + shell_quote(dir) + flags + " --grace 0");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("moved 1 unreferenced blob(s) older than 0 s to the quarantine (23 B)"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(bucket.list("cli/quarantine/").size(), 1u);
+  r = run_command(env + cli + "verify " + shell_quote(dir) + flags);
+  EXPECT_EQ(r.status, 0) << r.output;
   r = run_command(cli + "list " + shell_quote(dir));  // without --blobs: only the cache is there
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("keeps its blobs in s3://cdb-test/cli"), std::string::npos) << r.output;

@@ -64,14 +64,7 @@ class PostgresServer {
     // binds it (other test binaries run in parallel): try a few.
     for (int attempt = 0;; ++attempt) {
       port_ = free_port();
-      const std::string opts = "-p " + std::to_string(port_) + " -k " + dir_.path().string() +
-                               " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-                               " -c full_page_writes=off -c max_connections=200";
-      const int rc = std::system((as_ + bin("pg_ctl") + " -D " + shell_quote(data_.string()) + " -o " +
-                                  shell_quote(opts) + " -l " + shell_quote((dir_.path() / "server.log").string()) +
-                                  " -w -t 60 start > " + log("pg_ctl") + " 2>&1")
-                                     .c_str());
-      if (rc == 0) break;
+      if (std::system(start_command().c_str()) == 0) break;
       if (attempt == 4) throw std::runtime_error("pg_ctl start failed 5 times: " + read(dir_.path() / "server.log"));
     }
     started_ = true;
@@ -95,6 +88,25 @@ class PostgresServer {
     static std::unique_ptr<PostgresServer> server;
     std::call_once(once, [] { server = std::make_unique<PostgresServer>(); });
     return *server;
+  }
+
+  // Stops the cluster as an administrator's restart does (fast mode: each
+  // session is sent FATAL 57P01 and closed), then starts it again on the
+  // same data directory and port: what a client sees of a restart or of a
+  // failover to a server behind the same address.
+  void restart() {
+    stop();
+    start();
+  }
+  void stop() {
+    if (std::system((as_ + bin("pg_ctl") + " -D " + shell_quote(data_.string()) + " -m fast -w -t 60 stop > " +
+                     log("pg_ctl") + " 2>&1")
+                        .c_str()) != 0)
+      throw std::runtime_error("test cluster: pg_ctl stop failed: " + read(dir_.path() / "pg_ctl.log"));
+  }
+  void start() {
+    if (std::system(start_command().c_str()) != 0)
+      throw std::runtime_error("test cluster: pg_ctl start failed: " + read(dir_.path() / "server.log"));
   }
 
   int port() const { return port_; }
@@ -122,6 +134,13 @@ class PostgresServer {
 
  private:
   static std::string bin(const char* name) { return std::string(kBinDir) + "/" + name; }
+  std::string start_command() const {
+    const std::string opts = "-p " + std::to_string(port_) + " -k " + dir_.path().string() +
+                             " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+                             " -c full_page_writes=off -c max_connections=200";
+    return as_ + bin("pg_ctl") + " -D " + shell_quote(data_.string()) + " -o " + shell_quote(opts) + " -l " +
+           shell_quote((dir_.path() / "server.log").string()) + " -w -t 60 start > " + log("pg_ctl") + " 2>&1";
+  }
   std::string stop_command() const {
     return as_ + bin("pg_ctl") + " -D " + shell_quote(data_.string()) + " -m immediate -w stop > /dev/null 2>&1";
   }

@@ -60,11 +60,54 @@ std::vector<std::string> S3BlobStore::keys(size_t limit) {
   return out;
 }
 
-void S3BlobStore::quarantine(const std::vector<std::string>& keys) {
+namespace {
+
+bool list_under(S3Client& client, const std::string& prefix, const std::function<void(const S3BlobStore::Listed&)>& fn,
+                size_t limit) {
+  size_t seen = 0;
+  bool more = false;
+  // One entry past the limit is asked for, to tell whether the listing goes on.
+  client.list(
+      prefix,
+      [&](const S3Object& o) {
+        if (limit > 0 && ++seen > limit) {
+          more = true;
+          return;
+        }
+        if (o.key.size() <= prefix.size() || o.key.compare(0, prefix.size(), prefix) != 0) return;
+        fn(S3BlobStore::Listed{o.key.substr(prefix.size()), o.size, o.last_modified});
+      },
+      limit > 0 ? limit + 1 : 0);
+  return more;
+}
+
+}  // namespace
+
+bool S3BlobStore::for_each_blob(const std::function<void(const Listed&)>& fn, size_t limit) {
+  return list_under(client_, location_.key("blobs/"), fn, limit);
+}
+
+bool S3BlobStore::for_each_quarantined(const std::function<void(const Listed&)>& fn, size_t limit) {
+  return list_under(client_, location_.key("quarantine/"), fn, limit);
+}
+
+std::vector<std::string> S3BlobStore::quarantine(const std::vector<std::string>& keys) {
+  std::vector<std::string> moved;
   for (const auto& k : keys) {
-    client_.copy(location_.key("blobs/" + k), location_.key("quarantine/" + k));
+    try {
+      client_.copy(location_.key("blobs/" + k), location_.key("quarantine/" + k));
+    } catch (const NotFound&) {
+      continue;  // moved or erased by another process meanwhile
+    }
     client_.remove(location_.key("blobs/" + k));
+    moved.push_back(k);
   }
+  return moved;
+}
+
+void S3BlobStore::purge(std::string_view key) {
+  client_.remove(location_.key("quarantine/" + std::string(key)));
+  client_.remove(location_.key("records/" + std::string(key)));
 }
 
 std::vector<std::pair<std::string, int64_t>> S3BlobStore::quarantined() {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,9 +53,27 @@ class S3BlobStore {
   // Blob keys (without the prefix), in order; at most `limit` (0: all).
   std::vector<std::string> keys(size_t limit = 0);
 
+  // Each object under blobs/ (or quarantine/) with its key there, size and
+  // LastModified (0 when the listing gave none), in key order, page by page
+  // (ListObjectsV2 with continuation tokens, each page bounded). The
+  // listing is input like any other: an entry whose key is not under the
+  // prefix, or is only the prefix, is skipped. At most `limit` entries are
+  // passed (0: all); returns whether the listing went past them.
+  struct Listed {
+    std::string key;  // without the prefix
+    uint64_t size = 0;
+    int64_t last_modified = 0;
+  };
+  bool for_each_blob(const std::function<void(const Listed&)>& fn, size_t limit = 0);
+  bool for_each_quarantined(const std::function<void(const Listed&)>& fn, size_t limit = 0);
+
   // Copies each blob into quarantine/ and deletes it from blobs/ (the
-  // record stays, so that recover still knows what it was).
-  void quarantine(const std::vector<std::string>& keys);
+  // record stays, so that recover still knows what it was). A blob already
+  // gone (another process moved it first) is passed over. Returns the keys
+  // this call moved.
+  std::vector<std::string> quarantine(const std::vector<std::string>& keys);
+  // Deletes a quarantined blob and its record; absent is no error.
+  void purge(std::string_view key);
   // Quarantined keys with the unix time each was moved, oldest first.
   std::vector<std::pair<std::string, int64_t>> quarantined();
   // Moves quarantined keys back into blobs/; returns those moved.
