@@ -53,7 +53,7 @@ int64_t total_bytes(const std::vector<PendingDocument>& docs) {
   return n;
 }
 
-// Runs f(); a statement SQLite cannot compile (CatalogReader's
+// Runs f(); a statement SQLite cannot compile (SelectPassThrough's
 // InvalidArgument) becomes a ParseError at the SELECT.
 template <class F>
 auto at_select(const lang::RawSelect& s, F&& f) {
@@ -139,7 +139,7 @@ QueryResult Executor::execute(const lang::Statement& st, const ExecCallbacks& cb
 
 template <class F>
 auto Executor::with_reader(F&& f) {
-  std::unique_ptr<CatalogReader> r;
+  std::unique_ptr<SelectPassThrough> r;
   {
     std::lock_guard lock(readers_mu_);
     if (!readers_.empty()) {
@@ -147,17 +147,13 @@ auto Executor::with_reader(F&& f) {
       readers_.pop_back();
     }
   }
-  if (!r) {
-    const auto file = db_.store().catalog().sqlite_file();
-    if (!file)
-      throw Unsupported("SELECT on the catalog's tables is not supported yet with a PostgreSQL catalog; query it "
-                        "with psql instead");
-    r = std::make_unique<CatalogReader>(*file);
-  }
+  // A CatalogReader on a SQLite catalog, a PgCatalogReader (its own
+  // PostgreSQL connection and in-memory copy) on a PostgreSQL one.
+  if (!r) r = open_select_pass_through(db_.store().catalog());
   // Back to the idle ones however f ends: a failed statement is finalized.
   struct GiveBack {
     Executor& e;
-    std::unique_ptr<CatalogReader>& r;
+    std::unique_ptr<SelectPassThrough>& r;
     ~GiveBack() {
       std::lock_guard lock(e.readers_mu_);
       e.readers_.push_back(std::move(r));
@@ -194,7 +190,7 @@ std::vector<std::string> Executor::columns(const lang::Statement& st) {
           [](const lang::RevokeUsage&) { return kGrantColumns; },
           [&](const lang::RawSelect& s) {
             return at_select(s, [&] {
-              return with_reader([&](CatalogReader& r) { return r.columns(s.text, access_.usable_corpora()); });
+              return with_reader([&](SelectPassThrough& r) { return r.columns(s.text, access_.usable_corpora()); });
             });
           },
       },
@@ -673,7 +669,7 @@ void Executor::require_usage_of(const lang::Ask& s, std::string_view statement) 
 // (cancel, statement timeout, shutdown) reaches it between VM instructions.
 QueryResult Executor::select(const lang::RawSelect& s, const ExecCallbacks& cb) {
   SelectResult res = at_select(
-      s, [&] { return with_reader([&](CatalogReader& r) { return r.run(s.text, access_.usable_corpora(), cb.is_cancelled); }); });
+      s, [&] { return with_reader([&](SelectPassThrough& r) { return r.run(s.text, access_.usable_corpora(), cb.is_cancelled); }); });
   QueryResult r;
   r.columns = std::move(res.columns);
   r.types = std::move(res.types);

@@ -22,7 +22,7 @@
 #include "db/server_files.h"
 #include "db/session_identity.h"
 #include "planner/session_settings.h"
-#include "storage/catalog_reader.h"
+#include "storage/select_pass_through.h"
 
 namespace cdb {
 
@@ -83,7 +83,7 @@ class Executor {
   QueryResult revoke(const lang::RevokeUsage& s);
 
  private:
-  // Runs f(CatalogReader&) on one of the session's read-only catalog
+  // Runs f(SelectPassThrough&) on one of the session's read-only catalog
   // connections: opened on first need, then kept; one per SELECT in flight,
   // since Database::execute may run on several threads at once.
   template <class F>
@@ -98,7 +98,7 @@ class Executor {
   ServerFiles files_;
   SessionSettings session_;
   std::mutex readers_mu_;
-  std::vector<std::unique_ptr<CatalogReader>> readers_;  // idle ones
+  std::vector<std::unique_ptr<SelectPassThrough>> readers_;  // idle ones
 };
 
 }  // namespace cdb
