@@ -24,6 +24,7 @@
 #include "storage/s3/s3_artifacts.h"
 #include "storage/s3/s3_url.h"
 #include "storage/catalog_events.h"
+#include "storage/select_pass_through.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 
@@ -143,6 +144,10 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
   // names the corpus, not its Cartridges, whose rows are gone by now), and
   // a Resync says events were missed, so the catalog decides what is stale.
   events_ = std::make_unique<CatalogEvents>(options.catalog, [this](const CatalogEvent&) { evict_stale(); });
+  // Once per open: a PostgreSQL catalog whose login could not create the
+  // SELECT pass-through's reader role (sql/postgresql/008_select_reader.sql).
+  if (auto warning = select_pass_through_warning(store_->catalog()))
+    std::fprintf(stderr, "cartridgedb: warning: %s\n", warning->c_str());
 }
 
 Database::~Database() {

@@ -25,6 +25,9 @@ namespace {
 // PostgreSQL's type OIDs (pg_type.dat) of the catalog's column types.
 constexpr Oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat4 = 700, kFloat8 = 701, kNumeric = 1700;
 
+// The largest in-memory copy kept for the next statement (see clear()).
+constexpr int64_t kKeepCopyBytes = 16 << 20;
+
 // Rows between two polls of is_cancelled and of SQLite's heap.
 constexpr int64_t kPollRows = 256;
 
@@ -104,7 +107,10 @@ using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
 // roll back.
 class RowStream {
  public:
-  RowStream(const PgConnection& pg, const std::string& sql, const std::vector<std::string>& params) : pg_(pg), sql_(sql) {
+  // `what` names the copy in messages; `timeout_ms` is its statement_timeout.
+  RowStream(const PgConnection& pg, const std::string& sql, const std::vector<std::string>& params, std::string what,
+            int64_t timeout_ms)
+      : pg_(pg), sql_(sql), what_(std::move(what)), timeout_ms_(timeout_ms) {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());
     if (!PQsendQueryParams(conn(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
@@ -124,8 +130,9 @@ class RowStream {
   RowStream& operator=(const RowStream&) = delete;
 
   // The next row (a one-row result), or nullptr at the end. A failure
-  // throws: query_canceled as `on_cancel` says, else the connection's
-  // typed error.
+  // throws: query_canceled (the statement_timeout; a cancel of ours comes
+  // only from the destructor) as LimitExceeded, else the connection's typed
+  // error.
   PGresult* next() {
     row_.reset(PQgetResult(conn()));
     if (!row_) {
@@ -141,11 +148,13 @@ class RowStream {
     PgResult failed = std::move(row_);
     drain();
     const char* state = PQresultErrorField(failed.get(), PG_DIAG_SQLSTATE);
-    if (state && std::string_view(state) == "57014") throw Cancelled("query_canceled");  // told apart by the caller
+    if (state && std::string_view(state) == "57014")
+      throw LimitExceeded("copying " + what_ + " from the PostgreSQL catalog ran past " + std::to_string(timeout_ms_) +
+                          " ms, the SELECT pass-through's copy time limit (copy_timeout_ms)");
     pg_.fail(failed.get(), sql_);
   }
 
-  void cancel() {
+  void cancel() const {
     std::unique_ptr<PGcancel, decltype(&PQfreeCancel)> c(PQgetCancel(conn()), &PQfreeCancel);
     char err[256];
     if (c) PQcancel(c.get(), err, sizeof err);
@@ -160,7 +169,8 @@ class RowStream {
   }
 
   const PgConnection& pg_;
-  std::string sql_;
+  std::string sql_, what_;
+  int64_t timeout_ms_;
   PgResult row_{nullptr, &PQclear};
   bool done_ = false;
 };
@@ -176,9 +186,7 @@ void bind_value(sqlite3_stmt* ins, const PGresult* r, int col) {
   const char* v = PQgetvalue(r, 0, col);
   const int len = PQgetlength(r, 0, col);
   switch (PQftype(r, col)) {
-    case kBool:
-      sqlite3_bind_int(ins, p, v[0] == 't' ? 1 : 0);
-      return;
+    case kBool: sqlite3_bind_int(ins, p, v[0] == 't' ? 1 : 0); return;
     case kInt2:
     case kInt4:
     case kInt8: {
@@ -198,8 +206,7 @@ void bind_value(sqlite3_stmt* ins, const PGresult* r, int col) {
       // NaN as NULL, as it would on a SQLite catalog).
       sqlite3_bind_double(ins, p, std::strtod(v, nullptr));
       return;
-    default:
-      break;
+    default: break;
   }
   sqlite3_bind_text(ins, p, v, len, SQLITE_TRANSIENT);
 }
@@ -219,13 +226,23 @@ std::optional<std::string> PgCatalogReader::role_problem(const PgConnection& pg)
   } catch (const Error& e) {
     return "the login of " + pg.describe() + " cannot SET ROLE " + role +
            " (it could not create the role: it needs CREATEROLE, see docs/scale-out.md); the SELECT pass-through's "
-           "copies run in READ ONLY transactions without the role (" + e.what() + ")";
+           "copies run in READ ONLY transactions without the role (" +
+           e.what() + ")";
   }
   return std::nullopt;
 }
 
 PgCatalogReader::PgCatalogReader(const PgCatalogUrl& url, SelectLimits limits) : url_(url), limits_(limits) {
   connect();
+  make_copy();
+}
+
+void PgCatalogReader::make_copy() {
+  reader_.reset();
+  copy_.reset();
+  copy_db_ = nullptr;
+  fillers_.clear();
+  filled_.clear();
   // The copy: the catalog's SQLite schema by its migrations, in memory,
   // without constraints that would judge PostgreSQL's rows (they were
   // judged there) or cascade between tables. auto_vacuum gives the pages of
@@ -241,7 +258,8 @@ PgCatalogReader::PgCatalogReader(const PgCatalogUrl& url, SelectLimits limits) :
   // NOT NULL without a default, some UNIQUE: the row's number in the copy,
   // where no view shows them.
   for (const SelectRelation& rel : select_relations()) {
-    Statement info(*copy_db_, "SELECT name FROM pragma_table_info(?) WHERE \"notnull\" AND dflt_value IS NULL AND pk = 0");
+    Statement info(*copy_db_,
+                   "SELECT name FROM pragma_table_info(?) WHERE \"notnull\" AND dflt_value IS NULL AND pk = 0");
     info.bind_all(std::string(rel.name));
     while (info.step()) {
       const std::string c = info.text(0);
@@ -272,17 +290,22 @@ void PgCatalogReader::connect() {
   if (!role_problem(*pg_)) role_ = quote_name(role_name(*pg_));
 }
 
+CatalogReader& PgCatalogReader::ready() {
+  if (!reader_) make_copy();
+  return *reader_;
+}
+
 std::vector<std::string> PgCatalogReader::columns(std::string_view sql, const CorpusVisibility& visible) {
-  return reader_->columns(sql, visible);
+  return ready().columns(sql, visible);
 }
 
 SelectResult PgCatalogReader::describe(std::string_view sql, const CorpusVisibility& visible) {
-  return reader_->describe(sql, visible);
+  return ready().describe(sql, visible);
 }
 
 SelectResult PgCatalogReader::run(std::string_view sql, const CorpusVisibility& visible,
                                   const std::function<bool()>& is_cancelled) {
-  const std::set<std::string> tables = reader_->tables_read(sql);  // refusals throw here
+  const std::set<std::string> tables = ready().tables_read(sql);  // refusals throw here
   struct Clear {
     PgCatalogReader& r;
     ~Clear() { r.clear(); }
@@ -294,16 +317,25 @@ SelectResult PgCatalogReader::run(std::string_view sql, const CorpusVisibility& 
 void PgCatalogReader::clear() {
   if (filled_.empty()) return;
   try {
+    // SQLite's memdb keeps its largest size allocated until it is closed,
+    // and that memory counts against every SELECT's heap budget: after a
+    // big copy, a fresh copy instead of an emptied one.
+    Statement size(*copy_db_, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+    if (size.step() && size.int64(0) > kKeepCopyBytes) {
+      make_copy();
+      return;
+    }
     copy_db_->exec("BEGIN");
+    RollbackGuard tx(*copy_db_);
     for (const std::string& t : filled_) copy_db_->exec("DELETE FROM main." + quote_name(t));
-    copy_db_->exec("COMMIT");
+    tx.commit();
     filled_.clear();
   } catch (...) {
-    try {
-      copy_db_->exec("ROLLBACK");
-    } catch (...) {
-    }
-    // filled_ stays: the next fill deletes them again.
+    // No rows of one statement may stay for the next: that one makes a
+    // fresh copy (ready()).
+    reader_.reset();
+    copy_.reset();
+    copy_db_ = nullptr;
   }
 }
 
@@ -327,7 +359,7 @@ void PgCatalogReader::fill(const std::set<std::string>& tables, const CorpusVisi
   std::optional<std::string> ids;
   if (visible) {
     std::string list;
-    RowStream s(*pg_, "SELECT id FROM " + schema_ + ".corpora", {});
+    RowStream s(*pg_, "SELECT id FROM " + schema_ + ".corpora", {}, "the corpora's ids", limits_.copy_timeout_ms);
     int64_t n = 0;
     while (PGresult* r = s.next()) {
       if (++n > limits_.max_copy_rows)
@@ -359,7 +391,8 @@ void PgCatalogReader::fill(const std::set<std::string>& tables, const CorpusVisi
       conditions.push_back("(" + substitute(rel.pg_visible, schema_) + ")");
       params.push_back(*ids);
     }
-    std::string sql = "SELECT " + list + " FROM " + schema_ + "." + quote_name(rel.name) + " AS " + quote_name(rel.name);
+    std::string sql =
+        "SELECT " + list + " FROM " + schema_ + "." + quote_name(rel.name) + " AS " + quote_name(rel.name);
     for (size_t i = 0; i < conditions.size(); ++i) sql += (i ? " AND " : " WHERE ") + conditions[i];
     sql += " ORDER BY " + std::string(rel.pg_order) + " LIMIT " + std::to_string(limits_.max_copy_rows + 1);
 
@@ -375,41 +408,29 @@ void PgCatalogReader::fill(const std::set<std::string>& tables, const CorpusVisi
     std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> ins(raw, sqlite3_finalize);
     filled_.insert(rel.name);
 
-    RowStream s(*pg_, sql, params);
+    RowStream s(*pg_, sql, params, "the catalog table " + std::string(rel.name), limits_.copy_timeout_ms);
     int64_t n = 0;
-    bool we_cancelled = false;
-    try {
-      while (PGresult* r = s.next()) {
-        if (++n > limits_.max_copy_rows)
-          throw LimitExceeded("the SELECT reads the catalog table " + std::string(rel.name) + ", which has more than " +
-                              std::to_string(limits_.max_copy_rows) +
-                              " rows to copy from PostgreSQL, the pass-through's copy limit (max_copy_rows); it "
-                              "cannot be answered on this catalog");
-        if (n % kPollRows == 0) {
-          if (cancelled()) {
-            we_cancelled = true;
-            throw Cancelled("SELECT was cancelled");
-          }
-          if (sqlite3_memory_used() > limits_.max_sqlite_heap_bytes)
-            throw ResourceExhausted("copying the catalog table " + std::string(rel.name) +
-                                    " from PostgreSQL took SQLite's memory past " +
-                                    format_bytes(limits_.max_sqlite_heap_bytes) +
-                                    ", the pass-through's memory limit");
-        }
-        for (int c = 0; c < static_cast<int>(cols.size()); ++c) bind_value(ins.get(), r, c);
-        // Fillers: the row's number, unique where the column must be.
-        for (size_t f = 0; f < fillers_[rel.name].size(); ++f)
-          sqlite3_bind_int64(ins.get(), static_cast<int>(cols.size() + f + 1), n);
-        const int rc = sqlite3_step(ins.get());
-        sqlite3_reset(ins.get());
-        sqlite3_clear_bindings(ins.get());
-        if (rc != SQLITE_DONE) copy_db_->fail(insert, rc);
+    while (PGresult* r = s.next()) {
+      if (++n > limits_.max_copy_rows)
+        throw LimitExceeded("the SELECT reads the catalog table " + std::string(rel.name) + ", which has more than " +
+                            std::to_string(limits_.max_copy_rows) +
+                            " rows to copy from PostgreSQL, the pass-through's copy limit (max_copy_rows); it "
+                            "cannot be answered on this catalog");
+      if (n % kPollRows == 0) {
+        if (cancelled()) throw Cancelled("SELECT was cancelled");  // s cancels the query
+        if (sqlite3_memory_used() > limits_.max_sqlite_heap_bytes)
+          throw ResourceExhausted("copying the catalog table " + std::string(rel.name) +
+                                  " from PostgreSQL took SQLite's memory past " +
+                                  format_bytes(limits_.max_sqlite_heap_bytes) + ", the pass-through's memory limit");
       }
-    } catch (const Cancelled&) {
-      if (we_cancelled || cancelled()) throw Cancelled("SELECT was cancelled");
-      throw LimitExceeded("copying the catalog table " + std::string(rel.name) + " from PostgreSQL ran past " +
-                          std::to_string(limits_.copy_timeout_ms) +
-                          " ms, the pass-through's copy time limit (copy_timeout_ms)");
+      for (int c = 0; c < static_cast<int>(cols.size()); ++c) bind_value(ins.get(), r, c);
+      // Fillers: the row's number, unique where the column must be.
+      for (size_t f = 0; f < fillers_[rel.name].size(); ++f)
+        sqlite3_bind_int64(ins.get(), static_cast<int>(cols.size() + f + 1), n);
+      const int rc = sqlite3_step(ins.get());
+      sqlite3_reset(ins.get());
+      sqlite3_clear_bindings(ins.get());
+      if (rc != SQLITE_DONE) copy_db_->fail(insert, rc);
     }
   }
   copy_tx.commit();

@@ -51,7 +51,10 @@
 //
 // Cost: one copy per statement, no cache (a cache keyed by a change counter
 // would need every writer on every node to bump one; docs/scale-out.md has
-// the measured cost).
+// the measured cost). The emptied copy is kept for the next statement,
+// unless it grew past 16 MiB: SQLite's memdb keeps its largest size
+// allocated, which would count against every SELECT's heap budget, so a
+// fresh one is made instead.
 //
 // Not thread-safe: one statement at a time (the Executor keeps one reader
 // per SELECT in flight).
@@ -99,6 +102,10 @@ class PgCatalogReader : public SelectPassThrough {
 
  private:
   void connect();
+  // A new, empty in-memory copy and its reader.
+  void make_copy();
+  // The reader, on a fresh copy where clear() could not empty the last.
+  CatalogReader& ready();
   void fill(const std::set<std::string>& tables, const CorpusVisibility& visible,
             const std::function<bool()>& is_cancelled);
   void clear();
@@ -106,17 +113,17 @@ class PgCatalogReader : public SelectPassThrough {
   PgCatalogUrl url_;
   SelectLimits limits_;
   std::unique_ptr<PgConnection> pg_;
-  std::string schema_;                // the catalog's schema, quoted
-  std::optional<std::string> role_;   // quoted
+  std::string schema_;               // the catalog's schema, quoted
+  std::optional<std::string> role_;  // quoted
   // Per allowlisted table, the allowlisted columns the PostgreSQL catalog
   // has (an older schema may lack some; they stay NULL in the copy).
   std::map<std::string, std::vector<std::string>> pg_columns_;
   // Per table, the NOT NULL columns without a default that are not copied.
   std::map<std::string, std::vector<std::string>> fillers_;
-  std::unique_ptr<Catalog> copy_;     // the in-memory SQLite catalog (writer)
-  SqliteDb* copy_db_ = nullptr;       // copy_'s connection
+  std::unique_ptr<Catalog> copy_;  // the in-memory SQLite catalog (writer)
+  SqliteDb* copy_db_ = nullptr;    // copy_'s connection
   std::unique_ptr<CatalogReader> reader_;
-  std::set<std::string> filled_;      // tables holding rows of the last copy
+  std::set<std::string> filled_;  // tables holding rows of the last copy
 };
 
 }  // namespace cdb

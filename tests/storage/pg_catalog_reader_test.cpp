@@ -36,7 +36,7 @@ void fill_catalog(Catalog& c) {
       DocumentRow d;
       d.corpus_id = corpus.id;
       d.name = corpus.name + "-" + std::to_string(i) + ".txt";
-      d.content_hash = std::string(31, 'a') + static_cast<char>('0' + i) ;
+      d.content_hash = std::string(31, 'a') + static_cast<char>('0' + i);
       d.bytes = 1000 + i;
       d.blob_key = "doc/" + d.name;
       c.insert_document(d);
@@ -70,7 +70,8 @@ void fill_catalog(Catalog& c) {
   c.db().exec("INSERT INTO pins (corpus_id) VALUES (2)");
   c.db().exec("INSERT INTO settings (key, value) VALUES ('model_path', '/host/model'), ('model_fingerprint', 'f00d')");
   const char* at = "'2026-01-02T03:04:05.678Z'";
-  for (const char* table : {"corpora", "documents", "corpus_versions", "cartridges", "tokenized_corpora", "jobs", "pins"})
+  for (const char* table :
+       {"corpora", "documents", "corpus_versions", "cartridges", "tokenized_corpora", "jobs", "pins"})
     c.db().exec(std::string("UPDATE ") + table + " SET created_at = " + at);
   c.db().exec(std::string("UPDATE settings SET updated_at = ") + at);
   c.db().exec(std::string("UPDATE jobs SET started_at = ") + at + ", finished_at = " + at + " WHERE id = 1");
@@ -160,22 +161,21 @@ void expect_refused(PgCatalogReader& r, const std::string& sql) {
     r.run(sql);
     ADD_FAILURE() << "ran: " << sql;
   } catch (const PermissionDenied&) {
-  } catch (const InvalidArgument&) {
-  }
+  } catch (const InvalidArgument&) {}
 }
 
 TEST_F(PgCatalogSelect, RefusesWhatOnlyPostgresqlWouldHaveRun) {
   PgCatalogReader r = reader();
-  for (const char* sql : {
-           "SELECT pg_read_file('/etc/passwd')", "SELECT set_config('role', 'cdb', false)",
-           "SELECT query_to_xml('SELECT blob_key FROM documents', true, true, '')",
-           "SELECT current_setting('data_directory')", "SELECT lo_import('/etc/passwd')", "SELECT * FROM pg_ls_dir('.')",
-           "SELECT dblink('host=x', 'SELECT 1')", "SELECT pg_sleep(100)", "COPY corpora TO '/tmp/x'", "SET ROLE cdb",
-           // Nested comments: PostgreSQL ends the comment at the last */,
-           // SQLite at the first, so the call is code to SQLite, which judges it.
-           "SELECT 1 /* /* */ , pg_read_file('/etc/passwd') -- */",
-           // E'' strings: what PostgreSQL reads as one string is not SQLite's.
-           "SELECT E'\\'' , pg_read_file('/etc/passwd') -- '"})
+  for (const char* sql :
+       {"SELECT pg_read_file('/etc/passwd')", "SELECT set_config('role', 'cdb', false)",
+        "SELECT query_to_xml('SELECT blob_key FROM documents', true, true, '')",
+        "SELECT current_setting('data_directory')", "SELECT lo_import('/etc/passwd')", "SELECT * FROM pg_ls_dir('.')",
+        "SELECT dblink('host=x', 'SELECT 1')", "SELECT pg_sleep(100)", "COPY corpora TO '/tmp/x'", "SET ROLE cdb",
+        // Nested comments: PostgreSQL ends the comment at the last */,
+        // SQLite at the first, so the call is code to SQLite, which judges it.
+        "SELECT 1 /* /* */ , pg_read_file('/etc/passwd') -- */",
+        // E'' strings: what PostgreSQL reads as one string is not SQLite's.
+        "SELECT E'\\'' , pg_read_file('/etc/passwd') -- '"})
     expect_refused(r, sql);
   // Hidden the same ways, a function SQLite knows meets the authorizer.
   EXPECT_THROW(r.run("SELECT 1 /* /* */ , load_extension('/tmp/x.so') -- */"), PermissionDenied);
@@ -214,7 +214,9 @@ TEST_F(PgCatalogSelect, TheCopyRunsUnderARoleThatCanOnlyReadTheAllowlistedColumn
     for (const char* c : rel.columns) expected.emplace(rel.name, c);
   PgConnection::Result g = pg.run(
       "SELECT table_name::text, column_name::text, privilege_type::text FROM information_schema.column_privileges "
-      "WHERE grantee = '" + role + "'", 0, nullptr, "grants");
+      "WHERE grantee = '" +
+          role + "'",
+      0, nullptr, "grants");
   for (int i = 0; i < PQntuples(g.get()); ++i) {
     EXPECT_STREQ(PQgetvalue(g.get(), i, 2), "SELECT");
     granted.emplace(PQgetvalue(g.get(), i, 0), PQgetvalue(g.get(), i, 1));
@@ -269,14 +271,14 @@ TEST_F(PgCatalogSelect, ACancelledStatementStopsAndTheReaderStaysUsable) {
 TEST_F(PgCatalogSelect, AStatementAfterALostConnectionReconnects) {
   PgCatalogReader r = reader();
   EXPECT_EQ(r.run("SELECT count(*) FROM corpora").rows, (Rows{{"2"}}));
-  superuser_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-                 "AND pid <> pg_backend_pid() AND application_name = 'cartridgedb' AND state = 'idle'");
+  superuser_exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+      "AND pid <> pg_backend_pid() AND application_name = 'cartridgedb' AND state = 'idle'");
   // The catalog's own connection went too; the reader's next statement
   // fails or reconnects, and the one after it works.
   try {
     r.run("SELECT count(*) FROM corpora");
-  } catch (const IoError&) {
-  }
+  } catch (const IoError&) {}
   EXPECT_EQ(r.run("SELECT count(*) FROM corpora").rows, (Rows{{"2"}}));
 }
 
