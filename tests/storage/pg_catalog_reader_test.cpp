@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <set>
@@ -280,6 +281,41 @@ TEST_F(PgCatalogSelect, AStatementAfterALostConnectionReconnects) {
     r.run("SELECT count(*) FROM corpora");
   } catch (const IoError&) {}
   EXPECT_EQ(r.run("SELECT count(*) FROM corpora").rows, (Rows{{"2"}}));
+}
+
+TEST_F(PgCatalogSelect, ACopyPastItsTimeoutFailsWithLimitExceeded) {
+  SelectLimits l;
+  l.copy_timeout_ms = 300;
+  PgCatalogReader r = reader(l);
+  // Another session holds a lock that the copy's read of documents waits on.
+  PgConnection locker(dynamic_cast<const PgConnection&>(catalog->db()).url());
+  locker.exec("BEGIN");
+  locker.exec("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE");
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    r.run("SELECT count(*) FROM documents");
+    FAIL() << "the copy waited past its timeout";
+  } catch (const LimitExceeded& e) {
+    EXPECT_NE(std::string(e.what()).find("300 ms"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("documents"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  locker.exec("ROLLBACK");
+  EXPECT_EQ(r.run("SELECT count(*) FROM documents").rows, (Rows{{"4"}}));
+}
+
+// SQLite's memdb keeps its largest allocation: a big copy must not stay
+// charged to the process's SQLite heap (every SELECT's budget) afterwards.
+TEST_F(PgCatalogSelect, ABigCopyDoesNotKeepItsMemoryAfterTheStatement) {
+  superuser_exec(
+      "INSERT INTO documents (corpus_id, name, content_hash, bytes, blob_key) SELECT 1, 'bulk-' || g, "
+      "lpad(to_hex(g), 32, '0'), g, 'bulk/' || g FROM generate_series(1, 100000) AS g");
+  PgCatalogReader r = reader();
+  EXPECT_EQ(r.run("SELECT count(*) FROM corpora").rows, (Rows{{"2"}}));
+  const int64_t before = sqlite3_memory_used();
+  EXPECT_EQ(r.run("SELECT count(*), sum(bytes) FROM documents").rows, (Rows{{"100004", "5000054002"}}));
+  EXPECT_LT(sqlite3_memory_used() - before, 4 << 20);
+  EXPECT_EQ(r.run("SELECT count(*) FROM documents", [](int64_t id) { return id == 2; }).rows, (Rows{{"2"}}));
 }
 
 TEST_F(PgCatalogSelect, ColumnsAndDescribeNeedNoCopy) {
