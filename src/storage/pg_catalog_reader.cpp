@@ -296,8 +296,12 @@ void PgCatalogReader::clear() {
     // SQLite's memdb keeps its largest size allocated until it is closed,
     // and that memory counts against every SELECT's heap budget: after a
     // big copy, a fresh copy instead of an emptied one.
-    Statement size(*copy_db_, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
-    if (size.step() && size.int64(0) > kKeepCopyBytes) {
+    int64_t bytes = 0;
+    {
+      Statement size(*copy_db_, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+      if (size.step()) bytes = size.int64(0);
+    }
+    if (bytes > kKeepCopyBytes) {
       make_copy();
       return;
     }
