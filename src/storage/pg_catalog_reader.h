@@ -34,7 +34,8 @@
 //   the catalog's reader role (sql/postgresql/008_select_reader.sql: SELECT
 //   on exactly the allowlisted columns, nothing else). Where the role is
 //   missing (the login lacked CREATEROLE), the copy runs READ ONLY without
-//   it (select_pass_through_warning says so once at server start).
+//   it (select_pass_through_warning; the Database says so once when it
+//   opens, i.e. at `cartridge serve`'s start).
 // - Only the allowlisted columns (select_relations.h) are copied, and, of
 //   the tables that belong to a corpus, only the rows of corpora `visible`
 //   accepts, plus rows whose corpus is gone (the views then filter exactly
@@ -45,8 +46,9 @@
 //   fails with LimitExceeded naming the table and the cap (never a cut
 //   copy); SQLite's heap past max_sqlite_heap_bytes, ResourceExhausted;
 //   past copy_timeout_ms, LimitExceeded; is_cancelled is polled between
-//   rows and tables (the PostgreSQL query is then cancelled): Cancelled. A
-//   failed copy leaves the reader usable (both transactions roll back).
+//   tables and rows (rows come through a cursor, 2,000 a round trip):
+//   Cancelled. A failed copy leaves the reader usable (both transactions
+//   roll back, closing the cursor).
 // - A lost PostgreSQL connection is IoError; the next statement reconnects.
 //
 // Cost: one copy per statement, no cache (a cache keyed by a change counter
