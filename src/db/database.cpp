@@ -25,6 +25,7 @@
 #include "storage/s3/s3_url.h"
 #include "storage/catalog_events.h"
 #include "storage/select_pass_through.h"
+#include "storage/select_reader_pool.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 
@@ -83,6 +84,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
     job_scratch_ = std::make_unique<S3Artifacts>(parse_s3_url(options.s3_blobs.url), options.s3_blobs.s3);
   else
     job_scratch_ = std::make_unique<BlobArtifacts>(*scratch_);
+  select_readers_ = std::make_unique<SelectReaderPool>(store_->catalog());
   settings_ = std::make_unique<DataDirSettings>(store_->catalog());
 
   // The model: given, else the one the directory was created with.

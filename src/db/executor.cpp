@@ -24,6 +24,7 @@
 #include "residency/residency_manager.h"
 #include "jobs/train_params.h"
 #include "scheduler/scheduler.h"
+#include "storage/select_reader_pool.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 
@@ -139,27 +140,16 @@ QueryResult Executor::execute(const lang::Statement& st, const ExecCallbacks& cb
 
 template <class F>
 auto Executor::with_reader(F&& f) {
-  std::unique_ptr<SelectPassThrough> r;
-  {
-    std::lock_guard lock(readers_mu_);
-    if (!readers_.empty()) {
-      r = std::move(readers_.back());
-      readers_.pop_back();
-    }
-  }
   // A CatalogReader on a SQLite catalog, a PgCatalogReader (its own
   // PostgreSQL connection and in-memory copy) on a PostgreSQL one.
-  if (!r) r = open_select_pass_through(db_.store().catalog());
-  // Back to the idle ones however f ends: a failed statement is finalized.
+  SelectReaderPool& pool = db_.select_readers();
+  // Back to the pool however f ends: a failed statement is finalized.
   struct GiveBack {
-    Executor& e;
-    std::unique_ptr<SelectPassThrough>& r;
-    ~GiveBack() {
-      std::lock_guard lock(e.readers_mu_);
-      e.readers_.push_back(std::move(r));
-    }
-  } give_back{*this, r};
-  return f(*r);
+    SelectReaderPool& pool;
+    std::unique_ptr<SelectPassThrough> r;
+    ~GiveBack() { pool.give_back(std::move(r)); }
+  } reader{pool, pool.take()};
+  return f(*reader.r);
 }
 
 std::vector<std::string> Executor::columns(const lang::Statement& st) {

@@ -83,9 +83,9 @@ class Executor {
   QueryResult revoke(const lang::RevokeUsage& s);
 
  private:
-  // Runs f(SelectPassThrough&) on one of the session's read-only catalog
-  // connections: opened on first need, then kept; one per SELECT in flight,
-  // since Database::execute may run on several threads at once.
+  // Runs f(SelectPassThrough&) on a reader of the Database's pool
+  // (Database::select_readers), one per SELECT in flight, given back
+  // however f ends.
   template <class F>
   auto with_reader(F&& f);
   QueryResult documents_added(const std::string& corpus, int64_t files, int64_t added);
@@ -97,8 +97,6 @@ class Executor {
   Access access_;
   ServerFiles files_;
   SessionSettings session_;
-  std::mutex readers_mu_;
-  std::vector<std::unique_ptr<SelectPassThrough>> readers_;  // idle ones
 };
 
 }  // namespace cdb

@@ -27,8 +27,9 @@
 // - is_cancelled is polled every kProgressOps VM instructions and between
 //   rows; true stops the statement with Cancelled.
 //
-// Not thread-safe: a reader runs one statement at a time (the Executor keeps
-// one per SELECT in flight). Readers of one catalog run concurrently.
+// Not thread-safe: a reader runs one statement at a time (the Executor takes
+// one per SELECT in flight from the Database's SelectReaderPool). Readers of
+// one catalog run concurrently.
 #pragma once
 
 #include <cstdint>

@@ -58,8 +58,8 @@
 // allocated, which would count against every SELECT's heap budget, so a
 // fresh one is made instead.
 //
-// Not thread-safe: one statement at a time (the Executor keeps one reader
-// per SELECT in flight).
+// Not thread-safe: one statement at a time (the Executor takes one per
+// SELECT in flight from the Database's SelectReaderPool).
 #pragma once
 
 #include <functional>

@@ -14,8 +14,8 @@
 //   stopped by is_cancelled, Cancelled; the catalog unreachable, IoError.
 // - Only the rows of corpora `visible` accepts appear (empty: all).
 //
-// Not thread-safe: one statement at a time per object (the Executor keeps
-// one per SELECT in flight).
+// Not thread-safe: one statement at a time per object (the Executor takes
+// one per SELECT in flight from the Database's SelectReaderPool).
 #pragma once
 
 #include <cstdint>
