@@ -24,6 +24,8 @@
 #include "storage/s3/s3_artifacts.h"
 #include "storage/s3/s3_url.h"
 #include "storage/catalog_events.h"
+#include "storage/select_pass_through.h"
+#include "storage/select_reader_pool.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 
@@ -83,6 +85,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
     job_scratch_ = std::make_unique<S3Artifacts>(parse_s3_url(options.s3_blobs.url), options.s3_blobs.s3);
   else
     job_scratch_ = std::make_unique<BlobArtifacts>(*scratch_);
+  select_readers_ = std::make_unique<SelectReaderPool>(store_->catalog());
   settings_ = std::make_unique<DataDirSettings>(store_->catalog());
 
   // The model: given, else the one the directory was created with.
@@ -146,6 +149,11 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
     evict_stale();
     sync_pins();
   });
+  // Once per open: a PostgreSQL catalog whose login could not create the
+  // SELECT pass-through's reader role (sql/postgresql/008_select_reader.sql).
+  if (auto warning = select_pass_through_warning(store_->catalog()))
+    std::fprintf(stderr, "cartridgedb: warning: %s
+", warning->c_str());
 }
 
 Database::~Database() {

@@ -45,6 +45,7 @@ class NodeDirectory;
 class NodeHeartbeat;
 class ResidencyManager;
 class Scheduler;
+class SelectReaderPool;
 class Store;
 class Tokenizer;
 class Transformer;
@@ -125,6 +126,8 @@ class Database {
   std::chrono::milliseconds heartbeat_interval() const {
     return std::chrono::milliseconds(options_.heartbeat_interval_ms);
   }
+  // The SELECT pass-through's idle readers, shared by the sessions.
+  SelectReaderPool& select_readers() { return *select_readers_; }
   // Forgets the resident entries whose Cartridge rows were deleted or can
   // no longer be served (another node dropped, collected or quarantined
   // them). Returns how
@@ -145,6 +148,7 @@ class Database {
   std::unique_ptr<Store> store_;
   std::unique_ptr<BlobStore> scratch_;
   std::unique_ptr<ArtifactStore> job_scratch_;
+  std::unique_ptr<SelectReaderPool> select_readers_;  // after store_: it reads its catalog
   std::unique_ptr<DataDirSettings> settings_;
   std::filesystem::path model_path_, tokenizer_path_;
   std::unique_ptr<LoadedModel> loaded_;

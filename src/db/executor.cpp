@@ -24,6 +24,7 @@
 #include "residency/residency_manager.h"
 #include "jobs/train_params.h"
 #include "scheduler/scheduler.h"
+#include "storage/select_reader_pool.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
 
@@ -53,7 +54,7 @@ int64_t total_bytes(const std::vector<PendingDocument>& docs) {
   return n;
 }
 
-// Runs f(); a statement SQLite cannot compile (CatalogReader's
+// Runs f(); a statement SQLite cannot compile (SelectPassThrough's
 // InvalidArgument) becomes a ParseError at the SELECT.
 template <class F>
 auto at_select(const lang::RawSelect& s, F&& f) {
@@ -139,31 +140,16 @@ QueryResult Executor::execute(const lang::Statement& st, const ExecCallbacks& cb
 
 template <class F>
 auto Executor::with_reader(F&& f) {
-  std::unique_ptr<CatalogReader> r;
-  {
-    std::lock_guard lock(readers_mu_);
-    if (!readers_.empty()) {
-      r = std::move(readers_.back());
-      readers_.pop_back();
-    }
-  }
-  if (!r) {
-    const auto file = db_.store().catalog().sqlite_file();
-    if (!file)
-      throw Unsupported("SELECT on the catalog's tables is not supported yet with a PostgreSQL catalog; query it "
-                        "with psql instead");
-    r = std::make_unique<CatalogReader>(*file);
-  }
-  // Back to the idle ones however f ends: a failed statement is finalized.
+  // A CatalogReader on a SQLite catalog, a PgCatalogReader (its own
+  // PostgreSQL connection and in-memory copy) on a PostgreSQL one.
+  SelectReaderPool& pool = db_.select_readers();
+  // Back to the pool however f ends: a failed statement is finalized.
   struct GiveBack {
-    Executor& e;
-    std::unique_ptr<CatalogReader>& r;
-    ~GiveBack() {
-      std::lock_guard lock(e.readers_mu_);
-      e.readers_.push_back(std::move(r));
-    }
-  } give_back{*this, r};
-  return f(*r);
+    SelectReaderPool& pool;
+    std::unique_ptr<SelectPassThrough> r;
+    ~GiveBack() { pool.give_back(std::move(r)); }
+  } reader{pool, pool.take()};
+  return f(*reader.r);
 }
 
 std::vector<std::string> Executor::columns(const lang::Statement& st) {
@@ -194,7 +180,7 @@ std::vector<std::string> Executor::columns(const lang::Statement& st) {
           [](const lang::RevokeUsage&) { return kGrantColumns; },
           [&](const lang::RawSelect& s) {
             return at_select(s, [&] {
-              return with_reader([&](CatalogReader& r) { return r.columns(s.text, access_.usable_corpora()); });
+              return with_reader([&](SelectPassThrough& r) { return r.columns(s.text, access_.usable_corpora()); });
             });
           },
       },
@@ -673,7 +659,7 @@ void Executor::require_usage_of(const lang::Ask& s, std::string_view statement) 
 // (cancel, statement timeout, shutdown) reaches it between VM instructions.
 QueryResult Executor::select(const lang::RawSelect& s, const ExecCallbacks& cb) {
   SelectResult res = at_select(
-      s, [&] { return with_reader([&](CatalogReader& r) { return r.run(s.text, access_.usable_corpora(), cb.is_cancelled); }); });
+      s, [&] { return with_reader([&](SelectPassThrough& r) { return r.run(s.text, access_.usable_corpora(), cb.is_cancelled); }); });
   QueryResult r;
   r.columns = std::move(res.columns);
   r.types = std::move(res.types);

@@ -22,7 +22,7 @@
 #include "db/server_files.h"
 #include "db/session_identity.h"
 #include "planner/session_settings.h"
-#include "storage/catalog_reader.h"
+#include "storage/select_pass_through.h"
 
 namespace cdb {
 
@@ -83,9 +83,9 @@ class Executor {
   QueryResult revoke(const lang::RevokeUsage& s);
 
  private:
-  // Runs f(CatalogReader&) on one of the session's read-only catalog
-  // connections: opened on first need, then kept; one per SELECT in flight,
-  // since Database::execute may run on several threads at once.
+  // Runs f(SelectPassThrough&) on a reader of the Database's pool
+  // (Database::select_readers), one per SELECT in flight, given back
+  // however f ends.
   template <class F>
   auto with_reader(F&& f);
   QueryResult documents_added(const std::string& corpus, int64_t files, int64_t added);
@@ -97,8 +97,6 @@ class Executor {
   Access access_;
   ServerFiles files_;
   SessionSettings session_;
-  std::mutex readers_mu_;
-  std::vector<std::unique_ptr<CatalogReader>> readers_;  // idle ones
 };
 
 }  // namespace cdb

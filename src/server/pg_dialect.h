@@ -24,7 +24,8 @@
 //
 // Safety does not rest on this translation: its output is one SELECT that
 // runs through the same read-only, allowlisted, row-filtered CatalogReader
-// as a SELECT a user writes. A construct it does not translate fails with
+// as a SELECT a user writes (on a PostgreSQL catalog too: PgCatalogReader
+// runs it on SQLite over a copy, never on PostgreSQL). A construct it does not translate fails with
 // cartridgedb::Unsupported (0A000) naming it. Statements over 64 KiB and
 // parse trees deeper than 200 are not translated.
 #pragma once

@@ -11,6 +11,7 @@
 #include "common/byte_size.h"
 #include "common/error.h"
 #include "storage/pg_catalog_tables.h"
+#include "storage/select_relations.h"
 #include "storage/sqlite_db.h"
 
 namespace cdb {
@@ -21,46 +22,6 @@ namespace {
 // is_cancelled (a clock read and two atomics), so this keeps the poll well
 // under 1% of the work while a cancel still lands within a millisecond.
 constexpr int kProgressOps = 10'000;
-
-// A relation a SELECT may read: a TEMP view of the catalog table `name`
-// with these columns (those the table has), holding the rows whose corpus
-// (`corpus_expr`) is visible, or those `filter` admits.
-struct Relation {
-  const char* name;
-  std::vector<const char*> columns;
-  const char* corpus_expr;  // nullptr: not a corpus's rows
-  const char* filter;       // nullptr: every row
-};
-
-// Blob keys are internal (they address LMDB); settings holds host paths of
-// the model and tokenizer, so only the fingerprint is shown. artifacts,
-// schema_migrations and blob_references are not exposed at all.
-const Relation kRelations[] = {
-    {"corpora", {"id", "name", "description", "options", "owner", "created_at"}, "id", nullptr},
-    {"documents", {"id", "corpus_id", "name", "content_hash", "bytes", "status", "created_at"}, "corpus_id", nullptr},
-    {"corpus_versions", {"corpus_id", "version", "docs_hash", "documents", "bytes", "created_at"}, "corpus_id", nullptr},
-    {"cartridges",
-     {"id", "corpus_id", "corpus_version", "model_fingerprint", "tokens", "dtype", "status", "metrics", "bytes",
-      "created_at"},
-     "corpus_id",
-     nullptr},
-    {"cartridge_tensors",
-     {"cartridge_id", "name", "dtype", "shape", "bytes"},
-     "(SELECT c.corpus_id FROM main.cartridges AS c WHERE c.id = cartridge_id)",
-     nullptr},
-    {"tokenized_corpora",
-     {"id", "corpus_id", "corpus_version", "tokenizer_fingerprint", "tokens", "bytes", "status", "created_at"},
-     "corpus_id",
-     nullptr},
-    {"jobs",
-     {"id", "kind", "corpus_id", "state", "progress", "progress_message", "attempts", "error", "params", "created_at",
-      "started_at", "finished_at", "corpus_version", "not_before_ms", "step", "total_steps", "loss", "tokens_per_s",
-      "eta_s", "cartridge_id"},
-     "corpus_id",
-     nullptr},
-    {"pins", {"corpus_id", "created_at"}, "corpus_id", nullptr},
-    {"settings", {"key", "value", "updated_at"}, nullptr, "key = 'model_fingerprint'"},
-};
 
 // Built-in functions with no effect outside the statement and no access to
 // anything but their arguments. Not here, among others: fts3_tokenizer
@@ -169,6 +130,7 @@ struct CatalogReader::Guard {
   int64_t instructions = 0;
   Stop stop = Stop::None;
   std::string denied;  // what the authorizer refused first
+  std::set<std::string>* reads = nullptr;  // tables_read()'s: the base tables read
 
   void begin(const CorpusVisibility* v, const std::function<bool()>* c) {
     visible = v;
@@ -176,6 +138,7 @@ struct CatalogReader::Guard {
     instructions = 0;
     stop = Stop::None;
     denied.clear();
+    reads = nullptr;
   }
 
   // The inner views' names stay this connection's secret (see authorize).
@@ -208,8 +171,15 @@ struct CatalogReader::Guard {
         // Our inner views read the base tables; SQLite names the innermost
         // view, and only this connection knows their (random) names, so a
         // CTE or alias cannot pose as one.
-        if (db == "main" && inner.rfind(g->inner_prefix, 0) == 0) return SQLITE_OK;
-        if (db == "temp" && (g->relations.count(table) || table.rfind(g->inner_prefix, 0) == 0)) return SQLITE_OK;
+        if (db == "main" && inner.rfind(g->inner_prefix, 0) == 0) {
+          if (g->reads) g->reads->insert(table);
+          return SQLITE_OK;
+        }
+        if (db == "temp" && table.rfind(g->inner_prefix, 0) == 0) {
+          if (g->reads) g->reads->insert(table.substr(g->inner_prefix.size()));
+          return SQLITE_OK;
+        }
+        if (db == "temp" && g->relations.count(table)) return SQLITE_OK;
         // A CTE (recursive ones included) or a subquery: no schema.
         if (db.empty()) return SQLITE_OK;
         return g->deny("read " + (db.empty() ? "" : db + ".") + table + (a4 && *a4 ? "." + lower(a4) : std::string()));
@@ -254,8 +224,10 @@ struct CatalogReader::Guard {
 };
 
 CatalogReader::CatalogReader(const std::filesystem::path& catalog_file, SelectLimits limits)
-    : limits_(limits), conn_(std::make_unique<SqliteDb>(catalog_file, /*read_only=*/true)), db_(conn_->handle()),
-      guard_(std::make_unique<Guard>()) {
+    : CatalogReader(std::make_unique<SqliteDb>(catalog_file, /*read_only=*/true), limits) {}
+
+CatalogReader::CatalogReader(std::unique_ptr<SqliteDb> connection, SelectLimits limits)
+    : limits_(limits), conn_(std::move(connection)), db_(conn_->handle()), guard_(std::make_unique<Guard>()) {
   // The hardening the SQLite documentation lists for untrusted SQL
   // (https://sqlite.org/security.html).
   sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
@@ -286,7 +258,7 @@ CatalogReader::CatalogReader(const std::filesystem::path& catalog_file, SelectLi
   // sees them, instead of filling the disk.
   conn_->exec("PRAGMA temp_store = MEMORY");
   std::vector<PgRelation> described;
-  for (const Relation& r : kRelations) {
+  for (const SelectRelation& r : select_relations()) {
     const std::map<std::string, TableColumn> have = table_columns(db_, r.name);
     std::string cols;
     PgRelation pg{r.name, {}};
@@ -376,6 +348,20 @@ Stmt prepare(sqlite3* db, CatalogReader::Guard& g, std::string_view sql) {
 }
 
 }  // namespace
+
+std::set<std::string> CatalogReader::tables_read(std::string_view sql) {
+  std::set<std::string> out;
+  guard_->begin(nullptr, nullptr);
+  guard_->reads = &out;
+  try {
+    Stmt st = prepare(db_, *guard_, sql);
+  } catch (...) {
+    guard_->reads = nullptr;
+    throw;
+  }
+  guard_->reads = nullptr;
+  return out;
+}
 
 std::vector<std::string> CatalogReader::columns(std::string_view sql, const CorpusVisibility& visible) {
   guard_->begin(&visible, nullptr);

@@ -8,8 +8,9 @@
 
 namespace cdb {
 
-SqliteDb::SqliteDb(const std::filesystem::path& file, bool read_only) : file_(file) {
+SqliteDb::SqliteDb(const std::filesystem::path& file, bool read_only, bool uri) : file_(file) {
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (uri) flags |= SQLITE_OPEN_URI;
   // FULLMUTEX: a Catalog may be shared between threads.
   int rc = sqlite3_open_v2(file.c_str(), &db_, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {

@@ -18,7 +18,9 @@ namespace cdb {
 
 class SqliteDb : public SqlConnection {
  public:
-  SqliteDb(const std::filesystem::path& file, bool read_only);
+  // `uri`: `file` is an SQLite URI (file:/name?vfs=memdb, an in-memory
+  // database that connections of this process share by name).
+  SqliteDb(const std::filesystem::path& file, bool read_only, bool uri = false);
   ~SqliteDb() override;
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

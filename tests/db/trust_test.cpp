@@ -11,33 +11,46 @@
 
 #include "jobs/job_table.h"
 #include "planner_fixture.h"
+#include "support/catalog_site.h"
 
 namespace cdb::test {
 namespace {
 
-class PassThrough : public ::testing::Test {
+// The stories model without workers, its catalog on `backend` (a fresh
+// database of the test binary's PostgreSQL cluster, or DATA_DIR's file).
+DatabaseOptions stories_on(CatalogBackend backend) {
+  DatabaseOptions o = stories_options(/*workers=*/false);
+  if (backend == CatalogBackend::PostgreSql) o.catalog = PostgresServer::shared().create_database();
+  return o;
+}
+
+// The pass-through's promises hold on both catalogs (on PostgreSQL through
+// PgCatalogReader's copy).
+class PassThrough : public ::testing::TestWithParam<CatalogBackend> {
  protected:
-  PassThrough() : s(tmp.path() / "db", stories_options(/*workers=*/false)) { s.script(pip_and_lola_script()); }
+  PassThrough() : s(tmp.path() / "db", stories_on(GetParam())) { s.script(pip_and_lola_script()); }
   TempDir tmp;
   Session s;
 };
 
+INSTANTIATE_TEST_SUITE_P(Both, PassThrough, kCatalogBackends, catalog_backend_name);
+
 // Issue 14, defect 1: fts3_tokenizer('simple') returned the address of a
 // tokenizer module inside libsqlite3.
-TEST_F(PassThrough, RefusesFts3TokenizerThatWouldLeakAnAddress) {
+TEST_P(PassThrough, RefusesFts3TokenizerThatWouldLeakAnAddress) {
   EXPECT_THROW(s.run("SELECT hex(fts3_tokenizer('simple'))"), PermissionDenied);
 }
 
 // Issue 14, defect 1: with two arguments it installed a pointer that the
 // next fts3tokenize read called (a general protection fault, or worse).
-TEST_F(PassThrough, RefusesToInstallATokenizerPointer) {
+TEST_P(PassThrough, RefusesToInstallATokenizerPointer) {
   EXPECT_THROW(s.run("SELECT fts3_tokenizer('simple', x'4141414141414141')"), PermissionDenied);
   EXPECT_THROW(s.run("SELECT token FROM fts3tokenize WHERE input = 'hello world'"), Error);
   EXPECT_EQ(s.run("SELECT count(*) FROM corpora").rows[0][0], "2");
 }
 
 // Issue 14, defect 5: settings held the model's and tokenizer's host paths.
-TEST_F(PassThrough, SettingsShowNoHostPath) {
+TEST_P(PassThrough, SettingsShowNoHostPath) {
   const QueryResult r = s.run("SELECT * FROM settings");
   const std::string model = s.db->model_path().string();
   for (const auto& row : r.rows)
@@ -47,11 +60,11 @@ TEST_F(PassThrough, SettingsShowNoHostPath) {
 
 // Issue 14, defect 4: printf with a huge width took memory to 3 GB (and
 // under a length limit, seconds of one uninterruptible VM instruction).
-TEST_F(PassThrough, RefusesPrintfWithAHugeWidth) {
+TEST_P(PassThrough, RefusesPrintfWithAHugeWidth) {
   EXPECT_THROW(s.run("SELECT printf('%.*c', 900000000, 'x')"), PermissionDenied);
 }
 
-TEST_F(PassThrough, AValuePastTheLengthLimitFails) {
+TEST_P(PassThrough, AValuePastTheLengthLimitFails) {
   std::string e = "'0'";
   for (int i = 0; i < 8; ++i) e = "replace(" + e + ", '0', '0000000000')";  // 10^8 bytes
   EXPECT_THROW(s.run("SELECT length(" + e + ")"), LimitExceeded);
@@ -59,7 +72,7 @@ TEST_F(PassThrough, AValuePastTheLengthLimitFails) {
 
 // Issue 14, defect 4: a recursive CTE ran on after cancel and the statement
 // timeout (both reach the executor as is_cancelled).
-TEST_F(PassThrough, CancelStopsARecursiveCte) {
+TEST_P(PassThrough, CancelStopsARecursiveCte) {
   ExecCallbacks cb;
   const auto t0 = std::chrono::steady_clock::now();
   cb.is_cancelled = [&] { return std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(100); };
@@ -74,7 +87,7 @@ TEST_F(PassThrough, CancelStopsARecursiveCte) {
 
 // Issue 14, defect 4: while a SELECT ran it held the catalog's mutex, so
 // every other session's statement waited for it.
-TEST_F(PassThrough, RunsWithoutTheCatalogsMutex) {
+TEST_P(PassThrough, RunsWithoutTheCatalogsMutex) {
   std::unique_lock hold(s.db->store().catalog().mutex());
   auto sel = std::async(std::launch::async, [&] { return s.run("SELECT name FROM corpora ORDER BY name"); });
   const bool done = sel.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
@@ -83,7 +96,7 @@ TEST_F(PassThrough, RunsWithoutTheCatalogsMutex) {
   EXPECT_EQ(sel.get().rows, (std::vector<std::vector<std::string>>{{"lola"}, {"pip"}}));
 }
 
-TEST_F(PassThrough, FailsPastTheRowLimitInsteadOfTruncating) {
+TEST_P(PassThrough, FailsPastTheRowLimitInsteadOfTruncating) {
   EXPECT_THROW(s.run("SELECT x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
                      "LIMIT 100001) SELECT x FROM c)"),
                LimitExceeded);
@@ -91,7 +104,7 @@ TEST_F(PassThrough, FailsPastTheRowLimitInsteadOfTruncating) {
 
 // An ordinary user's SELECT sees the rows of the corpora it may use (here:
 // one granted to it), not the others'.
-TEST_F(PassThrough, ShowsOnlyTheCorporaTheSessionMaySee) {
+TEST_P(PassThrough, ShowsOnlyTheCorporaTheSessionMaySee) {
   s.run("GRANT USAGE ON CORPUS pip TO bob");
   SessionIdentity bob;
   bob.user = "bob";
@@ -111,7 +124,7 @@ TEST_F(PassThrough, ShowsOnlyTheCorporaTheSessionMaySee) {
 }
 
 // Database::execute may run on several threads at once in one session.
-TEST_F(PassThrough, SelectsOfOneSessionOnSeveralThreadsEachGetTheirRows) {
+TEST_P(PassThrough, SelectsOfOneSessionOnSeveralThreadsEachGetTheirRows) {
   std::vector<std::thread> threads;
   std::atomic<int> right{0};
   for (int t = 0; t < 4; ++t)
@@ -126,8 +139,11 @@ TEST_F(PassThrough, SelectsOfOneSessionOnSeveralThreadsEachGetTheirRows) {
   EXPECT_EQ(right.load(), 200);
 }
 
-class QueuedJobs : public PassThrough {
+class QueuedJobs : public ::testing::Test {
  protected:
+  QueuedJobs() : s(tmp.path() / "db", stories_options(/*workers=*/false)) { s.script(pip_and_lola_script()); }
+  TempDir tmp;
+  Session s;
   int64_t train(const std::string& options) { return std::stoll(s.run("TRAIN CARTRIDGE FOR pip " + options).at(0, "job")); }
 };
 

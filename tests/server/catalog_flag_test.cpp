@@ -39,6 +39,45 @@ TEST(CatalogFlag, ServeKeepsItsCorporaInThePostgreSqlCatalogAcrossARestart) {
   }
 }
 
+// The SELECT pass-through on a PostgreSQL catalog (PgCatalogReader),
+// through the server: psql's simple queries and \\d (the emulated
+// pg_catalog), psycopg's extended protocol (Parse, Bind, Describe), and the
+// refusals a SQLite catalog gives.
+TEST(CatalogFlag, TheSelectPassThroughReadsThePostgreSqlCatalogThroughTheSameAllowlist) {
+  const std::string url = test::PostgresServer::shared().create_database();
+  test::ServerProcess server({"--auth", "trust", "--catalog", url});
+  for (const char* s : {"CREATE CORPUS farm", "CREATE CORPUS barn", "ADD DOCUMENT 'hay is dry' AS 'hay.txt' TO farm"}) {
+    const auto r = server.psql(s);
+    ASSERT_EQ(r.status, 0) << s << ": " << r.output << server.log();
+  }
+  auto r = server.psql_rows("SELECT c.name, count(d.id) FROM corpora c LEFT JOIN documents d ON d.corpus_id = c.id "
+                            "GROUP BY c.name ORDER BY c.name");
+  ASSERT_EQ(r.status, 0) << r.output << server.log();
+  EXPECT_EQ(r.output, "barn|0\nfarm|1\n");
+  r = server.psql("\\d corpora");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("created_at"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("blob_key"), std::string::npos) << r.output;
+  r = server.psql("SELECT load_extension('/tmp/x.so')");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("load_extension"), std::string::npos) << r.output;
+  r = server.psql("SELECT pg_read_file('/etc/passwd')");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.output.find("root:"), std::string::npos) << r.output;
+  r = server.psql("SELECT blob_key FROM documents");
+  EXPECT_NE(r.status, 0);
+  r = server.python("extended.py", R"py(
+import sys, psycopg
+with psycopg.connect(host="127.0.0.1", port=int(sys.argv[1]), user="tester", dbname="x", autocommit=True) as conn:
+    cur = conn.execute("SELECT name, bytes FROM documents WHERE corpus_id = (SELECT id FROM corpora WHERE name = %s)", ("farm",))
+    print([d.name for d in cur.description], cur.fetchall())
+)py");
+  ASSERT_EQ(r.status, 0) << r.output << server.log();
+  EXPECT_EQ(r.output, "['name', 'bytes'] [('hay.txt', 10)]\n") << r.output;
+  // The role exists (the test cluster's login is a superuser): no warning.
+  EXPECT_EQ(server.log().find("warning"), std::string::npos) << server.log();
+}
+
 TEST(CatalogFlag, AMalformedUrlIsAUsageErrorAndAnUnreachableServerAClearOneWithoutThePassword) {
   test::TempDir tmp("catalog-flag-errors");
   const std::string dir = (tmp.path() / "data").string();
