@@ -90,7 +90,7 @@ std::unique_ptr<PeerConnection> AskRouter::take(const Peer& peer, const std::str
   }
   pooled = false;
   return PeerConnection::connect(peer.name, peer.address, options_.password, user,
-                                 Steady::now() + options_.connect_timeout);
+                                 Steady::now() + options_.connect_timeout, cancellers_);
 }
 
 void AskRouter::give_back(const Peer& peer, const std::string& user, std::unique_ptr<PeerConnection> c) {

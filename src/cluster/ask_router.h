@@ -19,6 +19,7 @@
 // Thread-safe: statements of all sessions route through one router.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -93,6 +94,8 @@ class AskRouter {
   std::map<std::string, int64_t> relaying_;  // relays open now, by peer
   std::map<std::pair<std::string, std::string>, std::vector<std::unique_ptr<PeerConnection>>> idle_;
   size_t idle_count_ = 0;
+  // CancelRequests in flight (PeerConnection::send_cancel's threads).
+  std::shared_ptr<std::atomic<int>> cancellers_ = std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace cdb

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <thread>
 
 #include "cluster/node_login.h"
 
@@ -60,7 +61,8 @@ using Result = std::unique_ptr<PGresult, ResultFree>;
 
 std::unique_ptr<PeerConnection> PeerConnection::connect(const std::string& peer, const std::string& address,
                                                         const std::string& password, const std::string& user,
-                                                        Clock::time_point deadline) {
+                                                        Clock::time_point deadline,
+                                                        std::shared_ptr<std::atomic<int>> cancellers) {
   std::string host, port;
   if (!address.empty() && address[0] == '[') {
     const size_t close = address.find("]:");
@@ -83,7 +85,7 @@ std::unique_ptr<PeerConnection> PeerConnection::connect(const std::string& peer,
                           options.c_str(), "cartridgedb relay", nullptr};
   PGconn* c = PQconnectStartParams(keys, values, 0);
   if (!c) throw PeerUnavailable("peer node '" + peer + "' at " + address + ": out of memory for a connection");
-  std::unique_ptr<PeerConnection> out(new PeerConnection(c, peer));
+  std::unique_ptr<PeerConnection> out(new PeerConnection(c, peer, std::move(cancellers)));
   PQsetNoticeReceiver(c, [](void*, const PGresult*) {}, nullptr);  // a peer's notices are not this node's log
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
   for (;;) {
@@ -107,11 +109,24 @@ bool PeerConnection::reusable() const {
 }
 
 void PeerConnection::send_cancel() {
+  if (!cancellers_ || cancellers_->fetch_add(1) >= kMaxCancellers) {
+    if (cancellers_) cancellers_->fetch_sub(1);
+    return;  // too many pending already: the connection is closed instead
+  }
   PGcancel* cancel = PQgetCancel(conn_);
-  if (!cancel) return;
-  char err[256];
-  PQcancel(cancel, err, sizeof err);  // best effort: the peer may be gone
-  PQfreeCancel(cancel);
+  if (!cancel) {
+    cancellers_->fetch_sub(1);
+    return;
+  }
+  // Detached: PQcancel waits for the peer to close the cancel connection,
+  // which a stopped peer never does. The thread owns the PGcancel (a copy
+  // of the address and key, independent of this connection) and frees it.
+  std::thread([cancel, count = cancellers_] {
+    char err[256];
+    PQcancel(cancel, err, sizeof err);  // best effort: the peer may be gone
+    PQfreeCancel(cancel);
+    count->fetch_sub(1);
+  }).detach();
 }
 
 void PeerConnection::lost(const std::string& what) {

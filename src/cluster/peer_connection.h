@@ -4,9 +4,14 @@
 //
 // Every wait is bounded: connect() by its deadline (TCP, TLS if the peer
 // offers it, and the SCRAM exchange, polled without blocking), relay() by
-// its own; a relay whose caller cancels sends the peer a CancelRequest
-// (PQcancel) and waits at most kCancelGrace for the peer to stop. An answer
-// is bounded too (kMaxAnswerBytes over all its cells).
+// its own; a relay whose caller cancels, or that runs past its deadline,
+// sends the peer a CancelRequest and waits at most kCancelGrace for the
+// peer to stop. libpq 15's PQcancel blocks until the peer closes the cancel
+// connection (forever, for a peer that is stopped), so it runs on a
+// detached thread that owns only its PGcancel; at most kMaxCancellers run
+// at once (counted in `cancellers`, shared by a router's connections), past
+// which a cancel is skipped and the connection only closed. An answer is
+// bounded too (kMaxAnswerBytes over all its cells).
 //
 // Errors: PeerUnavailable when the peer cannot be reached, refuses the
 // login (a cluster secret that differs), drops the connection, runs past the
@@ -20,6 +25,7 @@
 // connection to one caller).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -48,13 +54,15 @@ class PeerConnection {
   using Clock = std::chrono::steady_clock;
   static constexpr size_t kMaxAnswerBytes = size_t{16} << 20;
   static constexpr std::chrono::milliseconds kCancelGrace{2000};
+  static constexpr int kMaxCancellers = 16;
 
   // Connects to `address` (host:port, [v6]:port) as the node principal with
   // `password`, acting for `user`. PeerUnavailable on any failure, naming
   // the peer (also for an address that is not host:port).
   static std::unique_ptr<PeerConnection> connect(const std::string& peer, const std::string& address,
                                                  const std::string& password, const std::string& user,
-                                                 Clock::time_point deadline);
+                                                 Clock::time_point deadline,
+                                                 std::shared_ptr<std::atomic<int>> cancellers);
   ~PeerConnection();
   PeerConnection(const PeerConnection&) = delete;
   PeerConnection& operator=(const PeerConnection&) = delete;
@@ -67,12 +75,14 @@ class PeerConnection {
   bool reusable() const;
 
  private:
-  PeerConnection(pg_conn* conn, std::string peer) : conn_(conn), peer_(std::move(peer)) {}
+  PeerConnection(pg_conn* conn, std::string peer, std::shared_ptr<std::atomic<int>> cancellers)
+      : conn_(conn), peer_(std::move(peer)), cancellers_(std::move(cancellers)) {}
   void send_cancel();
   [[noreturn]] void lost(const std::string& what);
 
   pg_conn* conn_;
   std::string peer_;
+  std::shared_ptr<std::atomic<int>> cancellers_;
   bool broken_ = false;
 };
 
