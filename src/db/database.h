@@ -34,10 +34,13 @@
 #include "db/data_dir_settings.h"
 #include "storage/s3/s3_options.h"
 #include "jobs/job_runner.h"
+#include "cluster/route_counters.h"
 
 namespace cdb {
 
 class ArtifactStore;
+class AskRouter;
+struct AskRouterOptions;
 class BlobStore;
 class CatalogEvents;
 class NodeDirectory;
@@ -123,6 +126,14 @@ class Database {
   std::chrono::milliseconds heartbeat_interval() const {
     return std::chrono::milliseconds(options_.heartbeat_interval_ms);
   }
+  // Routes this node's ASKs among the live nodes of the registry
+  // (docs/scale-out.md, "Routing"), after join_fleet(). Unsupported on a
+  // SQLite catalog (one server: no peers); InvalidArgument before
+  // join_fleet(), a second time, or for options out of range.
+  void enable_routing(AskRouterOptions options);
+  // Null unless routing is on.
+  AskRouter* router() { return router_.get(); }
+  RouteCounters& route_counters() { return route_counters_; }
   // Forgets the resident entries whose Cartridge rows were deleted or can
   // no longer be served (another node dropped, collected or quarantined
   // them). Returns how
@@ -150,6 +161,8 @@ class Database {
   std::unique_ptr<ResidencyManager> residency_;
   std::unique_ptr<JobRunner> jobs_;
   std::unique_ptr<NodeDirectory> nodes_;
+  RouteCounters route_counters_;
+  std::unique_ptr<AskRouter> router_;  // uses nodes_ and route_counters_
   // Last: stopped first, before what their threads use.
   std::unique_ptr<NodeHeartbeat> heartbeat_;
   std::unique_ptr<CatalogEvents> events_;
