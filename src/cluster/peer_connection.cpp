@@ -89,10 +89,12 @@ std::unique_ptr<PeerConnection> PeerConnection::connect(const std::string& peer,
   PQsetNoticeReceiver(c, [](void*, const PGresult*) {}, nullptr);  // a peer's notices are not this node's log
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
   for (;;) {
-    if (PQstatus(c) == CONNECTION_BAD || st == PGRES_POLLING_FAILED)
-      throw PeerUnavailable("peer node '" + peer + "' at " + address + " refused the node login: " +
-                            first_line(PQerrorMessage(c)) +
-                            " (are the nodes' --cluster-secret-file equal, and is the peer routing-enabled?)");
+    if (PQstatus(c) == CONNECTION_BAD || st == PGRES_POLLING_FAILED) {
+      const std::string why = first_line(PQerrorMessage(c));
+      const bool refused = why.find("authentication") != std::string::npos || why.find("act_as") != std::string::npos;
+      throw PeerUnavailable("peer node '" + peer + "' at " + address + (refused ? " refused the node login: " : ": ") +
+                            why + (refused ? " (do the nodes have the same --cluster-secret-file and --users?)" : ""));
+    }
     if (st == PGRES_POLLING_OK) break;
     if (Clock::now() >= deadline)
       throw PeerUnavailable("peer node '" + peer + "' at " + address + " did not accept the login in time");

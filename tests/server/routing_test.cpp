@@ -115,22 +115,34 @@ TEST_F(Routing, AnAskSentToTheNodeItsCorpusDoesNotPreferIsAnsweredByTheNodeItDoe
   ASSERT_EQ(r.status, 0) << r.output << a.log() << b.log();
   const std::string carts = a.psql_rows("SHOW CARTRIDGES FOR " + corpus).output;
   const std::string id = carts.substr(0, carts.find('|'));
-  const std::string via_a = ask(a);  // relayed to node-b
-  const std::string on_b = ask(b);   // answered by node-b itself
+  auto timed = [&](const ServerProcess& on, double& seconds) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string out = ask(on);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+  };
+  double first_s = 0, pooled_s = 0, local_s = 0;
+  const std::string via_a = timed(a, first_s);        // relayed to node-b on a new peer connection
+  const std::string via_a_again = timed(a, pooled_s);  // on the pooled one
+  const std::string on_b = timed(b, local_s);          // answered by node-b itself
   EXPECT_EQ(via_a, on_b);
+  EXPECT_EQ(via_a_again, on_b);
+  // psql's own start is in each figure alike.
+  std::printf("ASK with psql: relayed (new peer connection) %.3f s, relayed (pooled) %.3f s, local %.3f s\n", first_s,
+              pooled_s, local_s);
   EXPECT_NE(via_a.find("cartridge " + id), std::string::npos) << via_a;
-  // node-b holds the Cartridge and counts one relayed ASK (its own was local);
-  // node-a forwarded one and holds nothing.
+  // node-b holds the Cartridge and counts two relayed ASKs (its own was
+  // local); node-a forwarded two and holds nothing.
   const std::string rows_b = b.psql_rows("SHOW NODES").output;
   const auto fb = routing_row(rows_b, "node-b");
   ASSERT_FALSE(fb.empty()) << rows_b;
   EXPECT_EQ(fb[kCartridges], id) << rows_b;
-  EXPECT_EQ(fb[kReceived], "1") << rows_b;
+  EXPECT_EQ(fb[kReceived], "2") << rows_b;
   EXPECT_EQ(fb[kForwarded], "0") << rows_b;
   const auto fa = routing_row(a.psql_rows("SHOW NODES").output, "node-a");
   ASSERT_FALSE(fa.empty());
   EXPECT_EQ(fa[kCartridges], "");
-  EXPECT_EQ(fa[kForwarded], "1");
+  EXPECT_EQ(fa[kForwarded], "2");
   EXPECT_EQ(fa[kFallback], "0");
   EXPECT_EQ(fa[kReceived], "0");
 }
@@ -138,6 +150,11 @@ TEST_F(Routing, AnAskSentToTheNodeItsCorpusDoesNotPreferIsAnsweredByTheNodeItDoe
 TEST_F(Routing, APeerThatStopsOrDiesCostsABoundedWaitAndTheAskedNodeAnswers) {
   setup_corpus();
   const std::string routed = ask(a);  // relayed to node-b (an ICL answer: no training)
+  // A statement timeout on node-a stops the relayed ASK (a relay that did
+  // not watch for it would return node-b's answer).
+  auto r = a.psql("SET statement_timeout = 1; ASK 'Mia has a' USING " + corpus + " WITH (max_tokens = 12)");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("57014"), std::string::npos) << r.output;
   // Stopped: the pooled connection's relay times out (--route-relay-timeout 2).
   ASSERT_EQ(::kill(b.pid(), SIGSTOP), 0);
   auto t0 = std::chrono::steady_clock::now();
@@ -154,7 +171,7 @@ TEST_F(Routing, APeerThatStopsOrDiesCostsABoundedWaitAndTheAskedNodeAnswers) {
   EXPECT_LT(dead_s, 4.0);
   const auto fa = routing_row(a.psql_rows("SHOW NODES").output, "node-a");
   ASSERT_FALSE(fa.empty());
-  EXPECT_EQ(fa[kForwarded], "1");
+  EXPECT_EQ(fa[kForwarded], "2");  // the answer and the cancelled one
   EXPECT_GE(std::atoi(fa[kFallback].c_str()), 1);  // the stopped peer; the dead one too unless its row aged out
   EXPECT_NE(a.log().find("routing answers locally"), std::string::npos) << a.log();
   std::printf("stopped peer: %.2f s, dead peer: %.2f s\n", stopped_s, dead_s);
