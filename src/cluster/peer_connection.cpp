@@ -159,7 +159,9 @@ PeerAnswer PeerConnection::relay(const std::string& statement, Clock::time_point
       send_cancel();
       lost("did not answer within the relay timeout (--route-relay-timeout)");
     }
-    wait_socket(PQsocket(conn_), POLLIN, std::min(deadline, cancel_deadline));
+    // Once cancelled, the relay deadline no longer applies (it may be past:
+    // waiting on it would spin), the cancel's grace does.
+    wait_socket(PQsocket(conn_), POLLIN, cancelled ? cancel_deadline : deadline);
     if (!PQconsumeInput(conn_)) lost("dropped the connection: " + first_line(PQerrorMessage(conn_)));
     while (!PQisBusy(conn_)) {
       Result r(PQgetResult(conn_));
