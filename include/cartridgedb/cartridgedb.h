@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -163,6 +164,27 @@ struct OpenOptions {
   int64_t heartbeat_interval_ms = 2000;
 };
 
+// ASK routing among the nodes sharing a PostgreSQL catalog
+// (docs/scale-out.md, "Routing"): a node relays a question to the live node
+// that should answer it and returns that node's answer.
+struct RouteOptions {
+  // The fleet's shared secret (every node reads the same file): nodes log
+  // in to each other with a password derived from it. 32 to 4096 bytes.
+  std::string cluster_secret;
+  int64_t connect_timeout_ms = 2000;  // to reach and log in to a peer
+  int64_t relay_timeout_ms = 120000;  // for the peer's answer; past it, answered here
+  double load_factor = 1.25;          // a node takes up to this times the fleet's mean load
+};
+
+// The user name nodes log in to each other as, and its password for a
+// cluster secret (a server accepts it only with the same secret).
+const char* node_principal();
+std::string node_password(std::string_view cluster_secret);
+// The user named by a node login's startup options (-c
+// cartridgedb.act_as=NAME); std::nullopt when none is named. Error
+// (InvalidArgument) when malformed.
+std::optional<std::string> node_login_user(std::string_view startup_options);
+
 // ---- results and callbacks ----------------------------------------------------
 
 // Progress of a training job (WAIT JOB, TRAIN ... WAIT).
@@ -234,6 +256,9 @@ struct SessionIdentity {
   // and read only inside load_root (nothing when it is empty).
   bool confine_server_files = false;
   std::string load_root;
+  // A session a peer node opened to relay ASKs for `user`: its ASKs are
+  // answered here, never routed on (docs/scale-out.md, "Routing").
+  bool forwarded = false;
 };
 
 // ---- monitoring -----------------------------------------------------------------
@@ -255,6 +280,10 @@ struct EngineStats {
   int64_t disk_loads = 0;  // Cartridge parts read from the store
   double load_gbps = 0;    // decompressed bytes read per second of those loads
   int64_t pinned_bytes = 0;
+  // ASK routing (docs/scale-out.md): questions answered here now, relayed
+  // to a peer, relayed here by a peer, and answered here because the chosen
+  // peer could not.
+  int64_t asks_in_flight = 0, asks_forwarded = 0, asks_received = 0, asks_fallback = 0;
 };
 
 // ---- the handles --------------------------------------------------------------
@@ -310,6 +339,10 @@ class Database {
   // (host:port, where it listens), and reports itself every heartbeat
   // interval until the handle is destroyed. Once per handle.
   void join_fleet(const std::string& address);
+  // Routes this node's ASKs among the live nodes of the registry, after
+  // join_fleet(). Error (Unsupported) on a SQLite catalog; InvalidArgument
+  // for options out of range or before join_fleet().
+  void enable_routing(const RouteOptions& options);
 
   const std::string& dir() const;
   std::string model_fingerprint() const;

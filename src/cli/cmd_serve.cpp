@@ -25,6 +25,7 @@
 #include "engine/cpu_runtime.h"
 #include "http/engine_metrics.h"
 #include "http/http_server.h"
+#include "server/cluster_secret.h"
 #include "server/server.h"
 #include "server/users.h"
 #include "storage/pg_catalog_url.h"
@@ -121,6 +122,17 @@ int cmd_serve(int argc, char** argv) {
       ("http-request-timeout", "seconds an HTTP completion may take; then 408 (0: no limit)", cxxopts::value<double>()->default_value("0"))
       ("job-lease", "seconds a node's claim on a training job lasts unrenewed; a job whose node dies moves on after it", cxxopts::value<double>()->default_value("10"))
       ("job-renew", "seconds between a running job's lease renewals (0: a third of --job-lease)", cxxopts::value<double>()->default_value("0"))
+      ("route", "on: relay each ASK to the live node that should answer it (bounded part affinity; docs/scale-out.md, "
+                "Routing); needs --catalog postgresql://... and --cluster-secret-file. off: answer every ASK here",
+       cxxopts::value<std::string>()->default_value("off"))
+      ("cluster-secret-file", "file (mode 0600) with the fleet's shared secret, the same on every node (openssl rand -hex "
+                              "32): nodes log in to each other with it; without it no node login is accepted",
+       cxxopts::value<std::string>()->default_value(""))
+      ("route-timeout", "seconds to reach and log in to a peer before answering here", cxxopts::value<double>()->default_value("2"))
+      ("route-relay-timeout", "seconds a peer may take to answer a relayed ASK before it is cancelled and answered here",
+       cxxopts::value<double>()->default_value("120"))
+      ("route-load-factor", "a node takes questions up to this times the fleet's mean load (ASKs in flight), then the "
+                            "next in preference does", cxxopts::value<double>()->default_value("1.25"))
       ("h,help", "this help");
   add_blob_flags(opts);
   opts.parse_positional({"dir"});
@@ -194,8 +206,34 @@ int cmd_serve(int argc, char** argv) {
   }
 
   server::ServerOptions so;
+  std::optional<cartridgedb::RouteOptions> route;
   try {
     parse_listen(args["listen"].as<std::string>(), so);
+    const std::string route_flag = args["route"].as<std::string>();
+    if (route_flag != "on" && route_flag != "off")
+      throw std::invalid_argument("--route must be on or off, not '" + route_flag + "'");
+    if (const std::string f = args["cluster-secret-file"].as<std::string>(); !f.empty())
+      so.cluster_secret = server::load_cluster_secret(f);
+    if (route_flag == "on") {
+      if (args["catalog"].as<std::string>().empty())
+        throw std::invalid_argument("--route on needs a catalog the nodes share (--catalog postgresql://...)");
+      if (so.cluster_secret.empty())
+        throw std::invalid_argument("--route on needs --cluster-secret-file (the same secret on every node)");
+      route.emplace();
+      route->cluster_secret = so.cluster_secret;
+      const double connect = args["route-timeout"].as<double>(), relay = args["route-relay-timeout"].as<double>();
+      const double factor = args["route-load-factor"].as<double>();
+      if (!(connect >= 0.01 && connect <= 60))
+        throw std::invalid_argument("--route-timeout must be from 0.01 to 60 seconds, got " + std::to_string(connect));
+      if (!(relay >= 0.1 && relay <= 86400))
+        throw std::invalid_argument("--route-relay-timeout must be from 0.1 to 86400 seconds, got " + std::to_string(relay));
+      if (!(factor >= 1 && factor <= 100))
+        throw std::invalid_argument("--route-load-factor must be from 1 to 100 (1.25: up to 25% above the mean), got " +
+                                    std::to_string(factor));
+      route->connect_timeout_ms = static_cast<int64_t>(connect * 1000);
+      route->relay_timeout_ms = static_cast<int64_t>(relay * 1000);
+      route->load_factor = factor;
+    }
     // Checked here, before the model loads, so that a typo is a usage error.
     if (const std::string c = args["catalog"].as<std::string>(); !c.empty()) parse_pg_catalog_url(c);
     const std::string auth = args["auth"].as<std::string>();
@@ -302,10 +340,11 @@ int cmd_serve(int argc, char** argv) {
     const bool v6 = so.host.find(':') != std::string::npos;
     // Known only now: with --listen port 0 the port is the one bound.
     db->join_fleet((v6 ? "[" + so.host + "]" : so.host) + ":" + std::to_string(srv.port()));
-    std::fprintf(stderr, "cartridge serve: %s on %s%s%s:%u (auth %s, TLS %s)\n", db->dir().c_str(), v6 ? "[" : "",
-                 so.host.c_str(), v6 ? "]" : "",
-                 static_cast<unsigned>(srv.port()), so.auth == server::AuthMethod::Trust ? "trust" : "scram-sha-256",
-                 so.tls_cert.empty() ? "off" : "on");
+    if (route) db->enable_routing(*route);
+    std::fprintf(stderr, "cartridge serve: %s on %s%s%s:%u (auth %s, TLS %s, routing %s)\n", db->dir().c_str(),
+                 v6 ? "[" : "", so.host.c_str(), v6 ? "]" : "", static_cast<unsigned>(srv.port()),
+                 so.auth == server::AuthMethod::Trust ? "trust" : "scram-sha-256", so.tls_cert.empty() ? "off" : "on",
+                 route ? "on" : "off");
     if (ho) {
       web.emplace(*db, *ho, [&db] { return http::sample_engine(*db); });
       const bool v6web = ho->host.find(':') != std::string::npos;

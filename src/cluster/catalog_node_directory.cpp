@@ -18,7 +18,9 @@ int64_t to_ms(Clock::time_point t) {
 }
 Clock::time_point from_ms(int64_t ms) { return Clock::time_point(std::chrono::milliseconds(ms)); }
 
-constexpr const char* kColumns = "name, address, started_at, heartbeat_at, resident, resident_bytes, budget_bytes";
+constexpr const char* kColumns =
+    "name, address, started_at, heartbeat_at, resident, resident_bytes, budget_bytes, asks_in_flight, asks_forwarded, "
+    "asks_received, asks_fallback";
 
 NodeReport read_node(const Statement& s) {
   NodeReport r;
@@ -29,6 +31,10 @@ NodeReport read_node(const Statement& s) {
   r.resident = CatalogNodeDirectory::parse_resident(s.text(4));
   r.resident_bytes = s.int64(5);
   r.budget_bytes = s.int64(6);
+  r.asks_in_flight = s.int64(7);
+  r.asks_forwarded = s.int64(8);
+  r.asks_received = s.int64(9);
+  r.asks_fallback = s.int64(10);
   return r;
 }
 
@@ -85,6 +91,8 @@ void CatalogNodeDirectory::heartbeat(const NodeReport& report) {
     throw InvalidArgument("node '" + report.name + "' reported negative bytes (resident " +
                           std::to_string(report.resident_bytes) + ", budget " + std::to_string(report.budget_bytes) +
                           ")");
+  if (report.asks_in_flight < 0 || report.asks_forwarded < 0 || report.asks_received < 0 || report.asks_fallback < 0)
+    throw InvalidArgument("node '" + report.name + "' reported a negative ASK count");
   if (report.resident.size() > kMaxResidentEntries)
     throw InvalidArgument("node '" + report.name + "' reported " + std::to_string(report.resident.size()) +
                           " resident entries, more than " + std::to_string(kMaxResidentEntries));
@@ -93,12 +101,15 @@ void CatalogNodeDirectory::heartbeat(const NodeReport& report) {
       throw InvalidArgument("node '" + report.name + "' reported a resident entry that is not a list of Cartridge ids");
   std::lock_guard lock(catalog_.mutex());
   Statement(catalog_.db(), std::string("INSERT INTO nodes (") + kColumns +
-                               ") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                                "address = excluded.address, started_at = excluded.started_at, "
                                "heartbeat_at = excluded.heartbeat_at, resident = excluded.resident, "
-                               "resident_bytes = excluded.resident_bytes, budget_bytes = excluded.budget_bytes")
+                               "resident_bytes = excluded.resident_bytes, budget_bytes = excluded.budget_bytes, "
+                               "asks_in_flight = excluded.asks_in_flight, asks_forwarded = excluded.asks_forwarded, "
+                               "asks_received = excluded.asks_received, asks_fallback = excluded.asks_fallback")
       .bind_all(report.name, report.address, to_ms(report.started), to_ms(report.heartbeat),
-                format_resident(report.resident), report.resident_bytes, report.budget_bytes)
+                format_resident(report.resident), report.resident_bytes, report.budget_bytes, report.asks_in_flight,
+                report.asks_forwarded, report.asks_received, report.asks_fallback)
       .run();
 }
 

@@ -31,6 +31,14 @@ struct NodeReport {
   int64_t budget_bytes = 0;
   std::chrono::system_clock::time_point heartbeat;
   std::chrono::system_clock::time_point started;  // when the node began reporting (epoch: not known)
+  // ASK routing (docs/scale-out.md, "Routing"): the ASKs the node answers
+  // itself now (the load routing bounds), and since its start the ASKs it
+  // relayed to a peer, a peer relayed to it, and it answered itself because
+  // the chosen peer failed (down, slow or refusing).
+  int64_t asks_in_flight = 0;
+  int64_t asks_forwarded = 0;
+  int64_t asks_received = 0;
+  int64_t asks_fallback = 0;
 };
 
 class NodeDirectory {

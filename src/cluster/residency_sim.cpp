@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "cluster/route_choice.h"
 #include "common/error.h"
 #include "common/hash.h"
 
@@ -77,8 +78,10 @@ size_t ResidencySim::route(const std::vector<int64_t>& corpora) const {
   if (options_.routing == Routing::BoundedPartAffinity) {
     // The smallest key among the parts alone: order-independent, and the
     // same node as that part's own questions.
-    key = UINT64_MAX;
-    for (int64_t id : corpora) key = std::min(key, AffinityRing::key_of({corpus_name(id)}));
+    std::vector<std::string> names;
+    names.reserve(corpora.size());
+    for (int64_t id : corpora) names.push_back(corpus_name(id));
+    key = route_key(names);  // the key a server routes with
   } else {
     std::vector<std::string> names;
     names.reserve(corpora.size());

@@ -7,6 +7,8 @@
 #include <exception>
 #include <mutex>
 
+#include "cluster/ask_router.h"
+#include "cluster/node_login.h"
 #include "common/error.h"
 #include "db/database.h"
 #include "db/executor.h"
@@ -106,6 +108,7 @@ cdb::SessionIdentity to_internal(const SessionIdentity& id) {
   out.quotas = {id.quotas.queued_jobs, id.quotas.steps_per_job, id.quotas.corpora, id.quotas.bytes_stored};
   out.confine_server_files = id.confine_server_files;
   out.load_root = id.load_root;
+  out.forwarded = id.forwarded;
   return out;
 }
 
@@ -236,6 +239,37 @@ void Database::join_fleet(const std::string& address) {
   }
 }
 
+void Database::enable_routing(const RouteOptions& options) {
+  try {
+    cdb::AskRouterOptions o;
+    o.password = cdb::node_password(options.cluster_secret);
+    o.connect_timeout = std::chrono::milliseconds(options.connect_timeout_ms);
+    o.relay_timeout = std::chrono::milliseconds(options.relay_timeout_ms);
+    o.load_factor = options.load_factor;
+    impl_->db->enable_routing(std::move(o));
+  } catch (...) {
+    rethrow_public(impl_->dir);
+  }
+}
+
+const char* node_principal() { return cdb::kNodePrincipal; }
+
+std::string node_password(std::string_view cluster_secret) {
+  try {
+    return cdb::node_password(cluster_secret);
+  } catch (...) {
+    rethrow_public("the cluster secret");
+  }
+}
+
+std::optional<std::string> node_login_user(std::string_view startup_options) {
+  try {
+    return cdb::parse_act_as(startup_options);
+  } catch (...) {
+    rethrow_public("the startup options");
+  }
+}
+
 const std::string& Database::dir() const { return impl_->dir; }
 std::string Database::model_fingerprint() const { return impl_->db->model_fingerprint(); }
 
@@ -259,6 +293,11 @@ EngineStats Database::engine_stats() const {
   s.disk_loads = r.disk_loads;
   s.load_gbps = r.load_gbps;
   s.pinned_bytes = r.pinned_bytes;
+  const cdb::RouteCounters& c = impl_->db->route_counters();
+  s.asks_in_flight = c.in_flight();
+  s.asks_forwarded = c.forwarded_count();
+  s.asks_received = c.received_count();
+  s.asks_fallback = c.fallback_count();
   return s;
 }
 

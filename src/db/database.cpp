@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <set>
 
+#include "cluster/ask_router.h"
 #include "cluster/catalog_node_directory.h"
 #include "common/error.h"
 #include "db/node_heartbeat.h"
@@ -150,7 +151,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
     sync_pins();
   });
   // Once per open: a PostgreSQL catalog whose login could not create the
-  // SELECT pass-through's reader role (sql/postgresql/008_select_reader.sql).
+  // SELECT pass-through's reader role (sql/postgresql/009_select_reader.sql).
   if (auto warning = select_pass_through_warning(store_->catalog()))
     std::fprintf(stderr, "cartridgedb: warning: %s
 ", warning->c_str());
@@ -171,7 +172,19 @@ void Database::join_fleet(const std::string& address) {
                                              std::chrono::system_clock::now() - other->heartbeat <= 3 * heartbeat_interval())
     throw InvalidArgument("node name '" + name + "' is in use by the live node at " + other->address +
                           "; give this node another --node-name (or start it again once that node has stopped)");
-  heartbeat_ = std::make_unique<NodeHeartbeat>(*nodes_, *residency_, name, address, heartbeat_interval());
+  heartbeat_ =
+      std::make_unique<NodeHeartbeat>(*nodes_, *residency_, route_counters_, name, address, heartbeat_interval());
+}
+
+void Database::enable_routing(AskRouterOptions options) {
+  if (store_->catalog().dialect() != SqlDialect::PostgreSql)
+    throw Unsupported("routing (--route on) needs a catalog shared by the nodes (--catalog postgresql://...); a SQLite "
+                      "catalog has one server");
+  if (!heartbeat_) throw InvalidArgument("routing needs the node in the node registry first (join_fleet)");
+  if (router_) throw InvalidArgument("routing is already on");
+  options.self = heartbeat_->name();
+  options.heartbeat_interval = heartbeat_interval();
+  router_ = std::make_unique<AskRouter>(*nodes_, route_counters_, std::move(options));
 }
 
 size_t Database::evict_stale() {

@@ -35,10 +35,13 @@
 #include "storage/catalog_retry.h"
 #include "storage/s3/s3_options.h"
 #include "jobs/job_runner.h"
+#include "cluster/route_counters.h"
 
 namespace cdb {
 
 class ArtifactStore;
+class AskRouter;
+struct AskRouterOptions;
 class BlobStore;
 class CatalogEvents;
 class NodeDirectory;
@@ -128,6 +131,14 @@ class Database {
   }
   // The SELECT pass-through's idle readers, shared by the sessions.
   SelectReaderPool& select_readers() { return *select_readers_; }
+  // Routes this node's ASKs among the live nodes of the registry
+  // (docs/scale-out.md, "Routing"), after join_fleet(). Unsupported on a
+  // SQLite catalog (one server: no peers); InvalidArgument before
+  // join_fleet(), a second time, or for options out of range.
+  void enable_routing(AskRouterOptions options);
+  // Null unless routing is on.
+  AskRouter* router() { return router_.get(); }
+  RouteCounters& route_counters() { return route_counters_; }
   // Forgets the resident entries whose Cartridge rows were deleted or can
   // no longer be served (another node dropped, collected or quarantined
   // them). Returns how
@@ -162,6 +173,8 @@ class Database {
   std::unique_ptr<ResidencyManager> residency_;
   std::unique_ptr<JobRunner> jobs_;
   std::unique_ptr<NodeDirectory> nodes_;
+  RouteCounters route_counters_;
+  std::unique_ptr<AskRouter> router_;  // uses nodes_ and route_counters_
   // Last: stopped first, before what their threads use.
   std::unique_ptr<NodeHeartbeat> heartbeat_;
   std::unique_ptr<CatalogEvents> events_;

@@ -16,11 +16,13 @@
 #include "engine/transformer.h"
 #include "jobs/corpus_options.h"
 #include "db/database.h"
+#include "cluster/ask_router.h"
 #include "cluster/catalog_node_directory.h"
 #include "db/document_loader.h"
 #include "db/node_heartbeat.h"
 #include "language/parse_error.h"
 #include "language/parser.h"
+#include "language/printer.h"
 #include "residency/residency_manager.h"
 #include "jobs/train_params.h"
 #include "scheduler/scheduler.h"
@@ -78,8 +80,9 @@ const Columns kShowCartridgesColumns = {"id",     "corpus", "version",    "token
                                         "status", "model",  "location", "final_loss", "created_at"};
 const Columns kShowCacheColumns = {"tier", "bytes", "budget", "entries", "hits", "misses", "evictions"};
 const Columns kShowModelColumns = {"property", "value"};
-const Columns kShowNodesColumns = {"node",      "address",       "alive",    "heartbeat_age_s",
-                                   "cartridges", "resident_bytes", "budget_bytes", "this_node"};
+const Columns kShowNodesColumns = {"node",           "address",        "alive",         "heartbeat_age_s",
+                                   "cartridges",     "resident_bytes", "budget_bytes",  "this_node",
+                                   "asks_in_flight", "asks_forwarded", "asks_received", "asks_fallback"};
 const Columns kJobResultColumns = {"job", "state", "corpus_version", "cartridge", "steps", "loss", "error"};
 const Columns kExplainColumns = {"position", "corpus", "source",   "cartridge", "version",
                                  "tokens",   "bytes",  "location", "load_s",    "note"};
@@ -389,7 +392,8 @@ QueryResult Executor::show_nodes() {
     r.rows.push_back({n.name, access_.superuser() ? n.address : "", live ? "true" : "false",
                       num(std::chrono::duration<double>(age).count(), 3),
                       CatalogNodeDirectory::format_resident(n.resident), num(n.resident_bytes), num(n.budget_bytes),
-                      self && n.name == self->name() ? "true" : "false"});
+                      self && n.name == self->name() ? "true" : "false", num(n.asks_in_flight),
+                      num(n.asks_forwarded), num(n.asks_received), num(n.asks_fallback)});
   }
   r.text = std::to_string(nodes.size()) + " nodes, " + std::to_string(alive) + " alive";
   return r;
@@ -523,9 +527,53 @@ QueryResult Executor::explain(const lang::Explain& s) {
   return r;
 }
 
+namespace {
+
+// The ASK a peer runs for this session: the question and corpora as asked,
+// with every setting the session would have applied written out, so that
+// the peer's answer is the one this node would give (greedy decoding is
+// deterministic; a sampled answer draws from the same distribution).
+std::string relayed_ask(const lang::Ask& s, const AskSettings& a) {
+  lang::Ask out;
+  out.question = s.question;
+  out.corpora = s.corpora;
+  auto add = [&](const char* key, lang::Value v) { out.options.add(lang::Option{key, std::move(v), {}, {}}); };
+  add("max_tokens", a.max_tokens);
+  add("temperature", a.temperature);
+  add("top_p", a.top_p);
+  add("top_k", a.top_k);
+  add("seed", a.seed);
+  add("mode", std::string(ask_mode_name(a.mode)));
+  return lang::to_string(lang::Statement(out));
+}
+
+}  // namespace
+
 QueryResult Executor::ask(const lang::Ask& s, const ExecCallbacks& cb) {
   require_usage_of(s, "ASK");
   const AskSettings settings = session_.for_ask(s.options);
+  const SessionIdentity& me = access_.identity();
+  if (me.forwarded) {
+    db_.route_counters().received();
+  } else if (AskRouter* router = db_.router(); router && !me.user.empty()) {
+    // Checked here first (above), and again by the peer as this user.
+    if (const auto peer = router->choose(s.corpora)) {
+      if (auto a = router->relay(*peer, me.user, relayed_ask(s, settings), cb.is_cancelled)) {
+        if (a->columns != kAskColumns || a->rows.size() != 1 || a->rows[0].size() != kAskColumns.size())
+          throw Error("peer node '" + peer->name + "' answered an ASK with an unexpected table");
+        QueryResult r;
+        r.columns = kAskColumns;
+        r.types = {"text", "int8", "text", "text"};
+        r.text = a->rows[0][0];
+        r.rows = std::move(a->rows);
+        // The peer's answer arrives whole: a streaming client gets it as one piece.
+        if (cb.on_token && !r.text.empty()) cb.on_token(r.text);
+        return r;
+      }
+      // The peer could not answer (counted, logged): answered here.
+    }
+  }
+  const RouteCounters::InFlight busy(db_.route_counters());
   const AskPlan plan = db_.planner().plan(s.question, s.corpora, settings);
   // The composed Cartridge is held for the whole answer: a new version
   // committed meanwhile does not change what this question reads.

@@ -2,15 +2,18 @@
 
 #include <cstdio>
 
+#include "cluster/route_counters.h"
 #include "common/error.h"
 #include "residency/residency_manager.h"
 
 namespace cdb {
 
-NodeHeartbeat::NodeHeartbeat(NodeDirectory& directory, const ResidencyManager& residency, std::string name,
-                             std::string address, std::chrono::milliseconds interval)
+NodeHeartbeat::NodeHeartbeat(NodeDirectory& directory, const ResidencyManager& residency,
+                             const RouteCounters& counters, std::string name, std::string address,
+                             std::chrono::milliseconds interval)
     : directory_(directory),
       residency_(residency),
+      counters_(counters),
       name_(std::move(name)),
       address_(std::move(address)),
       interval_(interval),
@@ -47,6 +50,10 @@ NodeReport NodeHeartbeat::report() const {
     r.resident_bytes += e.bytes;
   }
   r.budget_bytes = residency_.options().device_budget_bytes;
+  r.asks_in_flight = counters_.in_flight();
+  r.asks_forwarded = counters_.forwarded_count();
+  r.asks_received = counters_.received_count();
+  r.asks_fallback = counters_.fallback_count();
   r.heartbeat = std::chrono::system_clock::now();
   return r;
 }

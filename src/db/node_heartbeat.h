@@ -1,6 +1,7 @@
 // NodeHeartbeat: a serve node's presence in the fleet. Reports the node to
 // a NodeDirectory (the catalog's nodes table) at construction, then every
-// `interval` on its own thread, with what its ResidencyManager holds; the
+// `interval` on its own thread, with what its ResidencyManager holds and
+// its RouteCounters; the
 // destructor stops the thread and deletes the node's row (a clean stop
 // leaves no dead node behind; a crash leaves a row whose heartbeat ages
 // until SHOW NODES says alive = false, after three intervals).
@@ -22,12 +23,13 @@
 namespace cdb {
 
 class ResidencyManager;
+class RouteCounters;
 
 class NodeHeartbeat {
  public:
-  // The directory and the manager must outlive the heartbeat.
-  NodeHeartbeat(NodeDirectory& directory, const ResidencyManager& residency, std::string name, std::string address,
-                std::chrono::milliseconds interval);
+  // The directory, the manager and the counters must outlive the heartbeat.
+  NodeHeartbeat(NodeDirectory& directory, const ResidencyManager& residency, const RouteCounters& counters,
+                std::string name, std::string address, std::chrono::milliseconds interval);
   ~NodeHeartbeat();
   NodeHeartbeat(const NodeHeartbeat&) = delete;
   NodeHeartbeat& operator=(const NodeHeartbeat&) = delete;
@@ -42,6 +44,7 @@ class NodeHeartbeat {
 
   NodeDirectory& directory_;
   const ResidencyManager& residency_;
+  const RouteCounters& counters_;
   std::string name_, address_;
   std::chrono::milliseconds interval_;
   std::chrono::system_clock::time_point started_;

@@ -37,6 +37,9 @@ struct SessionIdentity {
   // load_root (none at all when it is empty).
   bool confine_server_files = false;
   std::filesystem::path load_root;
+  // A session a peer node opened to relay ASKs for `user` (docs/scale-out.md,
+  // "Routing"): its ASKs are answered here, never routed again.
+  bool forwarded = false;
 };
 
 }  // namespace cdb

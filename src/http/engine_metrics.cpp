@@ -34,6 +34,13 @@ std::vector<MetricsRegistry::Sample> sample_engine(cartridgedb::Database& db) {
   add("residency_loads_total", "Cartridge parts loaded from the store.", "counter", static_cast<double>(s.disk_loads));
   add("residency_load_gbps", "Decompressed GB read per second of loading.", "gauge", s.load_gbps);
   add("residency_pinned_bytes", "Device bytes of pinned Cartridges.", "gauge", static_cast<double>(s.pinned_bytes));
+  // ASK routing among serve nodes (docs/scale-out.md, "Routing").
+  add("asks_in_flight", "ASKs this node is answering now.", "gauge", static_cast<double>(s.asks_in_flight));
+  add("asks_forwarded_total", "ASKs relayed to the peer node that should answer them.", "counter",
+      static_cast<double>(s.asks_forwarded));
+  add("asks_received_total", "ASKs a peer node relayed here.", "counter", static_cast<double>(s.asks_received));
+  add("asks_fallback_total", "ASKs answered here because the chosen peer was down, slow or refused.", "counter",
+      static_cast<double>(s.asks_fallback));
   try {
     auto session = db.new_session();
     const cartridgedb::Result r = session->execute("SELECT state, count(*) AS n FROM jobs GROUP BY state ORDER BY state");

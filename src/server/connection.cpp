@@ -428,6 +428,25 @@ asio::awaitable<bool> Connection::startup() {
       co_await fatal(fatal_error(sqlstate::kTooManyConnections, "sorry, too many clients already"));
       co_return false;
     }
+    // A node login names the user it acts for; nobody else may
+    // (node_login.h, docs/scale-out.md "Routing").
+    const bool node_login = user == cartridgedb::node_principal();
+    std::optional<std::string> act_as;
+    std::string refused;
+    try {
+      act_as = cartridgedb::node_login_user(params["options"]);
+    } catch (const std::exception& e) {
+      refused = e.what();
+    }
+    if (refused.empty() && act_as && !node_login)
+      refused = "only a cartridgedb node may act for another user (cartridgedb.act_as); log in as that user";
+    if (refused.empty() && node_login && !act_as)
+      refused = "a node login must name the user it acts for (-c cartridgedb.act_as=NAME)";
+    if (!refused.empty()) {
+      --state_.sessions;
+      co_await fatal(fatal_error(sqlstate::kInvalidAuthorization, refused));
+      co_return false;
+    }
     bool ok = false;
     try {
       ok = co_await authenticate(user);
@@ -439,8 +458,19 @@ asio::awaitable<bool> Connection::startup() {
       --state_.sessions;
       co_return false;
     }
+    // The session acts for the named user, with that user's role and grants,
+    // as if it had logged in; it must exist here as on the relaying node.
+    const std::string session_user = node_login ? *act_as : user;
+    if (node_login && state_.users && !state_.users->entry(session_user)) {
+      --state_.sessions;
+      co_await fatal(fatal_error(sqlstate::kInvalidAuthorization,
+                                 "node login for user \"" + session_user +
+                                     "\": no such user on this node (give every node the same --users file)"));
+      co_return false;
+    }
     timer_.cancel();
-    identity_ = session_identity(state_.users, user, state_.options.load_root);
+    identity_ = session_identity(state_.users, session_user, state_.options.load_root);
+    identity_.forwarded = node_login;
     startup_parameters_ = params;
     MessageWriter w;
     write_authentication(w, 0);
@@ -454,7 +484,7 @@ asio::awaitable<bool> Connection::startup() {
         {"integer_datetimes", "on"},
         {"standard_conforming_strings", "on"},  // a backslash is ordinary, as in the language
         {"is_superuser", identity_.superuser ? "on" : "off"},
-        {"session_authorization", user},
+        {"session_authorization", session_user},
         {"application_name", params["application_name"]},
     };
     for (const auto& [k, v] : status) write_parameter_status(w, k, v);
@@ -464,7 +494,10 @@ asio::awaitable<bool> Connection::startup() {
 }
 
 asio::awaitable<bool> Connection::authenticate(const std::string& user) {
-  if (state_.options.auth == AuthMethod::Trust) co_return true;
+  // The node principal proves the cluster secret whatever --auth says:
+  // under trust, anyone on loopback could otherwise act for anyone.
+  const bool node_login = user == cartridgedb::node_principal();
+  if (state_.options.auth == AuthMethod::Trust && !node_login) co_return true;
   const ErrorInfo failed = fatal_error(sqlstate::kInvalidPassword, "password authentication failed for user \"" + user + "\"");
   {
     MessageWriter w;
@@ -482,7 +515,7 @@ asio::awaitable<bool> Connection::authenticate(const std::string& user) {
   const std::string client_first(r.bytes(static_cast<size_t>(n)));
   r.finish();
 
-  const auto secret = state_.users ? state_.users->find(user) : std::nullopt;
+  const auto secret = node_login ? state_.node_secret : state_.users ? state_.users->find(user) : std::nullopt;
   // An unknown user's made-up secret is the same each time, as a real one is.
   ScramExchange scram(secret, {}, secret ? std::nullopt : std::optional(mock_secret(state_.scram_key, user)));
   {

@@ -62,6 +62,9 @@ struct ServerState {
   std::atomic<int> starting{0};          // accepted, not yet through startup()
   std::atomic<size_t> message_bytes{0};  // held by MessageHolds
   std::string scram_key{};               // the server secret (server_secret.h)
+  // The node principal's SCRAM secret, from the cluster secret; none: node
+  // logins fail as an unknown user's do.
+  std::optional<ScramSecret> node_secret;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

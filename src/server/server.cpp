@@ -212,6 +212,14 @@ Server::Server(cartridgedb::Database& db, ServerOptions options)
     s.state.users = &*s.users;
     s.state.scram_key = load_or_create_server_secret(o.users_file + ".secret");
   }
+  if (!o.cluster_secret.empty()) {
+    const std::string principal = cartridgedb::node_principal();
+    if (s.users && s.users->entry(principal))
+      throw std::invalid_argument("the users file " + o.users_file + " lists '" + principal +
+                                  "', the name nodes log in to each other as; remove that entry");
+    // A fresh salt each start: a peer reads it in the exchange.
+    s.state.node_secret = ScramSecret::from_password(cartridgedb::node_password(o.cluster_secret));
+  }
   const tcp::endpoint endpoint(address, o.port);
   open_acceptor(s.acceptor, endpoint, o.host);
 }

@@ -54,6 +54,11 @@ struct ServerOptions {
   // statement's thread: how `--http`'s /metrics counts the PostgreSQL
   // side's statements without this library knowing of metrics.
   std::function<void(const std::string& statement, bool ok)> on_statement;
+  // The fleet's cluster secret (--cluster-secret-file; docs/scale-out.md,
+  // "Routing"): peers log in as cartridgedb::node_principal() with the
+  // password derived from it, acting for a user they name. Empty: node
+  // logins are refused like an unknown user's.
+  std::string cluster_secret;
 };
 
 }  // namespace cdb::server

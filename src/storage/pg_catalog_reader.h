@@ -31,7 +31,7 @@
 //   transaction, BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (one
 //   consistent snapshot across the tables), with SET LOCAL
 //   statement_timeout = SelectLimits::copy_timeout_ms and SET LOCAL ROLE to
-//   the catalog's reader role (sql/postgresql/008_select_reader.sql: SELECT
+//   the catalog's reader role (sql/postgresql/009_select_reader.sql: SELECT
 //   on exactly the allowlisted columns, nothing else). Where the role is
 //   missing (the login lacked CREATEROLE), the copy runs READ ONLY without
 //   it (select_pass_through_warning; the Database says so once when it

@@ -2,7 +2,7 @@
 // tables a client's SELECT may read and, of each, the columns it sees. One
 // list for both engines: CatalogReader makes a TEMP view of each on SQLite;
 // PgCatalogReader copies exactly these columns from PostgreSQL, under a
-// role that sql/postgresql/008_select_reader.sql grants SELECT on exactly
+// role that sql/postgresql/009_select_reader.sql grants SELECT on exactly
 // these columns. A column added here needs a migration granting it there
 // (tests/storage/pg_catalog_reader_test.cpp compares the two).
 //

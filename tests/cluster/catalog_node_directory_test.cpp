@@ -54,6 +54,23 @@ TEST_P(CatalogNodeDirectoryOn, KeepsEachNodesLatestReportAndWhoHoldsWhat) {
   EXPECT_FALSE(dir.node("a").has_value());
 }
 
+TEST_P(CatalogNodeDirectoryOn, KeepsEachNodesRoutingLoadAndCountersAndRefusesNegativeOnes) {
+  NodeReport r = catalog_node("a", {}, ms_floor(Clock::now()));
+  r.asks_in_flight = 3;
+  r.asks_forwarded = 11;
+  r.asks_received = 7;
+  r.asks_fallback = 2;
+  dir.heartbeat(r);
+  const auto back = dir.node("a");
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->asks_in_flight, 3);
+  EXPECT_EQ(back->asks_forwarded, 11);
+  EXPECT_EQ(back->asks_received, 7);
+  EXPECT_EQ(back->asks_fallback, 2);
+  r.asks_fallback = -1;
+  EXPECT_THROW(dir.heartbeat(r), InvalidArgument);
+}
+
 TEST_P(CatalogNodeDirectoryOn, ExpiresTheNodesThatStoppedReporting) {
   const auto now = ms_floor(Clock::now());
   dir.heartbeat(catalog_node("dead", {}, now - std::chrono::minutes(5)));

@@ -65,7 +65,8 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 
 // The fields of `node`'s row in SHOW NODES' unaligned output (node,
 // address, alive, heartbeat_age_s, cartridges, resident_bytes,
-// budget_bytes, this_node); empty when it is not listed.
+// budget_bytes, this_node, asks_in_flight, asks_forwarded, asks_received,
+// asks_fallback); empty when it is not listed.
 std::vector<std::string> node_row(const std::string& rows, const std::string& node) {
   std::istringstream lines(rows);
   for (std::string line; std::getline(lines, line);) {
@@ -73,7 +74,7 @@ std::vector<std::string> node_row(const std::string& rows, const std::string& no
     std::istringstream fields(line);
     for (std::string x; std::getline(fields, x, '|');) f.push_back(x);
     if (line.ends_with('|')) f.push_back("");
-    if (f.size() == 8 && f[0] == node) return f;
+    if (f.size() == 12 && f[0] == node) return f;
   }
   return {};
 }

@@ -1,4 +1,4 @@
--- 008_select_reader on PostgreSQL: the role the SELECT pass-through copies
+-- 009_select_reader on PostgreSQL: the role the SELECT pass-through copies
 -- the catalog under (src/storage/pg_catalog_reader.h). A client's SELECT
 -- never runs here: it runs on SQLite, over a copy of the tables it reads,
 -- and the copy's SQL is fixed text of ours. The role makes that copy unable
