@@ -153,8 +153,7 @@ Database::Database(const fs::path& dir, const DatabaseOptions& options) : dir_(d
   // Once per open: a PostgreSQL catalog whose login could not create the
   // SELECT pass-through's reader role (sql/postgresql/009_select_reader.sql).
   if (auto warning = select_pass_through_warning(store_->catalog()))
-    std::fprintf(stderr, "cartridgedb: warning: %s
-", warning->c_str());
+    std::fprintf(stderr, "cartridgedb: warning: %s\n", warning->c_str());
 }
 
 Database::~Database() {
