@@ -135,7 +135,9 @@ TEST(S3Artifacts, ADamagedObjectIsCorruptDataNamingIt) {
   std::vector<float> w{1, 2, 3};
   a.put("job/1/ckpt", {{"w", {DType::F32, {3}, w.data()}}}, "{}");
   S3Client bucket(test::S3rverProcess::client_options(s3.endpoint()));
-  const std::string key = "st/scratch/job/1/ckpt/@set";
+  const auto objects = bucket.list("st/scratch/job/1/ckpt/");
+  ASSERT_EQ(objects.size(), 1u);
+  const std::string key = objects[0].key;
   std::string body = bucket.get(key);
   ASSERT_FALSE(body.empty());
   bucket.put(key, body.substr(0, body.size() - 5));  // truncated
@@ -147,6 +149,39 @@ TEST(S3Artifacts, ADamagedObjectIsCorruptDataNamingIt) {
   }
   bucket.put(key, "not a scratch object");
   EXPECT_THROW(a.get("job/1/ckpt"), CorruptData);
+}
+
+// A writer killed mid-PUT on an endpoint that writes in place (s3rver) leaves
+// a torn newest object: the set before it is read, and the next put
+// replaces both. A put leaves one object, and an earlier build's "@set" is
+// read as the oldest.
+TEST(S3Artifacts, ATornNewestSetFallsBackToTheWholeOneBeforeIt) {
+  test::S3rverProcess s3;
+  S3Artifacts a(parse_s3_url("s3://cdb-test/st"), test::S3rverProcess::client_options(s3.endpoint()));
+  S3Client bucket(test::S3rverProcess::client_options(s3.endpoint()));
+  std::vector<float> v1{1, 2, 3}, v2{4, 5, 6}, v3{7, 8, 9};
+  a.put("job/2/ckpt", {{"w", {DType::F32, {3}, v1.data()}}}, R"({"step": 1})");
+  a.put("job/2/ckpt", {{"w", {DType::F32, {3}, v2.data()}}}, R"({"step": 2})");
+  auto objects = bucket.list("st/scratch/job/2/ckpt/");
+  ASSERT_EQ(objects.size(), 1u);
+  // What a killed writer leaves: a newer name holding the first bytes of a set.
+  const std::string whole = bucket.get(objects[0].key);
+  bucket.put(objects[0].key + "9", whole.substr(0, whole.size() / 2));
+  auto set = a.get("job/2/ckpt");
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->meta_json, R"({"step": 2})");
+  a.put("job/2/ckpt", {{"w", {DType::F32, {3}, v3.data()}}}, R"({"step": 3})");
+  objects = bucket.list("st/scratch/job/2/ckpt/");
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(a.get("job/2/ckpt")->meta_json, R"({"step": 3})");
+  // Only torn objects: CorruptData, not an empty answer.
+  bucket.put(objects[0].key, whole.substr(0, 10));
+  EXPECT_THROW(a.get("job/2/ckpt"), CorruptData);
+  // The single object of an earlier build.
+  a.remove("job/3");
+  bucket.put("st/scratch/job/3/ckpt/@set", whole);
+  EXPECT_TRUE(a.contains("job/3/ckpt"));
+  EXPECT_EQ(a.get("job/3/ckpt")->meta_json, R"({"step": 2})");
 }
 
 // Why StoreArtifacts exists: raw blobs written into a Store's own BlobStore

@@ -1,6 +1,11 @@
 #include "storage/s3/s3_artifacts.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -23,8 +28,21 @@ S3Options scratch_client_options(S3Options o, const S3Location& loc) {
 S3Artifacts::S3Artifacts(const S3Location& location, S3Options options, CodecOptions codec)
     : base_(location.key("scratch/")), client_(scratch_client_options(std::move(options), location)), codec_(codec) {}
 
-std::string S3Artifacts::object_key(const std::string& scope) const {
+std::string S3Artifacts::set_prefix(const std::string& scope) const {
   return base_ + scope + "/" + std::string(kScratchSetName);
+}
+
+std::vector<std::string> S3Artifacts::set_keys(const std::string& scope) const {
+  const std::string prefix = set_prefix(scope);
+  std::vector<std::string> keys;
+  for (const auto& o : client_.list(prefix)) {
+    const std::string_view rest = std::string_view(o.key).substr(prefix.size());
+    // "@set" (an earlier build's one object) or "@set-<stamp>"; "@set..."
+    // of a scope below this one has a '/' after it.
+    if (rest.find('/') == std::string_view::npos && (rest.empty() || rest.front() == '-')) keys.push_back(o.key);
+  }
+  std::sort(keys.begin(), keys.end());  // the stamps are fixed-width: oldest first
+  return keys;
 }
 
 void S3Artifacts::put(const std::string& scope, const std::vector<NamedTensor>& tensors,
@@ -45,17 +63,51 @@ void S3Artifacts::put(const std::string& scope, const std::vector<NamedTensor>& 
   for (int i = 0; i < 8; ++i) body.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   body += h;
   for (const auto& e : encoded) body += e;
-  client_.put(object_key(scope), body);
+  const std::vector<std::string> older = set_keys(scope);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char stamp[40];
+  std::snprintf(stamp, sizeof stamp, "-%013lld-%08x",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()),
+                static_cast<unsigned>(rng()));
+  std::string key = set_prefix(scope) + stamp;
+  // A clock that went back must not make the new set look older than the
+  // one it replaces.
+  if (!older.empty() && key <= older.back()) key = older.back() + stamp;
+  client_.put(key, body);
+  for (const auto& k : older) client_.remove(k);
 }
 
 std::optional<ArtifactSet> S3Artifacts::get(const std::string& scope) const {
-  const std::string key = object_key(scope);
-  std::string body;
-  try {
-    body = client_.get(key);
-  } catch (const NotFound&) {
-    return std::nullopt;
+  std::optional<CorruptData> newest_damage;
+  // A second look, once, when every object was damaged: on an endpoint that
+  // writes in place, the newest may still have been arriving while the
+  // one before it was already deleted.
+  for (int look = 0; look < 2; ++look) {
+    if (look) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    const std::vector<std::string> keys = set_keys(scope);
+    newest_damage.reset();
+    for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+      std::string body;
+      try {
+        body = client_.get(*it);
+      } catch (const NotFound&) {
+        continue;  // deleted by a newer put since the listing
+      }
+      try {
+        return parse(*it, body);
+      } catch (const CorruptData& e) {
+        // Torn by a writer that died mid-PUT: the set before it is the last whole one.
+        if (!newest_damage) newest_damage = e;
+      }
+    }
+    if (!newest_damage) return std::nullopt;
   }
+  throw *newest_damage;
+}
+
+ArtifactSet S3Artifacts::parse(const std::string& key, const std::string& body) const {
   const std::string what = "scratch object " + client_.describe(key);
   if (body.size() < kScratchMagic.size() + 8 || std::string_view(body).substr(0, kScratchMagic.size()) != kScratchMagic)
     throw CorruptData(what + " does not start with the scratch magic; delete it and the job synthesizes and "
@@ -86,7 +138,7 @@ std::optional<ArtifactSet> S3Artifacts::get(const std::string& scope) const {
   return set;
 }
 
-bool S3Artifacts::contains(const std::string& scope) const { return client_.head(object_key(scope)).has_value(); }
+bool S3Artifacts::contains(const std::string& scope) const { return !set_keys(scope).empty(); }
 
 void S3Artifacts::remove(const std::string& scope_prefix) {
   if (scope_prefix.empty()) throw InvalidArgument("S3Artifacts::remove: the scope prefix is empty");
