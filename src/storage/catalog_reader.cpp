@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "storage/pg_catalog_tables.h"
 #include "storage/select_relations.h"
+#include "storage/sql_identifier.h"
 #include "storage/sqlite_db.h"
 
 namespace cdb {
@@ -56,15 +57,6 @@ std::string lower(const char* s) {
   std::string out = s ? s : "";
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
   return out;
-}
-
-std::string quote_name(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string random_tag() {
@@ -265,7 +257,7 @@ CatalogReader::CatalogReader(std::unique_ptr<SqliteDb> connection, SelectLimits 
     for (const char* c : r.columns) {
       auto it = have.find(c);
       if (it == have.end()) continue;
-      cols += (cols.empty() ? "" : ", ") + quote_name(c);
+      cols += (cols.empty() ? "" : ", ") + quote_sql_identifier(c);
       pg.columns.push_back({c, pg_type_of(c, it->second.type), it->second.not_null});
     }
     if (cols.empty()) continue;  // a catalog from before this table
@@ -273,13 +265,13 @@ CatalogReader::CatalogReader(std::unique_ptr<SqliteDb> connection, SelectLimits 
     std::string where;
     if (r.corpus_expr) where = std::string(" WHERE cdb_visible(") + r.corpus_expr + ")";
     if (r.filter) where = std::string(" WHERE ") + r.filter;
-    const std::string inner = quote_name(g.inner_prefix + r.name);
+    const std::string inner = quote_sql_identifier(g.inner_prefix + r.name);
     // OFFSET keeps SQLite's flattener from merging the inner view into
     // the statement: merged, a correlated subquery's read of it is
     // reported without the view's name (so it would be refused).
-    conn_->exec("CREATE TEMP VIEW " + inner + " AS SELECT " + cols + " FROM main." + quote_name(r.name) + where +
+    conn_->exec("CREATE TEMP VIEW " + inner + " AS SELECT " + cols + " FROM main." + quote_sql_identifier(r.name) + where +
                   " LIMIT -1 OFFSET 0");
-    conn_->exec("CREATE TEMP VIEW " + quote_name(r.name) + " AS SELECT * FROM temp." + inner);
+    conn_->exec("CREATE TEMP VIEW " + quote_sql_identifier(r.name) + " AS SELECT * FROM temp." + inner);
     g.relations.insert(r.name);
   }
   PgCatalogTables::create(*conn_, described);

@@ -16,6 +16,7 @@
 #include "storage/pg_connection.h"
 #include "storage/select_relations.h"
 #include "storage/sql_statement.h"
+#include "storage/sql_identifier.h"
 #include "storage/sqlite_db.h"
 
 namespace cdb {
@@ -30,15 +31,6 @@ constexpr int64_t kKeepCopyBytes = 16 << 20;
 
 // Rows between two polls of is_cancelled and of SQLite's heap.
 constexpr int64_t kPollRows = 256;
-
-std::string quote_name(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string memdb_uri() {
   std::random_device rd;
@@ -199,7 +191,7 @@ std::optional<std::string> PgCatalogReader::role_problem(const PgConnection& pg)
   pg.exec("BEGIN READ ONLY");
   RollbackGuard tx(pg);
   try {
-    pg.exec("SET LOCAL ROLE " + quote_name(role));
+    pg.exec("SET LOCAL ROLE " + quote_sql_identifier(role));
   } catch (const Error& e) {
     return "the login of " + pg.describe() + " cannot SET ROLE " + role +
            " (it could not create the role: it needs CREATEROLE, see docs/scale-out.md); the SELECT pass-through's "
@@ -263,7 +255,7 @@ void PgCatalogReader::connect() {
         if (have.count({rel.name, c})) pg_columns_[rel.name].push_back(c);
   }
   role_.reset();
-  if (!role_problem(*pg_)) role_ = quote_name(role_name(*pg_));
+  if (!role_problem(*pg_)) role_ = quote_sql_identifier(role_name(*pg_));
 }
 
 CatalogReader& PgCatalogReader::ready() {
@@ -307,7 +299,7 @@ void PgCatalogReader::clear() {
     }
     copy_db_->exec("BEGIN");
     RollbackGuard tx(*copy_db_);
-    for (const std::string& t : filled_) copy_db_->exec("DELETE FROM main." + quote_name(t));
+    for (const std::string& t : filled_) copy_db_->exec("DELETE FROM main." + quote_sql_identifier(t));
     tx.commit();
     filled_.clear();
   } catch (...) {
@@ -333,7 +325,7 @@ void PgCatalogReader::fill(const std::set<std::string>& tables, const CorpusVisi
 
   copy_db_->exec("BEGIN");
   RollbackGuard copy_tx(*copy_db_);
-  for (const std::string& t : filled_) copy_db_->exec("DELETE FROM main." + quote_name(t));
+  for (const std::string& t : filled_) copy_db_->exec("DELETE FROM main." + quote_sql_identifier(t));
 
   // The visible corpora's ids, as a PostgreSQL array (none: all visible).
   std::optional<std::string> ids;
@@ -363,7 +355,7 @@ void PgCatalogReader::fill(const std::set<std::string>& tables, const CorpusVisi
 
     std::string list, marks;
     for (const auto& c : cols) {
-      list += (list.empty() ? "" : ", ") + quote_name(c);
+      list += (list.empty() ? "" : ", ") + quote_sql_identifier(c);
       marks += marks.empty() ? "?" : ", ?";
     }
     std::vector<std::string> conditions, params;
@@ -373,14 +365,14 @@ void PgCatalogReader::fill(const std::set<std::string>& tables, const CorpusVisi
       params.push_back(*ids);
     }
     std::string sql =
-        "SELECT " + list + " FROM " + schema_ + "." + quote_name(rel.name) + " AS " + quote_name(rel.name);
+        "SELECT " + list + " FROM " + schema_ + "." + quote_sql_identifier(rel.name) + " AS " + quote_sql_identifier(rel.name);
     for (size_t i = 0; i < conditions.size(); ++i) sql += (i ? " AND " : " WHERE ") + conditions[i];
     sql += " ORDER BY " + std::string(rel.pg_order) + " LIMIT " + std::to_string(limits_.max_copy_rows + 1);
 
     sqlite3_stmt* raw = nullptr;
     std::string filler_list, filler_values;
-    for (const auto& c : fillers_[rel.name]) filler_list += ", " + quote_name(c), filler_values += ", ?";
-    const std::string insert = "INSERT INTO main." + quote_name(rel.name) + " (" + list + filler_list + ") VALUES (" +
+    for (const auto& c : fillers_[rel.name]) filler_list += ", " + quote_sql_identifier(c), filler_values += ", ?";
+    const std::string insert = "INSERT INTO main." + quote_sql_identifier(rel.name) + " (" + list + filler_list + ") VALUES (" +
                                marks + filler_values + ")";
     if (sqlite3_prepare_v2(copy_db_->handle(), insert.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
       sqlite3_finalize(raw);

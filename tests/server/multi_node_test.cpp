@@ -63,22 +63,6 @@ class Fleet : public ::testing::Test {
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The fields of `node`'s row in SHOW NODES' unaligned output (node,
-// address, alive, heartbeat_age_s, cartridges, resident_bytes,
-// budget_bytes, this_node, asks_in_flight, asks_forwarded, asks_received,
-// asks_fallback); empty when it is not listed.
-std::vector<std::string> node_row(const std::string& rows, const std::string& node) {
-  std::istringstream lines(rows);
-  for (std::string line; std::getline(lines, line);) {
-    std::vector<std::string> f;
-    std::istringstream fields(line);
-    for (std::string x; std::getline(fields, x, '|');) f.push_back(x);
-    if (line.ends_with('|')) f.push_back("");
-    if (f.size() == 12 && f[0] == node) return f;
-  }
-  return {};
-}
-
 TEST_F(Fleet, ACorpusCreatedOnOneNodeIsVisibleOnTheOther) {
   auto r = a.psql(kSetupPets);
   ASSERT_EQ(r.status, 0) << r.output << a.log();
@@ -115,10 +99,10 @@ TEST_F(Fleet, ShowNodesListsBothNodesAliveAndTheCartridgeANodeLoaded) {
   ASSERT_EQ(r.status, 0) << r.output << b.log();
   // On A: B's row as of its last heartbeat (every 0.2 s).
   const std::string rows = nodes_until(a, [&](const std::string& t) {
-    const auto f = node_row(t, b_name());
+    const auto f = show_nodes_row(t, b_name());
     return !f.empty() && f[4] == id;
   });
-  const auto fa = node_row(rows, "node-a"), fb = node_row(rows, b_name());
+  const auto fa = show_nodes_row(rows, "node-a"), fb = show_nodes_row(rows, b_name());
   ASSERT_FALSE(fa.empty()) << rows;
   ASSERT_FALSE(fb.empty()) << rows;
   EXPECT_EQ(fa[1], "127.0.0.1:" + std::to_string(a.port()));
@@ -131,8 +115,8 @@ TEST_F(Fleet, ShowNodesListsBothNodesAliveAndTheCartridgeANodeLoaded) {
   EXPECT_EQ(fb[7], "false");
   // On B, the same two nodes; B is this node.
   const auto on_b = b.psql_rows("SHOW NODES").output;
-  EXPECT_EQ(node_row(on_b, b_name()).at(7), "true") << on_b;
-  EXPECT_EQ(node_row(on_b, "node-a").at(2), "true") << on_b;
+  EXPECT_EQ(show_nodes_row(on_b, b_name()).at(7), "true") << on_b;
+  EXPECT_EQ(show_nodes_row(on_b, "node-a").at(2), "true") << on_b;
 }
 
 TEST_F(Fleet, ADropOnOneNodeEvictsTheCorpusOnTheOther) {
@@ -141,7 +125,7 @@ TEST_F(Fleet, ADropOnOneNodeEvictsTheCorpusOnTheOther) {
   r = b.psql("ASK 'Mia' USING pets WITH (max_tokens = 4)");
   ASSERT_EQ(r.status, 0) << r.output << b.log();
   auto b_holds = [&](const std::string& t) {
-    const auto f = node_row(t, b_name());
+    const auto f = show_nodes_row(t, b_name());
     return !f.empty() && !f[4].empty();
   };
   ASSERT_TRUE(b_holds(b.psql_rows("SHOW NODES").output)) << b.psql_rows("SHOW NODES").output;
@@ -170,7 +154,7 @@ TEST_F(Fleet, APinOnOneNodeKeepsTheNewestVersionResidentOnTheOther) {
   const std::string first = newest();
   auto b_holds = [&](const std::string& id) {
     return [this, id](const std::string& t) {
-      const auto f = node_row(t, b_name());
+      const auto f = show_nodes_row(t, b_name());
       return !f.empty() && has("," + f[4] + ",", "," + id + ",");
     };
   };
@@ -197,7 +181,7 @@ TEST_F(Fleet, ANameALiveNodeHoldsIsRefusedToAnotherNode) {
         << e.what();
   }
   // A's row is still A's.
-  const auto f = node_row(a.psql_rows("SHOW NODES").output, "node-a");
+  const auto f = show_nodes_row(a.psql_rows("SHOW NODES").output, "node-a");
   ASSERT_FALSE(f.empty());
   EXPECT_EQ(f[1], "127.0.0.1:" + std::to_string(a.port()));
 }

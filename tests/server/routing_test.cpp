@@ -45,18 +45,6 @@ std::string secret_file(const TempDir& dir) {
   return path.string();
 }
 
-// The fields of `node`'s row in SHOW NODES' unaligned output.
-std::vector<std::string> routing_row(const std::string& rows, const std::string& node) {
-  std::istringstream lines(rows);
-  for (std::string line; std::getline(lines, line);) {
-    std::vector<std::string> f;
-    std::istringstream fields(line);
-    for (std::string x; std::getline(fields, x, '|');) f.push_back(x);
-    if (line.ends_with('|')) f.push_back("");
-    if (f.size() == 12 && f[0] == node) return f;
-  }
-  return {};
-}
 // Columns of SHOW NODES' row.
 constexpr size_t kCartridges = 4, kForwarded = 9, kReceived = 10, kFallback = 11;
 
@@ -134,12 +122,12 @@ TEST_F(Routing, AnAskSentToTheNodeItsCorpusDoesNotPreferIsAnsweredByTheNodeItDoe
   // node-b holds the Cartridge and counts two relayed ASKs (its own was
   // local); node-a forwarded two and holds nothing.
   const std::string rows_b = b.psql_rows("SHOW NODES").output;
-  const auto fb = routing_row(rows_b, "node-b");
+  const auto fb = show_nodes_row(rows_b, "node-b");
   ASSERT_FALSE(fb.empty()) << rows_b;
   EXPECT_EQ(fb[kCartridges], id) << rows_b;
   EXPECT_EQ(fb[kReceived], "2") << rows_b;
   EXPECT_EQ(fb[kForwarded], "0") << rows_b;
-  const auto fa = routing_row(a.psql_rows("SHOW NODES").output, "node-a");
+  const auto fa = show_nodes_row(a.psql_rows("SHOW NODES").output, "node-a");
   ASSERT_FALSE(fa.empty());
   EXPECT_EQ(fa[kCartridges], "");
   EXPECT_EQ(fa[kForwarded], "2");
@@ -169,7 +157,7 @@ TEST_F(Routing, APeerThatStopsOrDiesCostsABoundedWaitAndTheAskedNodeAnswers) {
   EXPECT_EQ(dead, routed);
   EXPECT_LT(stopped_s, 6.0);
   EXPECT_LT(dead_s, 4.0);
-  const auto fa = routing_row(a.psql_rows("SHOW NODES").output, "node-a");
+  const auto fa = show_nodes_row(a.psql_rows("SHOW NODES").output, "node-a");
   ASSERT_FALSE(fa.empty());
   EXPECT_EQ(fa[kForwarded], "2");  // the answer and the cancelled one
   EXPECT_GE(std::atoi(fa[kFallback].c_str()), 1);  // the stopped peer; the dead one too unless its row aged out

@@ -178,6 +178,22 @@ class ServerProcess {
 };
 
 // A corpus `pets` with two short documents (answers come from ICL: fast).
+// The fields of `node`'s row in SHOW NODES' unaligned output (psql_rows):
+// node, address, alive, heartbeat_age_s, cartridges, resident_bytes,
+// budget_bytes, this_node, asks_in_flight, asks_forwarded, asks_received,
+// asks_fallback. Empty when the node is not listed.
+inline std::vector<std::string> show_nodes_row(const std::string& rows, const std::string& node) {
+  std::istringstream lines(rows);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, '|');) f.push_back(x);
+    if (line.ends_with('|')) f.push_back("");
+    if (f.size() == 12 && f[0] == node) return f;
+  }
+  return {};
+}
+
 inline constexpr const char* kSetupPets =
     "CREATE CORPUS pets; "
     "ADD DOCUMENT 'Mia has a cat named Tom. Tom likes to sleep in the sun.' TO pets; "
