@@ -4,39 +4,17 @@
 // transaction commits; on SQLite both sides are inert.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <vector>
 
 #include "storage/catalog.h"
 #include "storage/catalog_events.h"
 #include "support/catalog_site.h"
+#include "support/received_events.h"
 
 namespace cdb {
 namespace {
 
-// What a listener received, with a wait for the n-th event.
-class ReceivedEvents {
- public:
-  CatalogEvents::Callback callback() {
-    return [this](const CatalogEvent& e) {
-      std::lock_guard lock(mu_);
-      events_.push_back(e);
-      cv_.notify_all();
-    };
-  }
-  std::vector<CatalogEvent> wait_for(size_t n) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return events_.size() >= n; });
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<CatalogEvent> events_;
-};
+using test::ReceivedEvents;
 
 TEST(CatalogEvents, ANotifyFromOneCatalogReachesAListenerOnAnotherConnectionOnlyWhenItCommits) {
   test::CatalogSite site(test::CatalogBackend::PostgreSql);

@@ -10,8 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +23,7 @@
 #include "storage/pg_catalog_url.h"
 #include "storage/pg_connection.h"
 #include "support/postgres_server.h"
+#include "support/received_events.h"
 
 namespace cdb {
 namespace {
@@ -161,37 +160,12 @@ TEST(CatalogReconnect, ACommitWhoseConnectionIsLostSaysItsOutcomeIsUnknown) {
   EXPECT_TRUE(c->find_corpus("later"));
 }
 
-// What a listener received, with a wait for the first event matching.
-class HeardEvents {
- public:
-  CatalogEvents::Callback callback() {
-    return [this](const CatalogEvent& e) {
-      std::lock_guard lock(mu_);
-      events_.push_back(e);
-      cv_.notify_all();
-    };
-  }
-  bool wait_for(const CatalogEvent& want, std::chrono::seconds limit) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, limit, [&] {
-      for (const auto& e : events_)
-        if (e == want) return true;
-      return false;
-    });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<CatalogEvent> events_;
-};
-
 TEST(CatalogReconnect, TheListenerResyncsAfterARestartAndHearsWhatIsSentAfterIt) {
   test::PostgresServer server;
   const std::string url = server.create_database();
   auto writer = open_catalog(url);
   const int64_t corpus = writer->create_corpus("c").id;
-  HeardEvents heard;
+  test::ReceivedEvents heard;
   CatalogEvents listener(url, heard.callback());
   server.restart();
   // Notifications sent while it was away are lost: it says so with a Resync
