@@ -45,16 +45,6 @@ class Fleet : public ::testing::Test {
     return std::string(host) + ":" + std::to_string(b.port());
   }
 
-  // SHOW NODES on `on`, polled until `done` holds of its rows (or 10 s).
-  std::string nodes_until(const ServerProcess& on, const std::function<bool(const std::string&)>& done) {
-    std::string rows;
-    for (int i = 0; i < 100; ++i) {
-      rows = on.psql_rows("SHOW NODES").output;
-      if (done(rows)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return rows;
-  }
 
   S3rverProcess s3_;
   std::string catalog_;
@@ -98,7 +88,7 @@ TEST_F(Fleet, ShowNodesListsBothNodesAliveAndTheCartridgeANodeLoaded) {
   r = b.psql("ASK 'Mia' USING pets WITH (max_tokens = 4)");
   ASSERT_EQ(r.status, 0) << r.output << b.log();
   // On A: B's row as of its last heartbeat (every 0.2 s).
-  const std::string rows = nodes_until(a, [&](const std::string& t) {
+  const std::string rows = show_nodes_until(a, [&](const std::string& t) {
     const auto f = show_nodes_row(t, b_name());
     return !f.empty() && f[4] == id;
   });
@@ -132,7 +122,7 @@ TEST_F(Fleet, ADropOnOneNodeEvictsTheCorpusOnTheOther) {
   r = a.psql("DROP CORPUS pets");
   ASSERT_EQ(r.status, 0) << r.output << a.log();
   // B's own row reads its residency now: the event emptied it.
-  const std::string rows = nodes_until(b, [&](const std::string& t) { return !b_holds(t); });
+  const std::string rows = show_nodes_until(b, [&](const std::string& t) { return !b_holds(t); });
   EXPECT_FALSE(b_holds(rows)) << rows << b.log();
   r = b.psql("ASK 'Mia' USING pets WITH (max_tokens = 4)");
   EXPECT_NE(r.status, 0) << r.output;
@@ -161,14 +151,14 @@ TEST_F(Fleet, APinOnOneNodeKeepsTheNewestVersionResidentOnTheOther) {
   ASSERT_FALSE(b_holds(first)(b.psql_rows("SHOW NODES").output));
   r = a.psql("PIN CARTRIDGE FOR pets");
   ASSERT_EQ(r.status, 0) << r.output << a.log();
-  std::string rows = nodes_until(b, b_holds(first));
+  std::string rows = show_nodes_until(b, b_holds(first));
   ASSERT_TRUE(b_holds(first)(rows)) << rows << b.log();
 
   r = a.psql("ADD DOCUMENT 'Ana has a bird named Kiwi.' TO pets; TRAIN CARTRIDGE FOR pets WITH (steps = 1) WAIT");
   ASSERT_EQ(r.status, 0) << r.output << a.log();
   const std::string second = newest();
   ASSERT_NE(second, first) << a.psql_rows("SHOW CARTRIDGES FOR pets").output;
-  rows = nodes_until(b, b_holds(second));
+  rows = show_nodes_until(b, b_holds(second));
   EXPECT_TRUE(b_holds(second)(rows)) << rows << b.log();
 }
 

@@ -79,16 +79,6 @@ class Routing : public ::testing::Test {
     EXPECT_EQ(r.status, 0) << r.output << on.log();
     return r.output;
   }
-  // SHOW NODES on `on`, polled until `done` holds of its rows (or 10 s).
-  std::string nodes_until(const ServerProcess& on, const std::function<bool(const std::string&)>& done) {
-    std::string rows;
-    for (int i = 0; i < 100; ++i) {
-      rows = on.psql_rows("SHOW NODES").output;
-      if (done(rows)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return rows;
-  }
 
   TempDir dir_{"routing"};
   S3rverProcess s3_;

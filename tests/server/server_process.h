@@ -194,6 +194,19 @@ inline std::vector<std::string> show_nodes_row(const std::string& rows, const st
   return {};
 }
 
+// SHOW NODES on `on`, polled until `done` holds of its rows (or 10 s);
+// the last rows read.
+template <class Done>
+std::string show_nodes_until(const ServerProcess& on, const Done& done) {
+  std::string rows;
+  for (int i = 0; i < 100; ++i) {
+    rows = on.psql_rows("SHOW NODES").output;
+    if (done(rows)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return rows;
+}
+
 inline constexpr const char* kSetupPets =
     "CREATE CORPUS pets; "
     "ADD DOCUMENT 'Mia has a cat named Tom. Tom likes to sleep in the sun.' TO pets; "
