@@ -3,12 +3,13 @@
 // on SQLite, through a CatalogReader, over an in-memory copy of the catalog
 // tables it reads.
 //
-// Why not run the client's text on PostgreSQL: enforcing the allowlist
-// there would need PostgreSQL's own parser (libpg_query, not in Debian),
-// and checking a text with one parser while running it with another is the
-// classic bypass: PostgreSQL's nested /* */ comments and E'' strings split
-// a text differently from SQLite's, so what one checks is not what the
-// other runs; and on PostgreSQL one statement can escalate itself
+// Why not run the client's text on PostgreSQL: the pass-through's language
+// is SQLite's (what the SQLite catalog runs), and PostgreSQL reads the same
+// text differently: its nested /* */ comments and E'' strings split a text
+// unlike SQLite's, so an allowlist checked in one dialect is not what the
+// other runs (checking it with PostgreSQL's grammar instead, through the
+// libpg_query the server links, would change the language between the two
+// catalogs); and on PostgreSQL one statement can escalate itself
 // (set_config('role', ...), query_to_xml('...') running any SQL) when the
 // session's login owns the catalog. Running it on SQLite gives the one
 // parser, authorizer, allowlist, error positions and pg_catalog emulation
