@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "server/owner_only_file.h"
 #include "server/scram.h"
 
 namespace cdb::server {
@@ -21,36 +22,9 @@ namespace {
 
 // The whole file, or std::nullopt when it does not exist.
 std::optional<std::string> read_secret(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
-    fail("cannot open the server secret", path);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    fail("cannot stat the server secret", path);
-  }
-  if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-    ::close(fd);
-    throw std::runtime_error("the server secret " + path +
-                             " must be a regular file that only its owner can read (chmod 600)");
-  }
-  std::string out;
-  char buf[256];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      fail("cannot read the server secret", path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > 4096) break;
-  }
-  ::close(fd);
-  if (out.size() < kServerSecretBytes)
+  std::optional<std::string> out = read_owner_only_file(path, "server secret", 4096);
+  if (!out) return std::nullopt;
+  if (out->size() < kServerSecretBytes)
     throw std::runtime_error("the server secret " + path + " is shorter than " + std::to_string(kServerSecretBytes) +
                              " bytes; remove it to make a new one (unknown users' salts will change once)");
   return out;
