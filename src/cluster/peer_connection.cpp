@@ -171,7 +171,11 @@ PeerAnswer PeerConnection::relay(const std::string& statement, Clock::time_point
           if (cancelled && error_code == "57014") throw Cancelled(error_message);
           throw_peer_error(peer_, error_code, error_message);
         }
-        if (cancelled) throw Cancelled("ASK was cancelled");
+        // A cancel or statement timeout that came while the answer was on
+        // its way stops it too, as it stops a local ASK at its next token:
+        // the loop looks only before each wait, and a fast peer's answer
+        // can arrive within the one wait after that look.
+        if (cancelled || (is_cancelled && is_cancelled())) throw Cancelled("ASK was cancelled");
         if (!answer) lost("answered with no result table");
         return std::move(*answer);
       }
